@@ -1,0 +1,75 @@
+// The wire contract between shard agents and the central controller. Both sides import these types.
+//
+// Agent endpoints (bearer token = the agent's token):
+//   POST /v1/apply[?force=true]   body: DesiredDocument            → ApplyResponse
+//   GET  /v1/status                                                → AgentStatus
+//   GET  /v1/flags                                                 → { flags: CardinalityFlag[] }
+//   POST /v1/cardinality/analyze                                   → { flags: CardinalityFlag[] }
+//   GET  /metrics, GET /healthz                                    (no token)
+//
+// Controller endpoints used by agents (bearer token = the controller's token):
+//   POST /v1/agents/register      body: AgentRegistration          → { ok: true }
+//   POST /v1/agents/report        body: AgentReport                → { ok: true }
+//   GET  /v1/agents/desired?shard=S&replica=R                      → DesiredDocument | 404
+
+export type ApplyResult =
+  | 'applied' // written, reloaded, and the reload proven
+  | 'unchanged' // same configuration hash already applied: nothing touched
+  | 'written-unverified' // Prometheus unreachable: files written, verification pending
+  | 'rolled-back' // Prometheus refused the new configuration (or it could not be proven); previous files restored
+  | 'rejected' // refused before touching anything (bad hash, path, stale revision, promtool)
+  | 'superseded'; // a newer push arrived while this one waited; it was skipped
+
+export interface ApplyResponse {
+  result: ApplyResult;
+  shard: string;
+  revision: string;
+  hash: string;
+  /** Prometheus's or promtool's own error text when result is rolled-back or rejected. */
+  error?: string;
+  reloadMs?: number;
+  applyMs?: number;
+}
+
+export interface ApplyRecord {
+  revision: string;
+  sequence: number;
+  hash: string;
+  result: ApplyResult;
+  error?: string;
+  startedAt: string;
+  finishedAt: string;
+  applyMs: number;
+  reloadMs?: number;
+}
+
+export interface AgentStatus {
+  shard: string;
+  replica: string;
+  /** Where the controller can reach this agent. */
+  url: string;
+  /** What Prometheus runs now (proven), or what is written but not yet verified. */
+  applied: {
+    revision: string;
+    sequence: number;
+    hash: string;
+    appliedAt: string;
+    verified: boolean;
+  } | null;
+  lastResult: ApplyRecord | null;
+  prometheusReachable: boolean;
+  applying: boolean;
+  recent: ApplyRecord[];
+  /** Number of cardinality flags currently raised. */
+  flagCount: number;
+}
+
+export interface AgentRegistration {
+  shard: string;
+  replica: string;
+  url: string;
+}
+
+export interface AgentReport extends AgentRegistration {
+  status: AgentStatus;
+}

@@ -1,0 +1,190 @@
+// The repository model: what a team file and shards.yaml hold once parsed (input types), and what the
+// compiler turns them into (compiled types). The input types mirror schemas/*.schema.json exactly;
+// test/schemas/types-match-schemas.test.ts fails if either side drifts.
+
+/** A Prometheus duration string such as `30s`, `1m30s`, `2h`. */
+export type Duration = string;
+export type LabelSet = Record<string, string>;
+
+export interface Limits {
+  sample_limit?: number;
+  label_limit?: number;
+  label_name_length_limit?: number;
+  label_value_length_limit?: number;
+  target_limit?: number;
+}
+
+export interface CardinalityThresholds {
+  /** Distinct values of one label (within one metric of one job) above which it is a candidate. */
+  max_label_values?: number;
+  /** Share (0..1) of a metric's series that carry a distinct value of the label: 1.0 means unique per series. */
+  max_value_ratio?: number;
+  /** Series of one job above which the job is analysed label by label. */
+  max_series_per_job?: number;
+  /** New series per scrape relative to series kept, above which a job is churning. */
+  max_churn_ratio?: number;
+  /** Consecutive analysis cycles of rising distinct-value counts that flag a label for growth. */
+  growth_cycles?: number;
+  /** Set false to silence cardinality flags for a job. */
+  enabled?: boolean;
+}
+
+export interface RelabelConfig {
+  source_labels?: string[];
+  separator?: string;
+  regex?: string;
+  modulus?: number;
+  target_label?: string;
+  replacement?: string;
+  action?: string;
+}
+
+export interface TargetGroup {
+  targets: string[];
+  labels?: LabelSet;
+}
+
+export interface DnsDiscovery {
+  names: string[];
+  type?: 'A' | 'AAAA' | 'SRV' | 'MX';
+  port?: number;
+  refresh_interval?: Duration;
+}
+
+export interface KubernetesDiscovery {
+  role: 'node' | 'service' | 'pod' | 'endpoints' | 'endpointslice' | 'ingress';
+  namespaces?: string[];
+  label_selector?: string;
+  field_selector?: string;
+  api_server?: string;
+}
+
+export interface Discovery {
+  dns?: DnsDiscovery;
+  kubernetes?: KubernetesDiscovery;
+}
+
+export interface TlsConfig {
+  ca_file?: string;
+  cert_file?: string;
+  key_file?: string;
+  server_name?: string;
+  insecure_skip_verify?: boolean;
+}
+
+export interface BasicAuth {
+  username: string;
+  password_file: string;
+}
+
+export interface Authorization {
+  type?: string;
+  credentials_file: string;
+}
+
+export interface Job {
+  name: string;
+  description?: string;
+  targets?: string[];
+  target_groups?: TargetGroup[];
+  discovery?: Discovery;
+  labels?: LabelSet;
+  interval?: Duration;
+  timeout?: Duration;
+  metrics_path?: string;
+  scheme?: 'http' | 'https';
+  params?: Record<string, string[]>;
+  honor_labels?: boolean;
+  limits?: Limits;
+  relabel_configs?: RelabelConfig[];
+  metric_relabel_configs?: RelabelConfig[];
+  tls?: TlsConfig;
+  basic_auth?: BasicAuth;
+  authorization?: Authorization;
+  cardinality?: CardinalityThresholds;
+}
+
+export interface TeamFile {
+  team: string;
+  shard: string;
+  description?: string;
+  jobs: Job[];
+}
+
+export interface Budget {
+  max_series: number;
+  max_targets: number;
+}
+
+export interface ShardDefaults {
+  interval?: Duration;
+  timeout?: Duration;
+  evaluation_interval?: Duration;
+  limits?: Limits;
+  max_limits?: Limits;
+  cardinality?: CardinalityThresholds;
+}
+
+export interface Shard {
+  name: string;
+  description?: string;
+  replicas?: number;
+  interval?: Duration;
+  timeout?: Duration;
+  limits?: Limits;
+  max_limits?: Limits;
+  budget: Budget;
+  external_labels?: LabelSet;
+  cardinality?: CardinalityThresholds;
+}
+
+export interface ShardsFile {
+  defaults?: ShardDefaults;
+  shards: Shard[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compiled model: shards → jobs → targets, each element knowing where it came from.
+
+/** A place in the repository: path relative to the repository root, 1-based line and column. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface CompiledTarget {
+  address: string;
+  /** Labels from the job and its target group (not including job/instance/team). */
+  labels: LabelSet;
+  source: SourceLocation;
+}
+
+export interface CompiledJob {
+  name: string;
+  team: string;
+  shard: string;
+  source: SourceLocation;
+  /** The job as written, with shard defaults applied (interval, timeout, limits filled in). */
+  spec: Job & { interval: Duration; timeout: Duration; limits: Limits };
+  /** Static targets only; discovered targets are not known until Prometheus resolves them. */
+  targets: CompiledTarget[];
+  cardinality: Required<CardinalityThresholds>;
+}
+
+export interface CompiledShard {
+  name: string;
+  replicas: number;
+  budget: Budget;
+  externalLabels: LabelSet;
+  evaluationInterval: Duration;
+  interval: Duration;
+  timeout: Duration;
+  jobs: CompiledJob[];
+}
+
+export interface CompiledRepository {
+  shards: CompiledShard[];
+  /** Every team file that was read, relative to the repository root. */
+  files: string[];
+}
