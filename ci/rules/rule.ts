@@ -1,0 +1,54 @@
+// What a validation rule is. One rule per file in this folder, each with a stable id documented in
+// docs/rules.md. Rules see the parsed (not yet trusted) repository and report findings by YAML path;
+// the compiler turns paths into file:line:col afterwards, so rules never deal with positions.
+import type { Finding, Severity } from '../../core/findings/finding.ts';
+import type { PathSegment } from '../../core/repository/parse-yaml-file.ts';
+
+export interface ParsedFile {
+  /** Relative to the repository root, forward slashes. */
+  path: string;
+  kind: 'shards' | 'team';
+  /** For team files: the folder under teams/. */
+  teamFolder?: string;
+  text: string;
+  /** Parsed YAML. Untrusted: rules must check types before use (see walk.ts). */
+  data: unknown;
+}
+
+export interface ParsedRepository {
+  shardsFile: ParsedFile | null;
+  teamFiles: ParsedFile[];
+}
+
+export interface ReportInput {
+  file: string;
+  path: readonly PathSegment[];
+  /** Point at the key rather than its value (unknown keys, reserved label names). */
+  onKey?: boolean;
+  message: string;
+  hint?: string;
+  /** Overrides the rule's severity for this finding (used sparingly). */
+  severity?: Severity;
+  related?: { file: string; path: readonly PathSegment[]; onKey?: boolean; message: string }[];
+}
+
+export interface RuleContext {
+  repo: ParsedRepository;
+  report(input: ReportInput): void;
+}
+
+export interface Rule {
+  /** Stable id, kebab-case. Never renamed once released: CI configurations and suppressions refer to it. */
+  id: string;
+  severity: Severity;
+  /** One line for docs and SARIF rule metadata. */
+  summary: string;
+  check(ctx: RuleContext): void;
+}
+
+/** A rule whose findings are raised by the loader itself (file and YAML problems); it documents the id. */
+export function loaderRule(id: string, summary: string): Rule {
+  return { id, severity: 'error', summary, check: () => {} };
+}
+
+export type { Finding };

@@ -1,0 +1,46 @@
+// Compiles the JSON Schemas once per process and turns ajv errors into rule reports. Shared by the
+// `schema` and `unknown-key` rules so each file is validated once.
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import teamSchema from '../../schemas/team-file.schema.json' with { type: 'json' };
+import shardsSchema from '../../schemas/shards.schema.json' with { type: 'json' };
+import type { ParsedFile } from './rule.ts';
+
+let validators: { team: ValidateFunction; shards: ValidateFunction } | undefined;
+
+function compiled() {
+  if (!validators) {
+    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: false });
+    ajv.addSchema(teamSchema as object, 'team-file.schema.json');
+    ajv.addSchema(shardsSchema as object, 'shards.schema.json');
+    validators = { team: ajv.getSchema('team-file.schema.json')!, shards: ajv.getSchema('shards.schema.json')! };
+  }
+  return validators;
+}
+
+const cache = new WeakMap<ParsedFile, ErrorObject[]>();
+
+/** Schema errors of a file, computed once and shared by the rules that report them. */
+export function schemaErrorsOf(file: ParsedFile): ErrorObject[] {
+  let errors = cache.get(file);
+  if (!errors) {
+    const v = file.kind === 'team' ? compiled().team : compiled().shards;
+    errors = v(file.data) ? [] : [...(v.errors ?? [])];
+    cache.set(file, errors);
+  }
+  return errors;
+}
+
+export function pathOfInstance(instancePath: string): (string | number)[] {
+  if (!instancePath) return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+export function describePath(path: readonly (string | number)[]): string {
+  if (path.length === 0) return 'the file';
+  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+}

@@ -1,0 +1,73 @@
+// Defensive traversal of untrusted parsed YAML, shared by the rules: each helper skips values of the
+// wrong type (the schema rule reports those), so a rule never crashes on a malformed file.
+import type { PathSegment } from '../../core/repository/parse-yaml-file.ts';
+import type { ParsedFile, ParsedRepository } from './rule.ts';
+
+export type RecordLike = Record<string, unknown>;
+
+export function isRecord(v: unknown): v is RecordLike {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function asString(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+export interface JobVisit {
+  file: ParsedFile;
+  job: RecordLike;
+  /** Path of the job inside its file: ['jobs', i]. */
+  path: PathSegment[];
+  /** The file's `shard:` value when it is a string. */
+  shard: string | undefined;
+}
+
+export function forEachJob(repo: ParsedRepository, fn: (visit: JobVisit) => void): void {
+  for (const file of repo.teamFiles) {
+    if (!isRecord(file.data) || !Array.isArray(file.data.jobs)) continue;
+    const shard = asString(file.data.shard);
+    file.data.jobs.forEach((job, i) => {
+      if (isRecord(job)) fn({ file, job, path: ['jobs', i], shard });
+    });
+  }
+}
+
+export interface TargetVisit extends JobVisit {
+  address: unknown;
+  /** Path of the address itself. */
+  targetPath: PathSegment[];
+}
+
+/** Every static target of every job: `targets` and `target_groups[].targets`. */
+export function forEachTarget(repo: ParsedRepository, fn: (visit: TargetVisit) => void): void {
+  forEachJob(repo, (v) => {
+    if (Array.isArray(v.job.targets)) v.job.targets.forEach((t, i) => fn({ ...v, address: t, targetPath: [...v.path, 'targets', i] }));
+    if (Array.isArray(v.job.target_groups)) {
+      v.job.target_groups.forEach((g, gi) => {
+        if (isRecord(g) && Array.isArray(g.targets)) g.targets.forEach((t, i) => fn({ ...v, address: t, targetPath: [...v.path, 'target_groups', gi, 'targets', i] }));
+      });
+    }
+  });
+}
+
+/** Shard entries of shards.yaml by name (first occurrence wins), with their path. */
+export function shardsByName(repo: ParsedRepository): Map<string, { shard: RecordLike; path: PathSegment[] }> {
+  const out = new Map<string, { shard: RecordLike; path: PathSegment[] }>();
+  const data = repo.shardsFile?.data;
+  if (!isRecord(data) || !Array.isArray(data.shards)) return out;
+  data.shards.forEach((s, i) => {
+    if (isRecord(s) && typeof s.name === 'string' && !out.has(s.name)) out.set(s.name, { shard: s, path: ['shards', i] });
+  });
+  return out;
+}
+
+export function shardDefaults(repo: ParsedRepository): RecordLike {
+  const data = repo.shardsFile?.data;
+  return isRecord(data) && isRecord(data.defaults) ? data.defaults : {};
+}
+
+/** A setting of a shard, falling back to shards.yaml defaults. */
+export function shardSetting(repo: ParsedRepository, shardName: string | undefined, key: string): unknown {
+  const own = shardName ? shardsByName(repo).get(shardName)?.shard[key] : undefined;
+  return own !== undefined ? own : shardDefaults(repo)[key];
+}

@@ -1,0 +1,96 @@
+// Builds the compiled model from parsed files. Only schema-valid files take part, so the types below
+// can be trusted; the rules have already reported everything else.
+import type { CompiledJob, CompiledRepository, CompiledShard, CompiledTarget, Job, Shard, ShardsFile, SourceLocation, TeamFile } from '../../schemas/model.ts';
+import type { ParsedRepository } from '../../ci/rules/rule.ts';
+import { schemaErrorsOf } from '../../ci/rules/schema-validator.ts';
+import type { PathSegment } from '../repository/parse-yaml-file.ts';
+import { BUILTIN_CARDINALITY, BUILTIN_DEFAULTS, mergeLayers, mergeLimits } from './effective-settings.ts';
+import { parseDurationMs } from '../time/duration.ts';
+
+interface Locator {
+  locate(file: string, path: readonly PathSegment[], onKey?: boolean): { start: { line: number; column: number } };
+}
+
+/** A source location whose line is looked up only when first read (positional parsing is the slow part). */
+function lazySource(locator: Locator, file: string, path: PathSegment[]): SourceLocation {
+  let cached: { line: number; column: number } | undefined;
+  const get = () => (cached ??= locator.locate(file, path).start);
+  const src = { file } as SourceLocation;
+  Object.defineProperty(src, 'line', { enumerable: true, get: () => get().line });
+  Object.defineProperty(src, 'column', { enumerable: true, get: () => get().column });
+  return src;
+}
+
+export function buildModel(parsed: ParsedRepository, locator: Locator): CompiledRepository | null {
+  const shardsFile = parsed.shardsFile;
+  if (!shardsFile || schemaErrorsOf(shardsFile).length > 0) return null;
+  const fleet = shardsFile.data as ShardsFile;
+  const defaults = fleet.defaults ?? {};
+  const shards = new Map<string, { def: Shard; compiled: CompiledShard }>();
+  for (const def of fleet.shards) {
+    if (shards.has(def.name)) continue;
+    shards.set(def.name, {
+      def,
+      compiled: {
+        name: def.name,
+        replicas: def.replicas ?? BUILTIN_DEFAULTS.replicas,
+        budget: def.budget,
+        externalLabels: { ...(def.external_labels ?? {}) },
+        evaluationInterval: defaults.evaluation_interval ?? BUILTIN_DEFAULTS.evaluation_interval,
+        interval: def.interval ?? defaults.interval ?? BUILTIN_DEFAULTS.interval,
+        timeout: def.timeout ?? defaults.timeout ?? BUILTIN_DEFAULTS.timeout,
+        jobs: [],
+      },
+    });
+  }
+  const seenJobs = new Set<string>();
+  const files: string[] = [];
+  for (const file of parsed.teamFiles) {
+    files.push(file.path);
+    if (schemaErrorsOf(file).length > 0) continue;
+    const team = file.data as TeamFile;
+    const shard = shards.get(team.shard);
+    if (!shard) continue;
+    team.jobs.forEach((job, i) => {
+      if (seenJobs.has(job.name)) return; // duplicate-job reports it; the first definition wins
+      seenJobs.add(job.name);
+      shard.compiled.jobs.push(compileJob(job, team, shard, defaults, file.path, ['jobs', i], locator));
+    });
+  }
+  const compiledShards = [...shards.values()].map((s) => s.compiled).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const s of compiledShards) s.jobs.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { shards: compiledShards, files };
+}
+
+function compileJob(
+  job: Job,
+  team: TeamFile,
+  shard: { def: Shard; compiled: CompiledShard },
+  defaults: NonNullable<ShardsFile['defaults']>,
+  file: string,
+  path: PathSegment[],
+  locator: Locator,
+): CompiledJob {
+  const interval = job.interval ?? shard.compiled.interval;
+  let timeout = job.timeout ?? shard.compiled.timeout;
+  // An inherited timeout longer than the job's own interval would make Prometheus refuse the config.
+  if (!job.timeout && (parseDurationMs(timeout) ?? 0) > (parseDurationMs(interval) ?? Infinity)) timeout = interval;
+  const targets: CompiledTarget[] = [];
+  (job.targets ?? []).forEach((address, i) =>
+    targets.push({ address, labels: { ...(job.labels ?? {}) }, source: lazySource(locator, file, [...path, 'targets', i]) }),
+  );
+  (job.target_groups ?? []).forEach((g, gi) =>
+    g.targets.forEach((address, i) =>
+      targets.push({ address, labels: { ...(job.labels ?? {}), ...(g.labels ?? {}) }, source: lazySource(locator, file, [...path, 'target_groups', gi, 'targets', i]) }),
+    ),
+  );
+  return {
+    name: job.name,
+    team: team.team,
+    shard: shard.compiled.name,
+    source: lazySource(locator, file, path),
+    spec: { ...job, interval, timeout, limits: mergeLimits(defaults.limits, shard.def.limits, job.limits) },
+    targets,
+    cardinality: mergeLayers(BUILTIN_CARDINALITY, defaults.cardinality, shard.def.cardinality, job.cardinality) as Required<typeof BUILTIN_CARDINALITY>,
+  };
+}

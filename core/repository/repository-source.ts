@@ -1,0 +1,134 @@
+// Reads the raw files of a configuration repository, from a directory or from a git revision, refusing
+// anything that could hurt the compiler: oversized or binary files, symlinks that leave the repository.
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+/** Largest team file or shards.yaml accepted. Real team files are a few KiB. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+/** Most files a repository may hold under teams/ (a runaway generator, not a real fleet, goes past this). */
+export const MAX_FILES = 50_000;
+
+export interface SourceFile {
+  /** Relative to the repository root, forward slashes. */
+  path: string;
+  /** Contents, or undefined when the file was refused (see `problem`). */
+  bytes?: Buffer;
+  problem?: { ruleId: 'file-unreadable'; message: string };
+}
+
+export interface RepositorySource {
+  /** Human description (a directory or `git:<ref>`). */
+  origin: string;
+  files: SourceFile[];
+}
+
+/** Configuration files are shards.yaml and teams/**.yaml|yml; everything else (READMEs) is ignored. */
+export function isConfigPath(path: string): boolean {
+  return path === 'shards.yaml' || path === 'shards.yml' || (path.startsWith('teams/') && /\.ya?ml$/.test(path));
+}
+
+export function readRepositoryFromDirectory(root: string, maxFileBytes = MAX_FILE_BYTES): RepositorySource {
+  const realRoot = realpathSync(root);
+  const files: SourceFile[] = [];
+  const visit = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (entry.name.startsWith('.')) continue;
+      const abs = join(dir, entry.name);
+      const rel = relative(root, abs).split(sep).join('/');
+      if (entry.isSymbolicLink()) {
+        let target: string;
+        try {
+          target = realpathSync(abs);
+        } catch {
+          if (isConfigPath(rel)) files.push({ path: rel, problem: { ruleId: 'file-unreadable', message: 'symbolic link points nowhere' } });
+          continue;
+        }
+        if (target !== realRoot && !target.startsWith(realRoot + sep)) {
+          files.push({ path: rel, problem: { ruleId: 'file-unreadable', message: `symbolic link leaves the repository (points to ${target}); refused` } });
+          continue;
+        }
+        if (statSync(abs).isDirectory()) {
+          continue; // links to directories inside the repo would make a file appear twice
+        }
+      } else if (entry.isDirectory()) {
+        if (rel === 'teams' || rel.startsWith('teams/') || rel === '') visit(abs);
+        continue;
+      } else if (!entry.isFile()) {
+        continue;
+      }
+      if (!isConfigPath(rel)) continue;
+      if (files.length >= MAX_FILES) throw new Error(`repository holds more than ${MAX_FILES} configuration files; refusing to read further`);
+      const size = lstatSync(abs).isSymbolicLink() ? statSync(abs).size : lstatSync(abs).size;
+      if (size > maxFileBytes) {
+        files.push({ path: rel, problem: { ruleId: 'file-unreadable', message: `file is ${size} bytes, over the ${maxFileBytes}-byte limit for one file; split it` } });
+        continue;
+      }
+      files.push({ path: rel, bytes: readFileSync(abs) });
+    }
+  };
+  visit(root);
+  return { origin: root, files };
+}
+
+/**
+ * Reads the configuration files of one git revision without a checkout (`ls-tree` + one `cat-file --batch`).
+ * Symlinks in git are blobs holding the link text; they are refused outright, since their target
+ * cannot be trusted to exist on the machine that renders.
+ */
+export async function readRepositoryFromGit(gitDir: string, ref: string, subdir = '', maxFileBytes = MAX_FILE_BYTES): Promise<RepositorySource> {
+  const prefix = subdir ? subdir.replace(/\/+$/, '') + '/' : '';
+  const { stdout } = await execFileAsync('git', ['-C', gitDir, 'ls-tree', '-r', '-l', '-z', ref, '--', prefix || '.'], { maxBuffer: 256 * 1024 * 1024 });
+  const entries: { mode: string; sha: string; size: number; path: string }[] = [];
+  for (const rec of stdout.split('\0')) {
+    if (!rec) continue;
+    const m = /^(\d+) (\w+) ([0-9a-f]+)\s+(-|\d+)\t(.*)$/s.exec(rec);
+    if (!m || m[2] !== 'blob') continue;
+    const path = prefix && m[5].startsWith(prefix) ? m[5].slice(prefix.length) : m[5];
+    if (!isConfigPath(path)) continue;
+    entries.push({ mode: m[1], sha: m[3], size: m[4] === '-' ? 0 : Number(m[4]), path });
+  }
+  if (entries.length > MAX_FILES) throw new Error(`revision ${ref} holds more than ${MAX_FILES} configuration files; refusing`);
+  const files: SourceFile[] = [];
+  const wanted: typeof entries = [];
+  for (const e of entries) {
+    if (e.mode === '120000') files.push({ path: e.path, problem: { ruleId: 'file-unreadable', message: 'symbolic links are not allowed in the configuration repository' } });
+    else if (e.size > maxFileBytes) files.push({ path: e.path, problem: { ruleId: 'file-unreadable', message: `file is ${e.size} bytes, over the ${maxFileBytes}-byte limit for one file; split it` } });
+    else wanted.push(e);
+  }
+  const blobs = await catFileBatch(gitDir, wanted.map((e) => e.sha));
+  wanted.forEach((e, i) => files.push({ path: e.path, bytes: blobs[i] }));
+  files.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { origin: `git:${ref}`, files };
+}
+
+async function catFileBatch(gitDir: string, shas: string[]): Promise<Buffer[]> {
+  if (shas.length === 0) return [];
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['-C', gitDir, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`git cat-file failed: ${stderr.trim()}`));
+      const all = Buffer.concat(chunks);
+      const out: Buffer[] = [];
+      let pos = 0;
+      for (let i = 0; i < shas.length; i++) {
+        const nl = all.indexOf(0x0a, pos);
+        const header = all.subarray(pos, nl).toString();
+        const size = Number(header.split(' ')[2]);
+        out.push(all.subarray(nl + 1, nl + 1 + size));
+        pos = nl + 1 + size + 1;
+      }
+      resolve(out);
+    });
+    child.stdin.end(shas.join('\n') + '\n');
+  });
+}
