@@ -1,0 +1,114 @@
+// `promshard agent`: runs one shard agent beside one Prometheus until SIGTERM/SIGINT.
+import { readTokenFile } from '../core/http/auth.ts';
+import { requireDurationMs } from '../core/time/duration.ts';
+import { parseFlags, UsageError } from '../cli/args.ts';
+import type { ReloadMethod } from './reload-prometheus.ts';
+import { startAgent } from './start-agent.ts';
+
+const USAGE = `usage: promshard agent --shard NAME --replica NAME --listen HOST:PORT --prometheus-url URL
+                       --config-file PATH --state-dir DIR --token-file FILE [options]
+
+  --shard NAME                 shard this agent serves (documents for other shards are refused)
+  --replica NAME               replica name within the shard
+  --listen HOST:PORT           address of the agent's API (default 127.0.0.1:9464)
+  --prometheus-url URL         the local Prometheus (e.g. http://127.0.0.1:9090)
+  --config-file PATH           the file Prometheus reads (--config.file); other files go beside it
+  --state-dir DIR              where the agent records what is applied (journal, previous files)
+  --token-file FILE            bearer token callers must present
+  --controller URL             central controller: register, pull the desired document, report
+  --controller-token-file FILE token presented to the controller (default: the --token-file token)
+  --promtool PATH              promtool binary (default /usr/bin/promtool if present); "none" disables
+  --reload http|signal         POST /-/reload (default; needs --web.enable-lifecycle) or SIGHUP
+  --prometheus-pid N           pid to SIGHUP with --reload signal
+  --prometheus-pid-file F      file holding that pid (re-read at every reload)
+  --advertise-url URL          how the controller reaches this agent (default http://LISTEN)
+  --pull-interval DURATION     desired-document pull period (default 30s)
+  --heartbeat-interval DUR     status report period (default 10s)
+  --probe-interval DURATION    Prometheus reachability probe period (default 2s)
+  --reload-timeout DURATION    how long a reload may take to be proven (default 10s)
+  --max-body SIZE              POST /v1/apply body limit (default 8mb)
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const { values: v } = parseFlags(argv, {
+    shard: { type: 'string' },
+    replica: { type: 'string' },
+    listen: { type: 'string', default: '127.0.0.1:9464' },
+    'prometheus-url': { type: 'string' },
+    'config-file': { type: 'string' },
+    'state-dir': { type: 'string' },
+    controller: { type: 'string' },
+    'token-file': { type: 'string' },
+    'controller-token-file': { type: 'string' },
+    promtool: { type: 'string' },
+    reload: { type: 'string', default: 'http' },
+    'prometheus-pid': { type: 'string' },
+    'prometheus-pid-file': { type: 'string' },
+    'advertise-url': { type: 'string' },
+    'pull-interval': { type: 'string', default: '30s' },
+    'heartbeat-interval': { type: 'string', default: '10s' },
+    'probe-interval': { type: 'string', default: '2s' },
+    'reload-timeout': { type: 'string', default: '10s' },
+    'max-body': { type: 'string', default: '8mb' },
+  });
+  try {
+    for (const required of ['shard', 'replica', 'prometheus-url', 'config-file', 'state-dir', 'token-file'] as const) {
+      if (!v[required]) throw new UsageError(`--${required} is required`);
+    }
+    let reload: ReloadMethod;
+    if (v.reload === 'http') reload = { kind: 'http' };
+    else if (v.reload === 'signal') {
+      if (!v['prometheus-pid'] && !v['prometheus-pid-file']) throw new UsageError('--reload signal needs --prometheus-pid or --prometheus-pid-file');
+      reload = { kind: 'signal', pid: v['prometheus-pid'] ? Number(v['prometheus-pid']) : undefined, pidFile: v['prometheus-pid-file'] };
+    } else throw new UsageError('--reload must be http or signal');
+    if (!/^\d+(b|kb|mb|gb)?$/i.test(v['max-body']!)) throw new UsageError('--max-body must be a size such as 8mb');
+    const duration = (name: 'pull-interval' | 'heartbeat-interval' | 'probe-interval' | 'reload-timeout') => {
+      try {
+        return requireDurationMs(v[name]!, `--${name}`);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+    };
+    const token = readTokenFile(v['token-file']!);
+    const controllerToken = v['controller-token-file'] ? readTokenFile(v['controller-token-file']) : token;
+    const agent = await startAgent({
+      shard: v.shard!,
+      replica: v.replica!,
+      listen: v.listen,
+      prometheusUrl: v['prometheus-url']!,
+      configFile: v['config-file']!,
+      stateDir: v['state-dir']!,
+      token,
+      controllerUrl: v.controller,
+      controllerToken,
+      promtool: v.promtool === 'none' ? null : v.promtool,
+      reload,
+      advertiseUrl: v['advertise-url'],
+      pullIntervalMs: duration('pull-interval'),
+      heartbeatMs: duration('heartbeat-interval'),
+      probeIntervalMs: duration('probe-interval'),
+      reloadTimeoutMs: duration('reload-timeout'),
+      maxBody: v['max-body'],
+      testDelayMs: process.env.PROMSHARD_AGENT_TEST_DELAY_MS ? Number(process.env.PROMSHARD_AGENT_TEST_DELAY_MS) : undefined,
+    });
+    // Tests and supervisors read the bound address from this line (the port may be :0).
+    process.stdout.write(JSON.stringify({ listening: agent.url }) + '\n');
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+    await agent.close();
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`promshard agent: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,57 @@
+// The agent's HTTP API (see core/protocol/agent-api.ts). Authentication runs before the body is
+// read, so an unauthenticated client cannot make the agent buffer megabytes; the body limit then
+// answers 413 before any of it is parsed.
+import express, { type Express } from 'express';
+import { requireBearerToken } from '../core/http/auth.ts';
+import { jsonErrorHandler, mountMetricsAndHealth } from '../core/http/server.ts';
+import type { Logger } from '../core/log/logger.ts';
+import type { AgentMetrics } from './agent-metrics.ts';
+import type { AgentStatusDetail, ApplyPipeline } from './apply-pipeline.ts';
+
+/** Hook for the cardinality analyzer (shard-agent/cardinality/), which is built separately. */
+export interface FlagSource {
+  flags(): unknown[];
+  analyzeNow(): Promise<unknown[]>;
+}
+
+export interface AgentAppOptions {
+  pipeline: ApplyPipeline;
+  tokens: () => readonly string[];
+  maxBody: string | number;
+  metrics: AgentMetrics;
+  log: Logger;
+  status: () => AgentStatusDetail;
+  flagSource?: FlagSource;
+}
+
+export function createAgentApp(o: AgentAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  mountMetricsAndHealth(app, o.metrics.registry, () => {
+    const s = o.status();
+    return { ok: true, detail: { prometheusReachable: s.prometheusReachable, applied: s.applied, applying: s.applying } };
+  });
+
+  const auth = requireBearerToken(o.tokens);
+  const json = express.json({ limit: o.maxBody, strict: true });
+
+  app.post('/v1/apply', auth, json, async (req, res) => {
+    const reply = await o.pipeline.submit({ document: req.body, force: req.query.force === 'true', source: 'push' });
+    res.status(reply.httpStatus).json(reply.body);
+  });
+  app.get('/v1/status', auth, (_req, res) => {
+    res.json(o.status());
+  });
+  app.get('/v1/flags', auth, (_req, res) => {
+    res.json({ flags: o.flagSource?.flags() ?? [] });
+  });
+  app.post('/v1/cardinality/analyze', auth, async (_req, res) => {
+    res.json({ flags: o.flagSource ? await o.flagSource.analyzeNow() : [] });
+  });
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  app.use(jsonErrorHandler(o.log));
+  return app;
+}

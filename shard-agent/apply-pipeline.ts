@@ -1,0 +1,330 @@
+// The one path every configuration takes to Prometheus, whether pushed or pulled:
+//   verify document → (queue: serialise, coalesce) → stale/unchanged check → promtool → snapshot the
+//   previous files + journal → write atomically → reload → prove → record state; or roll back.
+// It owns the agent's notion of "what is applied", and nothing else writes the config files.
+import { MAIN_CONFIG_FILE, sha256Hex, type DesiredDocument, type JobOwner } from '../core/document/desired-document.ts';
+import type { Logger } from '../core/log/logger.ts';
+import type { AgentStatus, ApplyRecord, ApplyResponse, ApplyResult } from '../core/protocol/agent-api.ts';
+import type { AgentMetrics } from './agent-metrics.ts';
+import { ApplyQueue, SUPERSEDED } from './apply-queue.ts';
+import { fingerprintConfig } from './config-fingerprint.ts';
+import { diskMatches, readIfExists, restoreSnapshot, snapshotOnDisk, writeFileSet } from './config-files.ts';
+import type { ConfigLayout } from './config-paths.ts';
+import { crashPoint } from './crash-hooks.ts';
+import type { PrometheusClient } from './prometheus-client.ts';
+import { promtoolCheck } from './promtool-check.ts';
+import type { ReloadMethod } from './reload-prometheus.ts';
+import { reconcileAtStartup, type StartupReport } from './startup-reconcile.ts';
+import type { AppliedState, FileSnapshot, PersistedState, StateStore } from './state-store.ts';
+import { reloadAndProve, type ReloadVerdict } from './verify-reload.ts';
+import { DocumentRejected, verifyDocument, type VerifiedDocument } from './verify-document.ts';
+
+export interface ApplyPipelineOptions {
+  shard: string;
+  layout: ConfigLayout;
+  store: StateStore;
+  prometheus: PrometheusClient;
+  reloadMethod: ReloadMethod;
+  /** Path to promtool, or null to skip the check. */
+  promtool: string | null;
+  reloadTimeoutMs: number;
+  metrics: AgentMetrics;
+  log: Logger;
+  /** Test-only: sleep this long inside every apply, to make applies overlap. */
+  testDelayMs?: number;
+  historySize?: number;
+}
+
+export interface ApplyRequest {
+  document: unknown;
+  force?: boolean;
+  source: 'push' | 'pull';
+}
+
+export interface ApplyReply {
+  httpStatus: number;
+  body: ApplyResponse;
+}
+
+const HTTP_STATUS: Record<ApplyResult, number> = {
+  applied: 200,
+  unchanged: 200,
+  superseded: 200,
+  'written-unverified': 202,
+  'rolled-back': 422,
+  rejected: 422,
+};
+
+export type AgentStatusDetail = AgentStatus & {
+  startup: StartupReport;
+  /** Hash of the last document Prometheus refused (rolled back), so pulls do not retry it in a loop. */
+  lastRefusedHash: string | null;
+};
+
+interface Job {
+  verified: VerifiedDocument;
+  force: boolean;
+  source: 'push' | 'pull';
+  receivedAt: number;
+}
+
+export class ApplyPipeline {
+  private state!: PersistedState;
+  private startup!: StartupReport;
+  private readonly queue: ApplyQueue<Job, ApplyReply>;
+  private readonly listeners: ((record: ApplyRecord) => void)[] = [];
+  private refusedHash: string | null = null;
+  prometheusReachable = false;
+
+  private constructor(private readonly o: ApplyPipelineOptions) {
+    this.queue = new ApplyQueue<Job, ApplyReply>(
+      (job) => this.run(job),
+      (old, by) => this.o.log.info('apply superseded while waiting', { revision: old.verified.doc.revision, by: by.verified.doc.revision }),
+    );
+  }
+
+  static async open(o: ApplyPipelineOptions): Promise<ApplyPipeline> {
+    const p = new ApplyPipeline(o);
+    const { state, report } = await reconcileAtStartup(o.store, o.layout, o.shard, o.log);
+    p.state = state;
+    p.startup = report;
+    o.metrics.setApplied(state.applied);
+    return p;
+  }
+
+  get applied(): AppliedState | null {
+    return this.state.applied;
+  }
+
+  get applying(): boolean {
+    return this.queue.running;
+  }
+
+  owners(): Record<string, JobOwner> {
+    return this.state.owners;
+  }
+
+  onRecord(listener: (record: ApplyRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Hash the pull loop should not re-apply on its own (Prometheus refused it; a push or force retries). */
+  get lastRefusedHash(): string | null {
+    return this.refusedHash;
+  }
+
+  async submit(req: ApplyRequest): Promise<ApplyReply> {
+    const receivedAt = performance.now();
+    const startedAt = new Date().toISOString();
+    let verified: VerifiedDocument;
+    try {
+      verified = verifyDocument(req.document, this.o.shard, this.o.layout);
+    } catch (err) {
+      if (!(err instanceof DocumentRejected)) throw err;
+      const d = (req.document ?? {}) as Partial<DesiredDocument>;
+      const meta = { revision: String(d.revision ?? ''), sequence: Number(d.sequence ?? -1), hash: String(d.hash ?? '') };
+      return this.finish(meta, 'rejected', { startedAt, receivedAt, error: err.message, httpStatus: err.httpStatus, source: req.source });
+    }
+    const stale = this.staleness(verified.doc, req.force ?? false);
+    if (stale) return this.finish(verified.doc, 'rejected', { startedAt, receivedAt, error: stale, httpStatus: 409, source: req.source });
+    const outcome = await this.queue.submit({ verified, force: req.force ?? false, source: req.source, receivedAt });
+    if (outcome === SUPERSEDED) return this.finish(verified.doc, 'superseded', { startedAt, receivedAt, error: 'a newer document arrived while this one waited', source: req.source });
+    return outcome;
+  }
+
+  private staleness(doc: DesiredDocument, force: boolean): string | undefined {
+    const applied = this.state.applied;
+    if (force || !applied || doc.sequence >= applied.sequence) return undefined;
+    return `revision ${doc.revision} (sequence ${doc.sequence}) is older than the applied revision ${applied.revision} (sequence ${applied.sequence}); use ?force=true to roll back on purpose`;
+  }
+
+  private async run(job: Job): Promise<ApplyReply> {
+    const { doc, files } = job.verified;
+    const startedAt = new Date().toISOString();
+    const base = { startedAt, receivedAt: job.receivedAt, source: job.source };
+    const log = this.o.log.child({ revision: doc.revision, sequence: doc.sequence, hash: doc.hash.slice(0, 12), source: job.source });
+    if (this.o.testDelayMs) await new Promise((r) => setTimeout(r, this.o.testDelayMs));
+
+    // Checked again: a newer revision may have been applied while this one waited.
+    const stale = this.staleness(doc, job.force);
+    if (stale) return this.finish(doc, 'rejected', { ...base, error: stale, httpStatus: 409 });
+
+    const applied = this.state.applied;
+    if (applied && applied.hash === doc.hash && (await diskMatches(this.o.layout, applied.files, applied.files.map((f) => f.path)))) {
+      if (applied.revision !== doc.revision || applied.sequence !== doc.sequence) {
+        applied.revision = doc.revision;
+        applied.sequence = doc.sequence;
+      }
+      this.state.owners = doc.owners;
+      // Still unproven (Prometheus was down): say so rather than "unchanged".
+      return this.finish(doc, applied.verified ? 'unchanged' : 'written-unverified', { ...base, error: applied.verified ? undefined : 'verification pending: Prometheus has not been reachable since the write' });
+    }
+
+    if (this.o.promtool) {
+      const check = await promtoolCheck(this.o.promtool, this.o.layout, files, this.o.store.dir);
+      if (!check.ok) return this.finish(doc, 'rejected', { ...base, error: check.error, httpStatus: 422 });
+      if (check.skipped) log.warn('promtool check skipped', { reason: check.skipped });
+    }
+
+    const managed = applied?.files.map((f) => f.path) ?? [];
+    const previous = await snapshotOnDisk(this.o.layout, [MAIN_CONFIG_FILE, ...managed, ...files.map((f) => f.path)], { revision: applied?.revision ?? null, sequence: applied?.sequence ?? null });
+    const digests = files.map((f) => ({ path: f.path, sha256: f.sha256 }));
+    await this.o.store.savePrevious(previous);
+    await this.o.store.saveJournal({ startedAt, revision: doc.revision, sequence: doc.sequence, hash: doc.hash, files: digests, previousHash: previous.hash });
+
+    let writtenAt: number;
+    try {
+      writtenAt = await writeFileSet(this.o.layout, files, managed.filter((p) => !files.some((f) => f.path === p)));
+    } catch (err) {
+      log.error('writing the configuration failed; restoring the previous files', { error: err });
+      await restoreSnapshot(this.o.layout, previous);
+      await this.o.store.clearJournal();
+      return this.finish(doc, 'rolled-back', { ...base, error: `writing the configuration failed: ${(err as Error).message}`, httpStatus: 500 });
+    }
+    crashPoint('after-rename-before-state');
+
+    const newState: AppliedState = { revision: doc.revision, sequence: doc.sequence, hash: doc.hash, appliedAt: new Date().toISOString(), verified: false, files: digests };
+    const mainContent = files.find((f) => f.path === MAIN_CONFIG_FILE)!.content;
+    const verdict = await this.reloadAndProve(mainContent, writtenAt);
+    this.prometheusReachable = verdict.kind !== 'unreachable';
+    this.o.metrics.prometheusUp.set(this.prometheusReachable ? 1 : 0);
+
+    if (verdict.kind === 'proven' || verdict.kind === 'unreachable') {
+      newState.verified = verdict.kind === 'proven';
+      this.state.applied = newState;
+      this.state.owners = doc.owners;
+      if (verdict.kind === 'proven') this.refusedHash = null;
+      await this.o.store.saveState(this.state);
+      await this.o.store.clearJournal();
+      if (verdict.kind === 'unreachable') log.warn('Prometheus unreachable: configuration written, verification pending', { error: verdict.error });
+      else log.info('configuration applied and reload proven', { reloadMs: verdict.reloadMs });
+      return this.finish(doc, verdict.kind === 'proven' ? 'applied' : 'written-unverified', { ...base, reloadMs: verdict.reloadMs, error: verdict.kind === 'unreachable' ? verdict.error : undefined });
+    }
+
+    log.warn('Prometheus did not take the configuration; rolling back', { error: verdict.error });
+    const rollbackError = await this.rollBack(previous);
+    this.refusedHash = doc.hash;
+    await this.o.store.clearJournal();
+    const error = rollbackError ? `${verdict.error}; and the rollback reload was not proven either: ${rollbackError}` : verdict.error;
+    return this.finish(doc, 'rolled-back', { ...base, reloadMs: verdict.reloadMs, error });
+  }
+
+  private reloadAndProve(mainContent: string, writtenAtMs: number): Promise<ReloadVerdict> {
+    return reloadAndProve({ client: this.o.prometheus, method: this.o.reloadMethod, writtenAtMs, expected: fingerprintConfig(mainContent), timeoutMs: this.o.reloadTimeoutMs }).then((v) => {
+      if (v.kind !== 'unreachable') this.o.metrics.reloadDuration.observe(v.reloadMs / 1000);
+      return v;
+    });
+  }
+
+  /** Restores `previous` and reloads it; returns an error text when that reload could not be proven. */
+  private async rollBack(previous: FileSnapshot): Promise<string | undefined> {
+    const writtenAt = await restoreSnapshot(this.o.layout, previous);
+    const main = previous.files.find((f) => f.path === MAIN_CONFIG_FILE)?.content ?? '';
+    const v = await this.reloadAndProve(main, writtenAt);
+    if (this.state.applied) this.state.applied.verified = v.kind === 'proven';
+    await this.o.store.saveState(this.state);
+    this.o.metrics.setApplied(this.state.applied);
+    if (v.kind === 'proven') {
+      this.o.log.info('previous configuration restored and reload proven', { revision: previous.revision });
+      return undefined;
+    }
+    this.o.log.error('previous configuration restored but its reload was not proven', { error: v.error });
+    return v.error;
+  }
+
+  /**
+   * Proves a written-unverified configuration once Prometheus answers again (or rolls it back if
+   * Prometheus refuses it). Runs in the apply queue so it never overlaps an apply.
+   */
+  verifyPending(): Promise<void> {
+    return this.queue.exclusive(async () => {
+      const applied = this.state.applied;
+      if (!applied || applied.verified) return;
+      const started = performance.now();
+      const startedAt = new Date().toISOString();
+      const main = await readIfExists(this.o.layout.configFile);
+      if (main === null) return;
+      // Everything on disk was in place before this moment; any reload after it reads those files.
+      const verdict = await this.reloadAndProve(main, Date.now());
+      if (verdict.kind === 'unreachable') return;
+      this.prometheusReachable = true;
+      const doc = { revision: applied.revision, sequence: applied.sequence, hash: applied.hash };
+      const base = { startedAt, receivedAt: started, source: 'verify' as const, count: false };
+      if (verdict.kind === 'proven') {
+        applied.verified = true;
+        this.refusedHash = null;
+        await this.o.store.saveState(this.state);
+        this.o.log.info('pending configuration verified', { revision: applied.revision, reloadMs: verdict.reloadMs });
+        this.finish(doc, 'applied', { ...base, reloadMs: verdict.reloadMs });
+        return;
+      }
+      const previous = await this.o.store.loadPrevious();
+      this.o.log.warn('Prometheus refused the pending configuration; rolling back', { revision: applied.revision, error: verdict.error });
+      this.refusedHash = applied.hash;
+      if (!previous) {
+        this.finish(doc, 'rolled-back', { ...base, error: `${verdict.error}; no previous configuration recorded to roll back to` });
+        return;
+      }
+      this.state.applied =
+        previous.revision === null
+          ? null
+          : { revision: previous.revision, sequence: previous.sequence ?? 0, hash: previous.hash, appliedAt: new Date().toISOString(), verified: false, files: previous.files.filter((f) => f.content !== null).map((f) => ({ path: f.path, sha256: sha256Hex(f.content!) })) };
+      const rollbackError = await this.rollBack(previous);
+      this.finish(doc, 'rolled-back', { ...base, error: rollbackError ? `${verdict.error}; rollback not proven: ${rollbackError}` : verdict.error });
+    });
+  }
+
+  private finish(
+    doc: { revision: string; sequence: number; hash: string },
+    result: ApplyResult,
+    info: { startedAt: string; receivedAt: number; error?: string; reloadMs?: number; httpStatus?: number; source?: string; count?: boolean },
+  ): ApplyReply {
+    const applyMs = Math.round(performance.now() - info.receivedAt);
+    const record: ApplyRecord = {
+      revision: doc.revision,
+      sequence: doc.sequence,
+      hash: doc.hash,
+      result,
+      ...(info.error ? { error: info.error } : {}),
+      startedAt: info.startedAt,
+      finishedAt: new Date().toISOString(),
+      applyMs,
+      ...(info.reloadMs !== undefined ? { reloadMs: info.reloadMs } : {}),
+    };
+    this.state.recent = [record, ...this.state.recent].slice(0, this.o.historySize ?? 20);
+    if (info.count !== false) {
+      this.o.metrics.countApply(result);
+      this.o.metrics.applyDuration.observe(applyMs / 1000);
+    }
+    if (result === 'applied' || result === 'unchanged') this.o.metrics.lastSuccessTimestamp.set(Date.now() / 1000);
+    this.o.metrics.setApplied(this.state.applied);
+    // History is persisted with the next state write; losing the last few records in a crash is harmless.
+    if (result !== 'rejected' && result !== 'superseded') void this.o.store.saveState(this.state).catch((err) => this.o.log.error('saving state failed', { error: err }));
+    if (result === 'rejected' || result === 'rolled-back') this.o.log.warn(`apply ${result}`, { revision: doc.revision, error: info.error, source: info.source });
+    for (const l of this.listeners) l(record);
+    const body: ApplyResponse = { result, shard: this.o.shard, revision: doc.revision, hash: doc.hash, applyMs, ...(info.error ? { error: info.error } : {}), ...(info.reloadMs !== undefined ? { reloadMs: info.reloadMs } : {}) };
+    return { httpStatus: info.httpStatus ?? HTTP_STATUS[result], body };
+  }
+
+  status(self: { replica: string; url: string; flagCount: number }): AgentStatusDetail {
+    const a = this.state.applied;
+    return {
+      shard: this.o.shard,
+      replica: self.replica,
+      url: self.url,
+      applied: a ? { revision: a.revision, sequence: a.sequence, hash: a.hash, appliedAt: a.appliedAt, verified: a.verified } : null,
+      lastResult: this.state.recent[0] ?? null,
+      prometheusReachable: this.prometheusReachable,
+      applying: this.queue.running,
+      recent: this.state.recent,
+      flagCount: self.flagCount,
+      startup: this.startup,
+      lastRefusedHash: this.refusedHash,
+    };
+  }
+
+  /** Waits for the apply in progress (used on shutdown). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+}

@@ -1,0 +1,73 @@
+// Label-level measurements, all as PromQL *instant* queries so that only current series count (see
+// docs/cardinality.md, "Why instant queries"):
+//
+// 1. label pass, one query per label name L (names from GET /api/v1/labels over the last 5 minutes):
+//      topk(T, count by (job, __name__) (count by (job, __name__, L) ({L!=""})) > F)
+//    → for every (job, metric) where L has more than F distinct values: that number. Prometheus only
+//    touches series that carry L, and the answer is at most T rows.
+// 2. detail, one query per candidate (job, metric, L):
+//      series of the metric, series carrying L, and a sample of values (topk + bottomk of
+//      `count by (L)`, at most 2·S rows) — all in one request joined with `or`.
+// 3. fix estimate, one query per flag: the series count after the suggested relabelling
+//    (fix-suggestion.ts builds it).
+import { promqlString, type QueryClient } from './prometheus-queries.ts';
+
+export const LABEL_PASS_TOPK = 500;
+export const SAMPLE_PER_SIDE = 12;
+
+export interface LabelMeasurement {
+  job: string;
+  metric: string;
+  label: string;
+  distinct: number;
+}
+
+export function metricSelector(job: string, metric: string, extra = ''): string {
+  return `{__name__=${promqlString(metric)}, job=${promqlString(job)}${extra}}`;
+}
+
+export async function measureLabel(client: QueryClient, label: string, floor: number, topk = LABEL_PASS_TOPK): Promise<LabelMeasurement[]> {
+  const q = `topk(${topk}, count by (job, __name__) (count by (job, __name__, ${label}) ({${label}!=""})) > ${floor})`;
+  const rows = await client.instant(q, 'label-pass');
+  return rows
+    .filter((r) => r.metric.job !== undefined && r.metric.__name__ !== undefined)
+    .map((r) => ({ job: r.metric.job!, metric: r.metric.__name__!, label, distinct: r.value }));
+}
+
+export interface LabelDetail {
+  metricSeries: number;
+  seriesAffected: number;
+  /** Sampled values (distinct), most and least frequent first. */
+  sample: string[];
+}
+
+export async function labelDetail(client: QueryClient, m: LabelMeasurement, perSide = SAMPLE_PER_SIDE): Promise<LabelDetail> {
+  const sel = metricSelector(m.job, m.metric);
+  const withLabel = metricSelector(m.job, m.metric, `, ${m.label}!=""`);
+  const L = m.label;
+  const q =
+    `label_replace(count(${sel}), "promshard_q", "series", "", "") or ` +
+    `label_replace(count(${withLabel}), "promshard_q", "affected", "", "") or ` +
+    `topk(${perSide}, count by (${L}) (${withLabel})) or bottomk(${perSide}, count by (${L}) (${withLabel}))`;
+  const rows = await client.instant(q, 'label-detail');
+  const out: LabelDetail = { metricSeries: 0, seriesAffected: 0, sample: [] };
+  const seen = new Set<string>();
+  for (const r of rows) {
+    const kind = r.metric.promshard_q;
+    if (kind === 'series') out.metricSeries = r.value;
+    else if (kind === 'affected') out.seriesAffected = r.value;
+    else {
+      const v = r.metric[L];
+      if (v !== undefined && !seen.has(v)) {
+        seen.add(v);
+        out.sample.push(v);
+      }
+    }
+  }
+  return out;
+}
+
+export async function seriesAfterFix(client: QueryClient, afterQuery: string): Promise<number> {
+  const rows = await client.instant(afterQuery, 'fix-estimate');
+  return rows[0]?.value ?? 0;
+}

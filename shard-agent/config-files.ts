@@ -1,0 +1,76 @@
+// Reading and replacing the set of files Prometheus reads. Guarantee for multi-file documents: each
+// file is replaced atomically; the set is not (POSIX has no multi-file rename). To keep the window
+// small, every file is staged and fsynced before the first rename, and the main prometheus.yml is
+// renamed last, so a Prometheus that happens to restart mid-way reads the old main file. A crash in
+// the window leaves a mixture on disk that the restarted agent detects by hash and replaces with the
+// complete previous set before anything reloads Prometheus (see startup-reconcile.ts).
+import { promises as fs } from 'node:fs';
+import { hashFiles, MAIN_CONFIG_FILE, sha256Hex } from '../core/document/desired-document.ts';
+import { commitStaged, removeDurably, stageFile, writeFileAtomic } from './atomic-write.ts';
+import { targetPathFor, type ConfigLayout } from './config-paths.ts';
+import { crashPoint } from './crash-hooks.ts';
+import type { FileDigest, FileSnapshot } from './state-store.ts';
+
+export async function readIfExists(path: string): Promise<string | null> {
+  try {
+    return await fs.readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export function snapshotHash(files: readonly { path: string; content: string | null }[]): string {
+  return hashFiles(files.filter((f) => f.content !== null).map((f) => ({ path: f.path, sha256: sha256Hex(f.content!) })));
+}
+
+/** The current on-disk contents of `paths` (document paths). */
+export async function snapshotOnDisk(layout: ConfigLayout, paths: Iterable<string>, meta: { revision: string | null; sequence: number | null }): Promise<FileSnapshot> {
+  const files: FileSnapshot['files'] = [];
+  for (const path of [...new Set(paths)].sort()) files.push({ path, content: await readIfExists(targetPathFor(layout, path)) });
+  return { ...meta, hash: snapshotHash(files), files };
+}
+
+/** Does the disk hold exactly `files` for the paths in `universe` (other paths absent)? */
+export async function diskMatches(layout: ConfigLayout, files: readonly FileDigest[], universe: Iterable<string>): Promise<boolean> {
+  const want = new Map(files.map((f) => [f.path, f.sha256]));
+  for (const path of new Set([...universe, ...want.keys()])) {
+    const content = await readIfExists(targetPathFor(layout, path));
+    const expected = want.get(path);
+    if (expected === undefined ? content !== null : content === null || sha256Hex(content) !== expected) return false;
+  }
+  return true;
+}
+
+/** Replaces the file set; returns Date.now() after the last rename. */
+export async function writeFileSet(layout: ConfigLayout, files: readonly { path: string; content: string }[], removePaths: readonly string[]): Promise<number> {
+  const ordered = [...files].sort((a, b) => Number(a.path === MAIN_CONFIG_FILE) - Number(b.path === MAIN_CONFIG_FILE));
+  const staged: { temp: string; target: string }[] = [];
+  try {
+    for (const f of ordered) {
+      const target = targetPathFor(layout, f.path);
+      staged.push({ temp: await stageFile(target, f.content), target });
+    }
+  } catch (err) {
+    await Promise.all(staged.map((s) => fs.rm(s.temp, { force: true })));
+    throw err;
+  }
+  crashPoint('after-write-before-rename');
+  for (let i = 0; i < staged.length; i++) {
+    await commitStaged(staged[i].temp, staged[i].target);
+    if (i === 0 && staged.length > 1) crashPoint('between-renames');
+  }
+  for (const p of removePaths) await removeDurably(targetPathFor(layout, p));
+  return Date.now();
+}
+
+/** Puts a snapshot back on disk (files with `content: null` are removed). */
+export async function restoreSnapshot(layout: ConfigLayout, snapshot: FileSnapshot): Promise<number> {
+  const present = snapshot.files.filter((f) => f.content !== null) as { path: string; content: string }[];
+  const absent = snapshot.files.filter((f) => f.content === null).map((f) => f.path);
+  // Same order discipline as a forward write: auxiliary files first, the main file last.
+  const ordered = [...present].sort((a, b) => Number(a.path === MAIN_CONFIG_FILE) - Number(b.path === MAIN_CONFIG_FILE));
+  for (const f of ordered) await writeFileAtomic(targetPathFor(layout, f.path), f.content);
+  for (const p of absent) await removeDurably(targetPathFor(layout, p));
+  return Date.now();
+}

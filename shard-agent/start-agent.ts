@@ -1,0 +1,166 @@
+// Programmatic entry point: everything `promshard agent` does, startable in-process by tests, the
+// controller's tests and the demo. Several agents may share one process (each has its own registry).
+import type { Server } from 'node:http';
+import type { JobOwner } from '../core/document/desired-document.ts';
+import { listen, parseListenAddress } from '../core/http/server.ts';
+import { createLogger, type Logger } from '../core/log/logger.ts';
+import { createAgentMetrics, type AgentMetrics } from './agent-metrics.ts';
+import { createAgentApp, type FlagSource } from './agent-server.ts';
+import { ApplyPipeline, type AgentStatusDetail, type ApplyReply } from './apply-pipeline.ts';
+import { configLayout } from './config-paths.ts';
+import { ControllerClient } from './controller-client.ts';
+import { PrometheusClient } from './prometheus-client.ts';
+import { startPrometheusWatch } from './prometheus-watch.ts';
+import { promtoolAvailable } from './promtool-check.ts';
+import type { ReloadMethod } from './reload-prometheus.ts';
+import { StateStore } from './state-store.ts';
+
+export const DEFAULT_PROMTOOL = '/usr/bin/promtool';
+
+export interface StartAgentOptions {
+  shard: string;
+  replica: string;
+  /** HOST:PORT, default 127.0.0.1:0 (an ephemeral port; read `url`/`port` from the result). */
+  listen?: string;
+  prometheusUrl: string;
+  configFile: string;
+  stateDir: string;
+  /** Bearer token that callers of this agent must present. */
+  token: string;
+  controllerUrl?: string;
+  /** Token this agent presents to the controller; defaults to `token`. */
+  controllerToken?: string;
+  /** promtool binary; default /usr/bin/promtool when it exists; null disables the check. */
+  promtool?: string | null;
+  /** Default `{ kind: 'http' }` (POST /-/reload). */
+  reload?: ReloadMethod;
+  /** URL the controller should use to reach this agent; default http://<listen address>. */
+  advertiseUrl?: string;
+  pullIntervalMs?: number; // default 30 s
+  heartbeatMs?: number; // default 10 s
+  reportQueueSize?: number; // default 50
+  backoffBaseMs?: number; // default 500 ms
+  backoffMaxMs?: number; // default 30 s
+  probeIntervalMs?: number; // default 2 s
+  reloadTimeoutMs?: number; // default 10 s
+  /** Body limit for POST /v1/apply (bytes or '8mb'); default '8mb'. */
+  maxBody?: string | number;
+  flagSource?: FlagSource;
+  /** Logger; default JSON lines on stderr. `logWrite` replaces just the sink. */
+  log?: Logger;
+  logWrite?: (line: string) => void;
+  /** collectDefaultMetrics on this agent's registry (default true). */
+  defaultMetrics?: boolean;
+  /** Test-only: delay inside every apply so that applies overlap. */
+  testDelayMs?: number;
+}
+
+export interface RunningAgent {
+  url: string;
+  host: string;
+  port: number;
+  metrics: AgentMetrics;
+  status(): AgentStatusDetail;
+  /** Job → owner of the applied document, for the cardinality analyzer. */
+  owners(): Record<string, JobOwner>;
+  /** The same pipeline POST /v1/apply uses, without HTTP. */
+  apply(document: unknown, opts?: { force?: boolean }): Promise<ApplyReply>;
+  /** Pull from the controller now (no-op without one). */
+  pullNow(): Promise<void>;
+  /** Probe Prometheus now (and verify a pending configuration if it answers). */
+  probeNow(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
+  if (!opts.shard || !opts.replica) throw new Error('shard and replica are required');
+  if (!opts.token) throw new Error('a token is required');
+  const log = (opts.log ?? createLogger({ component: 'shard-agent', write: opts.logWrite })).child({ shard: opts.shard, replica: opts.replica });
+  const layout = configLayout(opts.configFile);
+  const store = new StateStore(opts.stateDir);
+  const metrics = createAgentMetrics({ defaultMetrics: opts.defaultMetrics });
+  const prometheus = new PrometheusClient(opts.prometheusUrl);
+  const promtool = opts.promtool === null ? null : (opts.promtool ?? DEFAULT_PROMTOOL);
+  if (promtool && !promtoolAvailable(promtool)) {
+    if (opts.promtool) throw new Error(`promtool not found at ${promtool}`);
+    log.warn('promtool not found; configurations are not checked before the reload', { promtool });
+  }
+
+  const pipeline = await ApplyPipeline.open({
+    shard: opts.shard,
+    layout,
+    store,
+    prometheus,
+    reloadMethod: opts.reload ?? { kind: 'http' },
+    promtool: promtool && promtoolAvailable(promtool) ? promtool : null,
+    reloadTimeoutMs: opts.reloadTimeoutMs ?? 10_000,
+    metrics,
+    log,
+    testDelayMs: opts.testDelayMs,
+  });
+
+  let url = '';
+  let controller: ControllerClient | null = null;
+  const status = () => pipeline.status({ replica: opts.replica, url, flagCount: opts.flagSource?.flags().length ?? 0 });
+  const app = createAgentApp({ pipeline, tokens: () => [opts.token], maxBody: opts.maxBody ?? '8mb', metrics, log, status, flagSource: opts.flagSource });
+  const { host, port } = parseListenAddress(opts.listen ?? '127.0.0.1:0');
+  const server: Server = await listen(app, host, port);
+  const addr = server.address();
+  const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+  url = (opts.advertiseUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`).replace(/\/+$/, '');
+
+  const watch = startPrometheusWatch({ pipeline, client: prometheus, metrics, log, intervalMs: opts.probeIntervalMs ?? 2000 });
+
+  if (opts.controllerUrl) {
+    const c = new ControllerClient({
+      url: opts.controllerUrl,
+      token: opts.controllerToken ?? opts.token,
+      registration: { shard: opts.shard, replica: opts.replica, url },
+      pullIntervalMs: opts.pullIntervalMs ?? 30_000,
+      heartbeatMs: opts.heartbeatMs ?? 10_000,
+      reportQueueSize: opts.reportQueueSize ?? 50,
+      backoffBaseMs: opts.backoffBaseMs ?? 500,
+      backoffMaxMs: opts.backoffMaxMs ?? 30_000,
+      requestTimeoutMs: 5000,
+      metrics,
+      log,
+      status,
+      appliedHash: () => pipeline.applied?.hash ?? null,
+      refusedHash: () => pipeline.lastRefusedHash,
+      applyPulled: async (document) => {
+        const reply = await pipeline.submit({ document, source: 'pull' });
+        log.info('pulled document processed', { result: reply.body.result, revision: reply.body.revision });
+      },
+    });
+    pipeline.onRecord(() => c.enqueueReport());
+    c.start();
+    controller = c;
+  }
+  log.info('agent listening', { url, prometheus: opts.prometheusUrl, configFile: layout.configFile, stateDir: opts.stateDir, controller: opts.controllerUrl ?? null, promtool: promtool ?? null });
+
+  let closed: Promise<void> | null = null;
+  return {
+    url,
+    host,
+    port: boundPort,
+    metrics,
+    status,
+    owners: () => pipeline.owners(),
+    apply: (document, o) => pipeline.submit({ document, force: o?.force, source: 'push' }),
+    pullNow: async () => {
+      await controller?.pullOnce();
+    },
+    probeNow: () => watch.probeNow(),
+    close: () =>
+      (closed ??= (async () => {
+        await controller?.stop();
+        await watch.stop();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await pipeline.idle();
+        log.info('agent stopped');
+      })()),
+  };
+}

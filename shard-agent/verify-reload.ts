@@ -1,0 +1,74 @@
+// Proof that Prometheus runs what was written, from Prometheus's own signals:
+//   1. prometheus_config_last_reload_successful == 1;
+//   2. prometheus_config_last_reload_success_timestamp_seconds is not older than the moment the new
+//      files were in place. Prometheus 2.42 sets it with sub-microsecond resolution (SetToCurrentTime
+//      stores a float), so it is compared to the write time in milliseconds and no one has to wait for
+//      a second boundary. Builds that store whole seconds are detected (an integral value) and compared
+//      to the write time floored to the second; the content check below then carries the proof;
+//   3. /api/v1/status/config lists the same jobs and targets as the written file (compared
+//      semantically, because Prometheus re-serialises the YAML with its defaults).
+// A 500 from POST /-/reload or the gauge dropping to 0 is a refusal; Prometheus not answering is
+// "unverified", not a failure.
+import { fingerprintConfig, fingerprintDifference, type ConfigFingerprint } from './config-fingerprint.ts';
+import { PrometheusUnreachable, type PrometheusClient, type ReloadGauges } from './prometheus-client.ts';
+import { triggerReload, type ReloadMethod } from './reload-prometheus.ts';
+
+export type ReloadVerdict =
+  | { kind: 'proven'; reloadMs: number }
+  | { kind: 'refused'; error: string; reloadMs: number }
+  | { kind: 'unproven'; error: string; reloadMs: number }
+  | { kind: 'unreachable'; error: string; reloadMs: number };
+
+export function reloadIsFresh(successTimestamp: number, writtenAtMs: number): boolean {
+  if (Number.isInteger(successTimestamp)) return successTimestamp >= Math.floor(writtenAtMs / 1000);
+  return successTimestamp * 1000 >= writtenAtMs;
+}
+
+export interface ReloadAndProveOptions {
+  client: PrometheusClient;
+  method: ReloadMethod;
+  /** Date.now() once every new file was renamed into place. */
+  writtenAtMs: number;
+  /** Fingerprint of the main configuration file as written. */
+  expected: ConfigFingerprint;
+  timeoutMs: number;
+  pollMs?: number;
+}
+
+export async function reloadAndProve(opts: ReloadAndProveOptions): Promise<ReloadVerdict> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const deadline = Date.now() + opts.timeoutMs;
+  let before: ReloadGauges | undefined;
+  try {
+    // Knowing the gauge before a SIGHUP tells a fresh failure (1 → 0) from an old one.
+    if (opts.method.kind === 'signal') before = await opts.client.reloadGauges();
+    const outcome = await triggerReload(opts.client, opts.method, opts.timeoutMs);
+    if (outcome.kind === 'unreachable') return { kind: 'unreachable', error: outcome.error, reloadMs: elapsed() };
+    if (outcome.kind === 'refused') return { kind: 'refused', error: outcome.error, reloadMs: elapsed() };
+    for (;;) {
+      const g = await opts.client.reloadGauges();
+      const refusedNow = g.successful === 0 && (outcome.kind === 'done' || before?.successful === 1);
+      if (refusedNow) {
+        return { kind: 'refused', error: 'Prometheus reports prometheus_config_last_reload_successful=0 (its log has the reason)', reloadMs: elapsed() };
+      }
+      if (g.successful === 1 && reloadIsFresh(g.successTimestamp, opts.writtenAtMs)) {
+        const difference = fingerprintDifference(opts.expected, fingerprintConfig(await opts.client.loadedConfigYaml()));
+        if (difference === undefined) return { kind: 'proven', reloadMs: elapsed() };
+        // Loaded successfully after our write but something else: Prometheus is not reading our file.
+        return { kind: 'unproven', error: `Prometheus reloaded but does not run the written configuration: ${difference}`, reloadMs: elapsed() };
+      }
+      if (Date.now() >= deadline) {
+        return {
+          kind: 'unproven',
+          error: `reload not proven within ${opts.timeoutMs} ms (last_reload_successful=${g.successful}, success timestamp ${g.successTimestamp} < write time ${opts.writtenAtMs / 1000})`,
+          reloadMs: elapsed(),
+        };
+      }
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 25));
+    }
+  } catch (err) {
+    if (err instanceof PrometheusUnreachable) return { kind: 'unreachable', error: err.message, reloadMs: elapsed() };
+    return { kind: 'unproven', error: (err as Error).message, reloadMs: elapsed() };
+  }
+}
