@@ -1,6 +1,34 @@
 #!/usr/bin/env node
-// Launcher: registers tsx so the TypeScript sources run directly (Node 20 cannot strip types itself).
-import { register } from 'tsx/esm/api';
-register();
-const { main } = await import('../cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Launcher. The CI commands run from the prebuilt bundle when it is newer than every source file
+// (fast start-up in CI); everything else, and any stale case, runs the TypeScript sources through tsx.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bundle = join(root, 'dist', 'promshard-ci.mjs');
+const SOURCE_DIRS = ['cli', 'ci', 'core', 'schemas'];
+
+function newestSourceMtime() {
+  let newest = 0;
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(ts|json)$/.test(e.name)) newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  for (const d of SOURCE_DIRS) if (existsSync(join(root, d))) walk(join(root, d));
+  return newest;
+}
+
+const argv = process.argv.slice(2);
+let main;
+if (['validate', 'plan', 'render'].includes(argv[0]) && !process.env.PROMSHARD_NO_BUNDLE && existsSync(bundle) && statSync(bundle).mtimeMs > newestSourceMtime()) {
+  ({ main } = await import(bundle));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('../cli/main.ts'));
+}
+process.exitCode = await main(argv);

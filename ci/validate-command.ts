@@ -27,7 +27,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
   const repoDir = resolveRepositoryDir(values.repo);
   const source = readRepositoryFromDirectory(repoDir);
-  const compilation = compileRepository(source);
+  const compilation = compileRepository(source, { withModel: false });
   let findings = compilation.findings;
   if (values.base) findings = await judgeAgainstBase(findings, repoDir, values.base);
   process.stdout.write(
@@ -55,7 +55,7 @@ export async function judgeAgainstBase(findings: Finding[], repoDir: string, bas
   for (const p of execFileSync('git', ['-C', gitDir, 'ls-files', '--others', '--exclude-standard', '--', subdir || '.'], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
     changed.add(prefix && p.startsWith(prefix) ? p.slice(prefix.length) : p);
   }
-  const before = new Set(compileRepository(await readRepositoryFromGit(gitDir, base, subdir)).findings.map(identity));
+  const before = new Set(compileRepository(await readRepositoryFromGit(gitDir, base, subdir), { withModel: false }).findings.map(identity));
   return findings
     .map((f): Finding => (changed.has(f.file) || !before.has(identity(f)) ? f : { ...f, severity: 'warning', message: `${f.message} (already present at ${base})` }))
     .sort(compareFindings);

@@ -18,15 +18,18 @@ function compiled() {
   return validators;
 }
 
-const cache = new WeakMap<ParsedFile, ErrorObject[]>();
+// Keyed by the parsed data object (shared between compilations of identical text), per file kind.
+const cache = { team: new WeakMap<object, ErrorObject[]>(), shards: new WeakMap<object, ErrorObject[]>() };
 
 /** Schema errors of a file, computed once and shared by the rules that report them. */
 export function schemaErrorsOf(file: ParsedFile): ErrorObject[] {
-  let errors = cache.get(file);
+  const kindCache = cache[file.kind];
+  const key = typeof file.data === 'object' && file.data !== null ? file.data : undefined;
+  let errors = key ? kindCache.get(key) : undefined;
   if (!errors) {
     const v = file.kind === 'team' ? compiled().team : compiled().shards;
     errors = v(file.data) ? [] : [...(v.errors ?? [])];
-    cache.set(file, errors);
+    if (key) kindCache.set(key, errors);
   }
   return errors;
 }

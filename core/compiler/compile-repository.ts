@@ -20,6 +20,20 @@ export interface Compilation {
 
 const START: Position = { line: 1, column: 1 };
 
+// Parsed YAML by text. `plan` compiles two revisions that share almost every file, and the controller
+// recompiles on every commit; parsed data is never mutated, so identical text can share it.
+const parseMemo = new Map<string, ReturnType<typeof parseYamlText>>();
+const PARSE_MEMO_MAX = 60_000;
+
+function parseYamlTextMemo(text: string): ReturnType<typeof parseYamlText> {
+  let r = parseMemo.get(text);
+  if (!r) {
+    if (parseMemo.size >= PARSE_MEMO_MAX) parseMemo.clear();
+    parseMemo.set(text, (r = parseYamlText(text)));
+  }
+  return r;
+}
+
 /** Locates YAML paths in files, parsing each file positionally at most once and only when asked. */
 export class SourceLocator {
   private locators = new Map<string, YamlLocator>();
@@ -56,7 +70,7 @@ export function parseRepository(source: RepositorySource): { parsed: ParsedRepos
       fileFinding(f.path, 'file-unreadable', decoded.message, decoded.start);
       continue;
     }
-    const y = parseYamlText(decoded.text);
+    const y = parseYamlTextMemo(decoded.text);
     if (!y.ok) {
       fileFinding(f.path, y.problem.ruleId, y.problem.message, y.problem.start, y.problem.end);
       continue;
@@ -102,10 +116,11 @@ export function runRules(parsed: ParsedRepository, locator: SourceLocator, rules
   return findings;
 }
 
-export function compileRepository(source: RepositorySource): Compilation {
+/** `withModel: false` skips building the model, for callers that only need the findings (validate). */
+export function compileRepository(source: RepositorySource, opts: { withModel?: boolean } = {}): Compilation {
   const { parsed, findings: loadFindings, texts } = parseRepository(source);
   const locator = new SourceLocator(texts);
   const findings = [...loadFindings, ...runRules(parsed, locator)].sort(compareFindings);
-  const model = buildModel(parsed, locator);
-  return { findings, model, parsed, valid: !hasErrors(findings) && model !== null };
+  const model = opts.withModel === false ? null : buildModel(parsed, locator);
+  return { findings, model, parsed, valid: !hasErrors(findings) && (model !== null || opts.withModel === false) };
 }

@@ -1,10 +1,8 @@
 // Renders one shard's prometheus.yml. Deterministic: the same model gives byte-identical output, so a
 // content hash identifies a configuration. Nothing revision-specific is written into the file, so a
 // commit that does not change a shard leaves its hash (and its Prometheus) alone.
-import { stringify } from 'yaml';
+import { emitYaml } from './yaml-emitter.ts';
 import type { CompiledJob, CompiledShard, LabelSet, RelabelConfig } from '../../schemas/model.ts';
-
-const YAML_OPTIONS = { lineWidth: 0, indent: 2, sortMapEntries: false } as const;
 
 function sortedLabels(labels: LabelSet): LabelSet {
   const out: LabelSet = {};
@@ -79,7 +77,7 @@ export function renderPrometheusConfig(shard: CompiledShard): string {
     `# shard: ${shard.name}; ${shard.jobs.length} job(s)`,
     '',
   ].join('\n');
-  const global = stringify(
+  const global = emitYaml(
     {
       global: {
         scrape_interval: shard.interval,
@@ -88,12 +86,11 @@ export function renderPrometheusConfig(shard: CompiledShard): string {
         ...(Object.keys(shard.externalLabels).length ? { external_labels: sortedLabels(shard.externalLabels) } : {}),
       },
     },
-    YAML_OPTIONS,
-  );
+  ) + '\n';
   if (shard.jobs.length === 0) return `${header}${global}scrape_configs: []\n`;
   const jobs = shard.jobs
     .map((job) => {
-      const body = stringify([renderScrapeConfig(job)], YAML_OPTIONS).replace(/^/gm, '  ').replace(/\s+$/, '');
+      const body = emitYaml([renderScrapeConfig(job)], 2);
       return `  # team: ${job.team}; file: ${job.source.file}\n${body}\n`;
     })
     .join('');
