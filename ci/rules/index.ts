@@ -1,11 +1,50 @@
 // Every rule, in the order they run. Add a rule: create ci/rules/<id>.ts, list it here, document it
-// in docs/rules.md, and test it both ways in test/rules/.
+// in docs/rules.md, and test it both ways in test/rules/ (test/rules/docs-cover-every-rule.test.ts
+// fails until the docs have a section with a failing and a fixed example).
 import type { Rule } from './rule.ts';
 import { fileUnreadable, yamlSyntax, fileLayout } from './loader-rules.ts';
 import { schema } from './schema.ts';
 import { unknownKey } from './unknown-key.ts';
+import { unknownShard } from './unknown-shard.ts';
+import { teamFolderMismatch } from './team-folder-mismatch.ts';
+import { duplicateJob } from './duplicate-job.ts';
+import { duplicateShard } from './duplicate-shard.ts';
+import { jobTargets } from './job-targets.ts';
+import { targetAddress } from './target-address.ts';
+import { duplicateTarget } from './duplicate-target.ts';
+import { labelName } from './label-name.ts';
+import { duration } from './duration.ts';
+import { timeoutExceedsInterval } from './timeout-exceeds-interval.ts';
+import { relabelConfig } from './relabel-config.ts';
+import { relabelRegex } from './relabel-regex.ts';
+import { noInlineSecrets } from './no-inline-secrets.ts';
+import { credentialsOverHttp } from './credentials-over-http.ts';
+import { limitAboveMax } from './limit-above-max.ts';
+import { shardOverBudget } from './shard-over-budget.ts';
 
-export const ALL_RULES: readonly Rule[] = [fileUnreadable, fileLayout, yamlSyntax, schema, unknownKey];
+export const ALL_RULES: readonly Rule[] = [
+  fileUnreadable,
+  fileLayout,
+  yamlSyntax,
+  schema,
+  unknownKey,
+  unknownShard,
+  teamFolderMismatch,
+  duplicateJob,
+  duplicateShard,
+  jobTargets,
+  targetAddress,
+  duplicateTarget,
+  labelName,
+  duration,
+  timeoutExceedsInterval,
+  relabelConfig,
+  relabelRegex,
+  noInlineSecrets,
+  credentialsOverHttp,
+  limitAboveMax,
+  shardOverBudget,
+];
 
 export function ruleById(id: string): Rule | undefined {
   return ALL_RULES.find((r) => r.id === id);

@@ -50,14 +50,25 @@ export function forEachTarget(repo: ParsedRepository, fn: (visit: TargetVisit) =
   });
 }
 
-/** Shard entries of shards.yaml by name (first occurrence wins), with their path. */
-export function shardsByName(repo: ParsedRepository): Map<string, { shard: RecordLike; path: PathSegment[] }> {
-  const out = new Map<string, { shard: RecordLike; path: PathSegment[] }>();
-  const data = repo.shardsFile?.data;
-  if (!isRecord(data) || !Array.isArray(data.shards)) return out;
-  data.shards.forEach((s, i) => {
-    if (isRecord(s) && typeof s.name === 'string' && !out.has(s.name)) out.set(s.name, { shard: s, path: ['shards', i] });
-  });
+export type ShardEntry = { shard: RecordLike; path: PathSegment[] };
+
+// Computed once per shards.yaml parse: rules call shardsByName/shardSetting per job, and a 5,000-file
+// repository must not rebuild the map 50,000 times.
+const shardsCache = new WeakMap<object, Map<string, ShardEntry>>();
+
+/** Shard entries of shards.yaml by name (first occurrence wins), with their path. Cached per parse: do not mutate. */
+export function shardsByName(repo: ParsedRepository): Map<string, ShardEntry> {
+  const file = repo.shardsFile;
+  const cached = file ? shardsCache.get(file) : undefined;
+  if (cached) return cached;
+  const out = new Map<string, ShardEntry>();
+  const data = file?.data;
+  if (isRecord(data) && Array.isArray(data.shards)) {
+    data.shards.forEach((s, i) => {
+      if (isRecord(s) && typeof s.name === 'string' && !out.has(s.name)) out.set(s.name, { shard: s, path: ['shards', i] });
+    });
+  }
+  if (file) shardsCache.set(file, out);
   return out;
 }
 
