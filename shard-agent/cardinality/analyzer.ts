@@ -70,7 +70,8 @@ export interface CardinalityAnalyzerOptions {
 export interface CardinalityAnalyzer {
   start(): void;
   stop(): void;
-  runCycle(): Promise<CycleReport>;
+  /** Runs a cycle now (or joins the one in flight); `budgetMs` overrides the budget for this cycle. */
+  runCycle(opts?: { budgetMs?: number }): Promise<CycleReport>;
   flags(): CardinalityFlag[];
   lastCycle(): CycleReport | null;
 }
@@ -122,7 +123,7 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
   const thresholdsOf = (owners: Record<string, JobOwner>, job: string): Required<CardinalityThresholds> =>
     resolveThresholds(ownerOf(owners, job).owner?.cardinality);
 
-  async function cycle(): Promise<CycleReport> {
+  async function cycle(budgetMs: number): Promise<CycleReport> {
     const started = Date.now();
     const deadline = started + budgetMs;
     let queryErrors = 0;
@@ -153,7 +154,7 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
       collectHeadStats(client).catch((e) => (note(e, 'tsdb status'), null)),
       passClient.labelNames([], nowS - LABEL_NAMES_WINDOW_S).catch((e) => (note(e, 'label names'), null)),
     ]);
-    if (!jobStats && !names) throw new Error(problems.join('; ') || 'Prometheus unreachable');
+    if (!jobStats && !names && !budgetExhausted) throw new Error(problems.join('; ') || 'Prometheus unreachable');
 
     const jobs: CycleReport['jobs'] = [];
     m.jobSeries.reset();
@@ -194,7 +195,7 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
       const bars = barsFor(ms.label, t);
       if (isCandidate(ms.distinct, g.rising, bars, t)) cands.push({ ...ms, key, rising: g.rising, t, bars });
     }
-    if (measured.size === labels.length) growth.retain(seen);
+    if (names && measured.size === labels.length) growth.retain(seen);
     cands.sort((a, b) => b.distinct / b.bars.idBar - a.distinct / a.bars.idBar);
     const chosen = cands.slice(0, MAX_CANDIDATES);
     priorityLabels = new Set(chosen.map((c) => c.label));
@@ -294,13 +295,14 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
     };
   }
 
-  async function runCycle(): Promise<CycleReport> {
+  async function runCycle(cycleOpts: { budgetMs?: number } = {}): Promise<CycleReport> {
     if (inFlight) return inFlight;
+    const budget = cycleOpts.budgetMs ?? budgetMs;
     const started = Date.now();
     inFlight = (async () => {
       let report: CycleReport;
       try {
-        report = await cycle();
+        report = await cycle(budget);
       } catch (err) {
         const finished = Date.now();
         report = {
@@ -309,7 +311,7 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
           durationMs: finished - started,
           result: 'error',
           error: (err as Error).message,
-          budgetMs,
+          budgetMs: budget,
           budgetExhausted: false,
           queries: 0,
           queryErrors: 1,
