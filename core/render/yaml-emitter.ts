@@ -3,7 +3,7 @@
 // handles exactly what a configuration holds (maps, lists, strings, numbers, booleans).
 
 // Strings that can stay unquoted: no YAML indicators, not mistakable for another type.
-const PLAIN_SAFE = /^[A-Za-z0-9_./@+-][A-Za-z0-9_./@+:, -]*$/;
+const PLAIN_SAFE = /^(?:[A-Za-z0-9_./+]|-(?! |$))[A-Za-z0-9_./@+:, -]*$/;
 const NON_STRING_LOOKALIKE = /^(?:~|null|true|false|yes|no|on|off|y|n|[-+]?(?:\d[\d_]*)?(?:\.\d*)?(?:[eE][-+]?\d+)?|[-+]?\.(?:inf|nan)|0x[0-9a-fA-F]+|0o[0-7]+)$/i;
 
 export function yamlScalar(value: unknown): string {
