@@ -1,5 +1,6 @@
 // Defaults that apply when neither the job, its shard nor shards.yaml's `defaults:` set a value.
 import type { CardinalityThresholds, Limits } from '../../schemas/model.ts';
+import { DEFAULT_CARDINALITY_THRESHOLDS } from '../protocol/cardinality-flag.ts';
 
 export const BUILTIN_DEFAULTS = {
   interval: '1m',
@@ -8,15 +9,8 @@ export const BUILTIN_DEFAULTS = {
   replicas: 2,
 };
 
-/** Cardinality thresholds when shards.yaml sets none; see docs/cardinality.md for their reasoning. */
-export const BUILTIN_CARDINALITY: Required<CardinalityThresholds> = {
-  max_label_values: 1000,
-  max_value_ratio: 0.5,
-  max_series_per_job: 2000,
-  max_churn_ratio: 0.2,
-  growth_cycles: 3,
-  enabled: true,
-};
+/** Cardinality thresholds when shards.yaml sets none: the analyzer's own defaults, one source of truth. */
+export const BUILTIN_CARDINALITY: Required<CardinalityThresholds> = { ...DEFAULT_CARDINALITY_THRESHOLDS };
 
 /** Later layers win, key by key; undefined never overrides. */
 export function mergeLayers<T extends object>(...layers: (T | undefined)[]): T {
