@@ -1,0 +1,69 @@
+// HTTP calls from the controller to one agent: push a document, read its status and its flags.
+// Transport problems (refused connection, timeout, 5xx without an apply result) are `AgentUnreachable`;
+// an answer from the agent's apply pipeline is returned as is, whatever its status code.
+import type { DesiredDocument } from '../core/document/desired-document.ts';
+import type { AgentStatus, ApplyResponse } from '../core/protocol/agent-api.ts';
+import type { CardinalityFlag } from '../core/protocol/cardinality-flag.ts';
+
+export class AgentUnreachable extends Error {}
+
+export interface PushAnswer {
+  httpStatus: number;
+  body: ApplyResponse;
+}
+
+const RESULTS = new Set(['applied', 'unchanged', 'written-unverified', 'rolled-back', 'rejected', 'superseded']);
+
+export class AgentClient {
+  constructor(
+    private readonly token: () => string,
+    private readonly timeoutMs: number,
+    /** Aborts every call in flight (controller shutdown). */
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  private async call(url: string, init: RequestInit, timeoutMs = this.timeoutMs): Promise<Response> {
+    try {
+      return await fetch(url, { ...init, headers: { authorization: `Bearer ${this.token()}`, ...(init.headers ?? {}) }, signal: this.signal ? AbortSignal.any([this.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string } };
+      throw new AgentUnreachable(e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message));
+    }
+  }
+
+  async push(agentUrl: string, doc: DesiredDocument, timeoutMs = this.timeoutMs): Promise<PushAnswer> {
+    const res = await this.call(`${agentUrl}/v1/apply`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(doc) }, timeoutMs);
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch (err) {
+      throw new AgentUnreachable(`agent answered ${res.status} without a JSON body${(err as Error).name === 'TimeoutError' ? ' (timeout)' : ''}`);
+    }
+    const result = (body as { result?: unknown })?.result;
+    if (typeof result !== 'string' || !RESULTS.has(result)) {
+      const error = (body as { error?: unknown })?.error;
+      if (res.status === 401 || res.status === 403) throw new AgentUnreachable(`agent refused our token (${res.status})`);
+      throw new AgentUnreachable(`agent answered ${res.status}${typeof error === 'string' ? `: ${error}` : ''}`);
+    }
+    return { httpStatus: res.status, body: body as ApplyResponse };
+  }
+
+  async status(agentUrl: string, timeoutMs = this.timeoutMs): Promise<AgentStatus> {
+    const res = await this.call(`${agentUrl}/v1/status`, { method: 'GET' }, timeoutMs);
+    if (!res.ok) {
+      await res.arrayBuffer().catch(() => undefined);
+      throw new AgentUnreachable(`agent answered ${res.status} to GET /v1/status`);
+    }
+    return (await res.json()) as AgentStatus;
+  }
+
+  async flags(agentUrl: string, timeoutMs = this.timeoutMs): Promise<CardinalityFlag[]> {
+    const res = await this.call(`${agentUrl}/v1/flags`, { method: 'GET' }, timeoutMs);
+    if (!res.ok) {
+      await res.arrayBuffer().catch(() => undefined);
+      throw new AgentUnreachable(`agent answered ${res.status} to GET /v1/flags`);
+    }
+    const body = (await res.json()) as { flags?: unknown };
+    return Array.isArray(body.flags) ? (body.flags as CardinalityFlag[]) : [];
+  }
+}

@@ -1,0 +1,179 @@
+// The agents the controller knows: registered over the API, listed in --agents-file, or remembered
+// from a previous run (persisted in the state directory). An agent that stops answering is marked
+// unreachable, never forgotten.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentStatus, ApplyResult } from '../core/protocol/agent-api.ts';
+
+export interface AppliedRef {
+  revision: string;
+  sequence: number;
+  hash: string;
+  verified: boolean;
+}
+
+export interface PushRecord {
+  at: string;
+  revision: string;
+  hash: string;
+  /** An ApplyResult, or `error` when the agent could not be reached / answered nonsense. */
+  result: ApplyResult | 'error';
+  error?: string;
+  durationMs: number;
+  attempts: number;
+}
+
+export interface ReplicaFailure {
+  hash: string;
+  revision: string;
+  attempts: number;
+  /** ms since epoch: the failed replica is retried after this. */
+  retryAt: number;
+  error: string;
+  result: string;
+}
+
+export interface AgentRecord {
+  key: string;
+  shard: string;
+  replica: string;
+  url: string;
+  /** From --agents-file. */
+  static: boolean;
+  registeredAt: string | null;
+  lastReportAt: number | null;
+  /** Last successful contact of any kind (report, status poll, push answer), ms since epoch. */
+  lastContactAt: number | null;
+  /** null = not known yet. */
+  reachable: boolean | null;
+  lastError: string | null;
+  status: AgentStatus | null;
+  applied: AppliedRef | null;
+  lastPush: PushRecord | null;
+  failure: ReplicaFailure | null;
+  pushing: boolean;
+}
+
+interface PersistedAgent {
+  shard: string;
+  replica: string;
+  url: string;
+  static: boolean;
+  registeredAt: string | null;
+  lastReportAt: number | null;
+}
+
+export const agentKey = (shard: string, replica: string) => `${shard}/${replica}`;
+
+/** Replica order inside a shard: natural sort of the replica name (a < b, 1 < 2 < 10). */
+export function compareReplicas(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+export class AgentRegistry {
+  private readonly agents = new Map<string, AgentRecord>();
+  private readonly file: string | null;
+  private saveTimer: NodeJS.Timeout | null = null;
+
+  constructor(stateDir: string | null) {
+    this.file = stateDir ? join(stateDir, 'agents.json') : null;
+  }
+
+  /** Loads the persisted registry (agents known before a restart). */
+  load(): number {
+    if (!this.file) return 0;
+    let list: PersistedAgent[];
+    try {
+      list = JSON.parse(readFileSync(this.file, 'utf8')).agents ?? [];
+    } catch {
+      return 0;
+    }
+    for (const p of list) {
+      if (typeof p?.shard !== 'string' || typeof p.replica !== 'string' || typeof p.url !== 'string') continue;
+      const rec = this.upsert(p.shard, p.replica, p.url, p.static);
+      rec.registeredAt = p.registeredAt;
+      rec.lastReportAt = null; // a heartbeat from before the restart says nothing about now
+    }
+    return this.agents.size;
+  }
+
+  private upsert(shard: string, replica: string, url: string, isStatic: boolean): AgentRecord {
+    const key = agentKey(shard, replica);
+    let rec = this.agents.get(key);
+    if (!rec) {
+      rec = { key, shard, replica, url, static: isStatic, registeredAt: null, lastReportAt: null, lastContactAt: null, reachable: null, lastError: null, status: null, applied: null, lastPush: null, failure: null, pushing: false };
+      this.agents.set(key, rec);
+      this.scheduleSave();
+    } else if (rec.url !== url) {
+      rec.url = url;
+      this.scheduleSave();
+    }
+    if (isStatic && !rec.static) {
+      rec.static = true;
+      this.scheduleSave();
+    }
+    return rec;
+  }
+
+  addStatic(shard: string, replica: string, url: string): AgentRecord {
+    return this.upsert(shard, replica, url.replace(/\/+$/, ''), true);
+  }
+
+  /** Registration over the API. Returns the record and whether it was new. */
+  register(shard: string, replica: string, url: string): { record: AgentRecord; isNew: boolean } {
+    const isNew = !this.agents.has(agentKey(shard, replica));
+    const record = this.upsert(shard, replica, url.replace(/\/+$/, ''), false);
+    record.registeredAt = new Date().toISOString();
+    this.scheduleSave();
+    return { record, isNew };
+  }
+
+  /** A status from the agent itself (report/heartbeat or a GET /v1/status poll). */
+  observeStatus(rec: AgentRecord, status: AgentStatus, via: 'report' | 'poll'): void {
+    const now = Date.now();
+    rec.status = status;
+    if (via === 'report') rec.lastReportAt = now;
+    rec.lastContactAt = now;
+    rec.reachable = true;
+    rec.lastError = null;
+    rec.applied = status.applied ? { revision: status.applied.revision, sequence: status.applied.sequence, hash: status.applied.hash, verified: status.applied.verified } : null;
+  }
+
+  get(shard: string, replica: string): AgentRecord | undefined {
+    return this.agents.get(agentKey(shard, replica));
+  }
+
+  all(): AgentRecord[] {
+    return [...this.agents.values()].sort((a, b) => (a.shard !== b.shard ? (a.shard < b.shard ? -1 : 1) : compareReplicas(a.replica, b.replica)));
+  }
+
+  replicasOf(shard: string): AgentRecord[] {
+    return this.all().filter((a) => a.shard === shard);
+  }
+
+  shardsWithAgents(): string[] {
+    return [...new Set(this.all().map((a) => a.shard))];
+  }
+
+  private scheduleSave(): void {
+    if (!this.file || this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null;
+      this.saveNow();
+    }, 200);
+    this.saveTimer.unref();
+  }
+
+  saveNow(): void {
+    if (!this.file) return;
+    if (this.saveTimer) {
+      clearTimeout(this.saveTimer);
+      this.saveTimer = null;
+    }
+    const agents: PersistedAgent[] = this.all().map((a) => ({ shard: a.shard, replica: a.replica, url: a.url, static: a.static, registeredAt: a.registeredAt, lastReportAt: a.lastReportAt }));
+    mkdirSync(join(this.file, '..'), { recursive: true });
+    const tmp = `${this.file}.tmp-${process.pid}`;
+    writeFileSync(tmp, JSON.stringify({ version: 1, agents }, null, 2));
+    renameSync(tmp, this.file);
+  }
+}

@@ -1,0 +1,64 @@
+// The controller endpoints agents call (core/protocol/agent-api.ts): register, report/heartbeat, and
+// pull the desired document of their shard.
+import express, { type Express, type RequestHandler } from 'express';
+import type { AgentRegistration, AgentReport } from '../../core/protocol/agent-api.ts';
+import type { ControllerRuntime } from '../runtime.ts';
+import { documentForReplica } from '../replica-status.ts';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+function registrationOf(body: unknown): AgentRegistration | string {
+  const b = body as Partial<AgentRegistration> | null;
+  if (!b || typeof b !== 'object') return 'body must be a JSON object';
+  if (typeof b.shard !== 'string' || !NAME.test(b.shard)) return 'shard must be a name of letters, digits, . _ -';
+  if (typeof b.replica !== 'string' || !NAME.test(b.replica)) return 'replica must be a name of letters, digits, . _ -';
+  if (typeof b.url !== 'string' || !/^https?:\/\/[^\s]+$/.test(b.url) || b.url.length > 512) return 'url must be an http(s) URL';
+  return { shard: b.shard, replica: b.replica, url: b.url };
+}
+
+export function mountAgentRoutes(app: Express, rt: ControllerRuntime, guard: RequestHandler): void {
+  const json = express.json({ limit: '1mb', strict: true });
+
+  app.post('/v1/agents/register', guard, json, (req, res) => {
+    const reg = registrationOf(req.body);
+    if (typeof reg === 'string') return void res.status(400).json({ error: reg });
+    const { record, isNew } = rt.state.agents.register(reg.shard, reg.replica, reg.url);
+    if (isNew || record.reachable === false) rt.state.record({ type: 'agent-registered', shard: reg.shard, replica: reg.replica, message: `agent ${record.key} registered at ${reg.url}` });
+    record.reachable = true;
+    record.lastContactAt = Date.now();
+    rt.log.info('agent registered', { shard: reg.shard, replica: reg.replica, url: reg.url, isNew });
+    // Learn what it runs right away, then let its shard's worker act on it.
+    void rt.pollStatus(record).then(() => rt.kickShard(reg.shard));
+    res.json({ ok: true });
+  });
+
+  app.post('/v1/agents/report', guard, json, (req, res) => {
+    const reg = registrationOf(req.body);
+    if (typeof reg === 'string') return void res.status(400).json({ error: reg });
+    const status = (req.body as AgentReport).status;
+    if (!status || typeof status !== 'object' || (status.applied !== null && typeof status.applied?.hash !== 'string')) return void res.status(400).json({ error: 'status must be an AgentStatus' });
+    let record = rt.state.agents.get(reg.shard, reg.replica);
+    if (!record) record = rt.state.agents.register(reg.shard, reg.replica, reg.url).record;
+    else if (record.url !== reg.url) rt.state.agents.register(reg.shard, reg.replica, reg.url);
+    const wasUnreachable = record.reachable === false;
+    const before = record.applied ? `${record.applied.hash}/${record.applied.verified}` : null;
+    rt.state.agents.observeStatus(record, status, 'report');
+    if (wasUnreachable) {
+      rt.state.record({ type: 'agent-reachable', shard: reg.shard, replica: reg.replica, message: `agent ${record.key} reports again` });
+      rt.kickShard(reg.shard);
+    }
+    const after = record.applied ? `${record.applied.hash}/${record.applied.verified}` : null;
+    if (before !== after) rt.state.shardChanged(reg.shard);
+    res.json({ ok: true });
+  });
+
+  app.get('/v1/agents/desired', guard, (req, res) => {
+    const shard = typeof req.query.shard === 'string' ? req.query.shard : '';
+    const replica = typeof req.query.replica === 'string' ? req.query.replica : '';
+    if (!NAME.test(shard)) return void res.status(400).json({ error: 'shard query parameter required' });
+    const s = rt.state.shards.get(shard);
+    const doc = s ? documentForReplica(s, rt.state.agents.replicasOf(shard), replica) : null;
+    if (!doc) return void res.status(404).json({ error: `no desired document for shard ${shard}` });
+    res.json(doc);
+  });
+}

@@ -1,0 +1,51 @@
+// The read API (bearer: read or admin token) and the admin actions.
+import type { Express, RequestHandler } from 'express';
+import type { ControllerRuntime } from '../runtime.ts';
+import { agentsView, filterFlags, repositoryView, shardDetailView, shardsView, teamsView, teamView } from '../views.ts';
+
+const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+
+export function mountReadRoutes(app: Express, rt: ControllerRuntime, read: RequestHandler, admin: RequestHandler): void {
+  app.get('/v1/repository', read, (_req, res) => {
+    res.json(repositoryView(rt.state));
+  });
+  app.get('/v1/shards', read, (_req, res) => {
+    res.json({ shards: shardsView(rt.state), wave: rt.wave() });
+  });
+  app.get('/v1/shards/:name', read, (req, res) => {
+    const s = rt.state.shards.get(String(req.params.name));
+    if (!s && !rt.state.agents.shardsWithAgents().includes(String(req.params.name))) return void res.status(404).json({ error: 'no such shard' });
+    res.json(shardDetailView(rt.state, s ?? rt.state.shard(String(req.params.name))));
+  });
+  app.get('/v1/shards/:name/document', read, (req, res) => {
+    const s = rt.state.shards.get(String(req.params.name));
+    if (!s?.desired) return void res.status(404).json({ error: 'no desired document for this shard' });
+    res.json(s.desired);
+  });
+  app.get('/v1/teams', read, (_req, res) => {
+    res.json({ teams: teamsView(rt.state) });
+  });
+  app.get('/v1/teams/:team', read, (req, res) => {
+    const t = teamView(rt.state, String(req.params.team));
+    if (!t) return void res.status(404).json({ error: 'no such team' });
+    res.json(t);
+  });
+  app.get('/v1/flags', read, (req, res) => {
+    res.json({ flags: filterFlags(rt.state.allFlags(), { team: str(req.query.team), shard: str(req.query.shard) }) });
+  });
+  app.get('/v1/agents', read, (_req, res) => {
+    res.json({ agents: agentsView(rt.state) });
+  });
+  app.get('/v1/events', read, (req, res) => {
+    const limit = Math.min(500, Math.max(1, Number(req.query.limit ?? 100) || 100));
+    res.json({ events: rt.state.recentEvents(limit, Number(req.query.since ?? 0) || 0) });
+  });
+  app.post('/v1/sync', admin, async (_req, res) => {
+    try {
+      await rt.sync('api', Date.now());
+      res.json({ ok: true, repository: repositoryView(rt.state) });
+    } catch (err) {
+      res.status(502).json({ error: `sync failed: ${(err as Error).message}` });
+    }
+  });
+}

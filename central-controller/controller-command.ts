@@ -1,0 +1,101 @@
+// `promshard controller ...`: parses flags, reads secrets from files, runs until SIGINT/SIGTERM.
+import { UsageError, parseFlags } from '../cli/args.ts';
+import { readTokenFile } from '../core/http/auth.ts';
+import { requireDurationMs } from '../core/time/duration.ts';
+import { startController } from './start-controller.ts';
+
+export const CONTROLLER_USAGE = `usage: promshard controller --repo URL_OR_PATH --state-dir DIR --token-file FILE --webhook-secret-file FILE [options]
+
+  --repo URL_OR_PATH          configuration repository to follow (cloned bare into the state dir)
+  --branch NAME               branch to follow (default main)
+  --listen HOST:PORT          API address (default 127.0.0.1:8480)
+  --state-dir DIR             clone and known-agents registry
+  --token-file FILE           admin bearer token (every endpoint)
+  --read-token-file FILE      read-only bearer token (GET endpoints)
+  --agent-token-file FILE     token used to call agents and accepted from them (default: --token-file)
+  --webhook-secret-file FILE  HMAC secret of POST /v1/webhook (X-Hub-Signature-256)
+  --poll DURATION             fetch interval when no webhook arrives (default 30s; 0 disables)
+  --reconcile DURATION        drift-repair interval (default 10s)
+  --heartbeat-timeout DURATION  agent silent this long = unreachable (default 30s: 3 × agents' 10s)
+  --agents-file FILE          static agents: YAML/JSON list of {shard, replica, url}
+  --repo-subdir DIR           where shards.yaml lives (default: root, or scrape-configs/ if root has none)
+  --open-read-access          GET endpoints without a token (demos on loopback only)
+  --canary-shard NAME         shard that goes first when a change touches several
+  --concurrency N             pushes in flight at once (default 8)
+  --push-timeout DURATION     one push, including the agent's reload and proof (default 30s)
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  let flags;
+  try {
+    ({ values: flags } = parseFlags(argv, {
+      repo: { type: 'string' },
+      branch: { type: 'string', default: 'main' },
+      listen: { type: 'string', default: '127.0.0.1:8480' },
+      'state-dir': { type: 'string' },
+      'token-file': { type: 'string' },
+      'read-token-file': { type: 'string' },
+      'agent-token-file': { type: 'string' },
+      'webhook-secret-file': { type: 'string' },
+      poll: { type: 'string', default: '30s' },
+      reconcile: { type: 'string', default: '10s' },
+      'heartbeat-timeout': { type: 'string', default: '30s' },
+      'agents-file': { type: 'string' },
+      'repo-subdir': { type: 'string' },
+      'open-read-access': { type: 'boolean', default: false },
+      'canary-shard': { type: 'string' },
+      concurrency: { type: 'string', default: '8' },
+      'push-timeout': { type: 'string', default: '30s' },
+      help: { type: 'boolean', short: 'h' },
+    }));
+    if (flags.help) {
+      process.stdout.write(CONTROLLER_USAGE);
+      return 0;
+    }
+    for (const required of ['repo', 'state-dir', 'token-file', 'webhook-secret-file'] as const) {
+      if (!flags[required]) throw new UsageError(`--${required} is required`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`promshard controller: ${err.message}\n\n${CONTROLLER_USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  const concurrency = Number(flags.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    process.stderr.write('promshard controller: --concurrency must be a positive integer\n');
+    return 2;
+  }
+  const listenAddr = flags.listen!;
+  if (flags['open-read-access'] && !/^(127\.|localhost|\[::1\]|::1)/.test(listenAddr)) {
+    process.stderr.write('promshard controller: warning: --open-read-access on a non-loopback address exposes the fleet status to anyone who can connect\n');
+  }
+  const controller = await startController({
+    repo: flags.repo!,
+    branch: flags.branch,
+    listen: listenAddr,
+    stateDir: flags['state-dir']!,
+    token: readTokenFile(flags['token-file']!),
+    readToken: flags['read-token-file'] ? readTokenFile(flags['read-token-file']) : undefined,
+    agentToken: flags['agent-token-file'] ? readTokenFile(flags['agent-token-file']) : undefined,
+    webhookSecret: readTokenFile(flags['webhook-secret-file']!),
+    pollMs: requireDurationMs(flags.poll!, '--poll'),
+    reconcileMs: requireDurationMs(flags.reconcile!, '--reconcile'),
+    heartbeatTimeoutMs: requireDurationMs(flags['heartbeat-timeout']!, '--heartbeat-timeout'),
+    agentsFile: flags['agents-file'],
+    repoSubdir: flags['repo-subdir'],
+    openReadAccess: flags['open-read-access'],
+    canaryShard: flags['canary-shard'],
+    concurrency,
+    pushTimeoutMs: requireDurationMs(flags['push-timeout']!, '--push-timeout'),
+  });
+  process.stdout.write(`promshard controller listening on ${controller.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await controller.close();
+  return 0;
+}

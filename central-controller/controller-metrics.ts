@@ -1,0 +1,36 @@
+// The controller's own metrics on its own registry (several controllers may share a test process).
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export const COMMIT_TO_APPLIED_BUCKETS = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75, 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 15, 20, 30, 45, 60, 90, 120];
+
+export function createControllerMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  const m = {
+    registry,
+    pushDuration: new Histogram({
+      name: 'promshard_controller_push_duration_seconds',
+      help: 'Duration of one push of a desired document to one agent (including its reload and proof).',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    pushesTotal: new Counter({ name: 'promshard_controller_pushes_total', help: 'Pushes to agents by result (an ApplyResult, or error when the agent could not be reached).', labelNames: ['result'], registers: [registry] }),
+    rolloutsTotal: new Counter({ name: 'promshard_controller_rollouts_total', help: 'Shard rollouts by outcome (succeeded, failed, superseded).', labelNames: ['outcome'], registers: [registry] }),
+    agents: new Gauge({ name: 'promshard_controller_agents', help: 'Known agents by replica state.', labelNames: ['state'], registers: [registry] }),
+    repositoryValid: new Gauge({ name: 'promshard_controller_repository_valid', help: '1 when the head commit of the followed branch compiles without errors, 0 otherwise.', registers: [registry] }),
+    lastSync: new Gauge({ name: 'promshard_controller_last_sync_timestamp_seconds', help: 'Time of the last successful fetch of the repository.', registers: [registry] }),
+    commitToApplied: new Histogram({
+      name: 'promshard_controller_commit_to_applied_seconds',
+      help: 'From the controller receiving a commit (webhook or poll) to one replica proving its reload of it.',
+      buckets: COMMIT_TO_APPLIED_BUCKETS,
+      registers: [registry],
+    }),
+    shardInSync: new Gauge({ name: 'promshard_controller_shard_in_sync', help: '1 when every known replica of the shard runs the desired document.', labelNames: ['shard'], registers: [registry] }),
+    rolloutLag: new Gauge({ name: 'promshard_controller_rollout_lag_seconds', help: 'Seconds since the desired commit was received, while the shard is not in sync (0 when in sync).', labelNames: ['shard'], registers: [registry] }),
+    cardinalityFlags: new Gauge({ name: 'promshard_controller_cardinality_flags', help: 'Cardinality flags raised by agents, by owning team and shard.', labelNames: ['team', 'shard'], registers: [registry] }),
+    desiredSequence: new Gauge({ name: 'promshard_controller_desired_sequence', help: 'Sequence (git rev-list --count) of the last good revision.', registers: [registry] }),
+  };
+  return m;
+}
+
+export type ControllerMetrics = ReturnType<typeof createControllerMetrics>;

@@ -1,0 +1,159 @@
+// Everything the controller knows, in one object that the API, the dashboard and the rollout code
+// read. Changes are announced on `events` (an EventEmitter): 'event' carries a timeline entry (also
+// kept in a ring buffer for GET /v1/events and streamed on GET /v1/events/stream), 'shard' and
+// 'repository' say that a shard's or the repository's state changed.
+import { EventEmitter } from 'node:events';
+import type { DesiredDocument } from '../core/document/desired-document.ts';
+import type { Finding } from '../core/findings/finding.ts';
+import type { CardinalityFlag } from '../core/protocol/cardinality-flag.ts';
+import type { CompiledRepository, CompiledShard } from '../schemas/model.ts';
+import type { CommitInfo } from './git-follower.ts';
+import type { AgentRegistry } from './agent-registry.ts';
+
+export interface RevisionRef extends CommitInfo {
+  /** When the controller first saw this commit (webhook or poll), ms since the epoch: the latency clock starts here. */
+  receivedAt: number;
+}
+
+export interface RepositoryState {
+  repo: string;
+  branch: string;
+  subdir: string;
+  head: RevisionRef | null;
+  lastGood: RevisionRef | null;
+  /** null before the first compilation. */
+  valid: boolean | null;
+  /** Findings of the head commit (empty when valid and clean). */
+  findings: Finding[];
+  lastSyncAt: number | null;
+  lastSyncError: string | null;
+  /** The compiled model of lastGood: teams, jobs, targets, budgets. */
+  model: CompiledRepository | null;
+}
+
+export type RolloutStatus = 'rolling-out' | 'done' | 'failed' | 'superseded' | 'waiting-for-canary';
+
+export interface RolloutRecord {
+  revision: string;
+  sequence: number;
+  hash: string;
+  startedAt: string;
+  finishedAt: string | null;
+  status: RolloutStatus;
+  failedReplica?: string;
+  error?: string;
+  /** Replicas that proved the reload, in order. */
+  proven: string[];
+}
+
+export interface ShardState {
+  name: string;
+  /** The newest valid rendering of this shard (changes only when its hash changes). */
+  desired: DesiredDocument | null;
+  desiredRef: RevisionRef | null;
+  /** What the rollout worker drives replicas to; lags `desired` while a wave waits for its canary. */
+  released: DesiredDocument | null;
+  releasedRef: RevisionRef | null;
+  /** Last document proven on at least one replica; served to replicas that must wait. */
+  stable: DesiredDocument | null;
+  /** The replica allowed to try `released` before it is proven anywhere. */
+  trialReplica: string | null;
+  compiled: CompiledShard | null;
+  rollout: RolloutRecord | null;
+  history: RolloutRecord[];
+}
+
+export type EventType =
+  | 'commit-received'
+  | 'repository-invalid'
+  | 'repository-valid'
+  | 'wave-started'
+  | 'wave-halted'
+  | 'wave-done'
+  | 'rollout-started'
+  | 'rollout-done'
+  | 'rollout-failed'
+  | 'push'
+  | 'agent-registered'
+  | 'agent-unreachable'
+  | 'agent-reachable'
+  | 'sync-failed';
+
+export interface ControllerEvent {
+  id: number;
+  at: string;
+  type: EventType;
+  message: string;
+  shard?: string;
+  replica?: string;
+  revision?: string;
+  result?: string;
+  error?: string;
+}
+
+export interface FlagsEntry {
+  shard: string;
+  replica: string;
+  fetchedAt: number;
+  flags: CardinalityFlag[];
+}
+
+export class ControllerState {
+  readonly events = new EventEmitter();
+  readonly repository: RepositoryState;
+  readonly shards = new Map<string, ShardState>();
+  /** Flags per agent key (`shard/replica`), refreshed by the reconcile loop. */
+  readonly flags = new Map<string, FlagsEntry>();
+  private readonly timeline: ControllerEvent[] = [];
+  private nextEventId = 1;
+
+  constructor(
+    readonly agents: AgentRegistry,
+    repo: { repo: string; branch: string },
+    private readonly timelineSize = 500,
+  ) {
+    this.events.setMaxListeners(0);
+    this.repository = { repo: repo.repo, branch: repo.branch, subdir: '', head: null, lastGood: null, valid: null, findings: [], lastSyncAt: null, lastSyncError: null, model: null };
+  }
+
+  shard(name: string): ShardState {
+    let s = this.shards.get(name);
+    if (!s) {
+      s = { name, desired: null, desiredRef: null, released: null, releasedRef: null, stable: null, trialReplica: null, compiled: null, rollout: null, history: [] };
+      this.shards.set(name, s);
+    }
+    return s;
+  }
+
+  record(e: Omit<ControllerEvent, 'id' | 'at'>): ControllerEvent {
+    const event: ControllerEvent = { id: this.nextEventId++, at: new Date().toISOString(), ...e };
+    this.timeline.push(event);
+    if (this.timeline.length > this.timelineSize) this.timeline.splice(0, this.timeline.length - this.timelineSize);
+    this.events.emit('event', event);
+    return event;
+  }
+
+  /** Most recent first; `since` returns only events with a larger id. */
+  recentEvents(limit = 100, since = 0): ControllerEvent[] {
+    const out: ControllerEvent[] = [];
+    for (let i = this.timeline.length - 1; i >= 0 && out.length < limit; i--) {
+      if (this.timeline[i].id <= since) break;
+      out.push(this.timeline[i]);
+    }
+    return out;
+  }
+
+  shardChanged(name: string): void {
+    this.events.emit('shard', name);
+  }
+
+  repositoryChanged(): void {
+    this.events.emit('repository');
+  }
+
+  allFlags(): CardinalityFlag[] {
+    const seen = new Map<string, CardinalityFlag>();
+    for (const entry of this.flags.values()) for (const f of entry.flags) if (!seen.has(f.id)) seen.set(f.id, f);
+    return [...seen.values()];
+  }
+}

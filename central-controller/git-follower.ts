@@ -1,0 +1,73 @@
+// Follows one branch of the configuration repository: a bare clone in the state directory, fetched on
+// demand (webhook, poll, POST /v1/sync). Reads commit metadata and the sequence number
+// (`git rev-list --count`), which orders revisions for the agents.
+import { existsSync, mkdirSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+
+export interface CommitInfo {
+  sha: string;
+  /** `git rev-list --count <sha>`: monotonic along the followed branch. */
+  sequence: number;
+  /** Committer date, ISO 8601. */
+  committedAt: string;
+  /** Subject line. */
+  message: string;
+  author: string;
+}
+
+export class GitFollower {
+  readonly gitDir: string;
+  private git!: SimpleGit;
+
+  constructor(
+    private readonly repo: string,
+    readonly branch: string,
+    stateDir: string,
+  ) {
+    this.gitDir = join(stateDir, 'repository.git');
+  }
+
+  /** The remote as git should see it: local paths made absolute so the clone works from any cwd. */
+  private remote(): string {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(this.repo) || /^[^/]+@[^:]+:/.test(this.repo)) return this.repo;
+    return isAbsolute(this.repo) ? this.repo : resolve(this.repo);
+  }
+
+  /** Clones (bare, single branch) on first use; reuses the clone after a restart. */
+  async open(): Promise<void> {
+    if (!existsSync(join(this.gitDir, 'HEAD'))) {
+      mkdirSync(this.gitDir, { recursive: true });
+      await simpleGit().clone(this.remote(), this.gitDir, ['--bare', '--single-branch', '--branch', this.branch]);
+    }
+    this.git = simpleGit(this.gitDir);
+    await this.git.raw(['config', 'remote.origin.url', this.remote()]);
+  }
+
+  /** Fetches the branch; returns its head sha. */
+  async fetch(): Promise<string> {
+    await this.git.raw(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${this.branch}:refs/heads/${this.branch}`]);
+    return this.head();
+  }
+
+  async head(): Promise<string> {
+    return (await this.git.raw(['rev-parse', '--verify', `refs/heads/${this.branch}^{commit}`])).trim();
+  }
+
+  async commit(sha: string): Promise<CommitInfo> {
+    const out = await this.git.raw(['log', '-1', '--format=%H%x00%cI%x00%an%x00%s', sha]);
+    const [full, committedAt, author, message] = out.trim().split('\0');
+    const sequence = Number((await this.git.raw(['rev-list', '--count', sha])).trim());
+    return { sha: full, sequence, committedAt: new Date(committedAt).toISOString(), message: message ?? '', author: author ?? '' };
+  }
+
+  /** True when `path` exists in the tree of `sha`. */
+  async exists(sha: string, path: string): Promise<boolean> {
+    try {
+      await this.git.raw(['cat-file', '-e', `${sha}:${path}`]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

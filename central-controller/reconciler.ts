@@ -1,0 +1,110 @@
+// The repair path, every --reconcile interval: mark agents that stopped heartbeating unreachable,
+// ask silent agents (static ones, or ones that stopped reporting) for their status, kick the rollout
+// worker of every shard whose replicas do not run their released document, gather cardinality flags,
+// and refresh the gauges. Level-triggered: it needs no memory of what happened before.
+import type { Logger } from '../core/log/logger.ts';
+import type { AgentClient } from './agent-client.ts';
+import type { AgentRecord, AgentRegistry } from './agent-registry.ts';
+import type { ControllerState } from './controller-state.ts';
+import type { ControllerMetrics } from './controller-metrics.ts';
+import { replicaState, runsHash, shardInSync, shardLagSeconds } from './replica-status.ts';
+import { mapBounded } from './semaphore.ts';
+import type { ShardWorker } from './shard-worker.ts';
+
+export interface ReconcilerOptions {
+  state: ControllerState;
+  registry: AgentRegistry;
+  client: AgentClient;
+  metrics: ControllerMetrics;
+  log: Logger;
+  workerFor(shard: string): ShardWorker;
+  /** An agent silent for this long is unreachable (3 × the agents' heartbeat by default). */
+  heartbeatTimeoutMs: number;
+  statusTimeoutMs: number;
+  concurrency: number;
+}
+
+export class Reconciler {
+  private running: Promise<void> | null = null;
+
+  constructor(private readonly o: ReconcilerOptions) {}
+
+  /** One reconcile round; overlapping calls share the round in progress. */
+  tick(): Promise<void> {
+    return (this.running ??= this.round().finally(() => (this.running = null)));
+  }
+
+  private async round(): Promise<void> {
+    const now = Date.now();
+    const agents = this.o.registry.all();
+    const silent = agents.filter((a) => a.lastReportAt === null || now - a.lastReportAt > this.o.heartbeatTimeoutMs);
+    await mapBounded(silent, this.o.concurrency, (a) => this.pollStatus(a));
+    for (const a of agents) {
+      const quiet = a.lastContactAt === null ? false : Date.now() - a.lastContactAt > this.o.heartbeatTimeoutMs;
+      if (quiet && a.reachable !== false) this.markUnreachable(a, `no heartbeat for ${Math.round((Date.now() - a.lastContactAt!) / 1000)} s`);
+    }
+    for (const s of this.o.state.shards.values()) {
+      if (!s.released) continue;
+      const replicas = this.o.registry.replicasOf(s.name);
+      if (replicas.some((r) => r.reachable !== false && !runsHash(r, s.released!.hash))) this.o.workerFor(s.name).kick();
+    }
+    await this.gatherFlags(agents.filter((a) => a.reachable !== false));
+    this.refreshGauges();
+  }
+
+  async pollStatus(a: AgentRecord): Promise<void> {
+    try {
+      const status = await this.o.client.status(a.url, this.o.statusTimeoutMs);
+      const wasUnreachable = a.reachable === false;
+      const before = a.applied?.hash;
+      this.o.registry.observeStatus(a, status, 'poll');
+      if (wasUnreachable) this.o.state.record({ type: 'agent-reachable', shard: a.shard, replica: a.replica, message: `agent ${a.key} answers again` });
+      if (before !== a.applied?.hash) this.o.state.shardChanged(a.shard);
+    } catch (err) {
+      this.markUnreachable(a, (err as Error).message);
+    }
+  }
+
+  private markUnreachable(a: AgentRecord, why: string): void {
+    a.lastError = why;
+    if (a.reachable === false) return;
+    a.reachable = false;
+    this.o.state.record({ type: 'agent-unreachable', shard: a.shard, replica: a.replica, message: `agent ${a.key} unreachable: ${why}`, error: why });
+    this.o.state.shardChanged(a.shard);
+  }
+
+  private async gatherFlags(agents: AgentRecord[]): Promise<void> {
+    const withFlags = agents.filter((a) => (a.status?.flagCount ?? 0) > 0);
+    for (const a of agents) if ((a.status?.flagCount ?? 0) === 0) this.o.state.flags.delete(a.key);
+    await mapBounded(withFlags, this.o.concurrency, async (a) => {
+      try {
+        const flags = await this.o.client.flags(a.url, this.o.statusTimeoutMs);
+        this.o.state.flags.set(a.key, { shard: a.shard, replica: a.replica, fetchedAt: Date.now(), flags });
+      } catch (err) {
+        this.o.log.debug('fetching flags failed', { agent: a.key, error: (err as Error).message });
+      }
+    });
+  }
+
+  refreshGauges(): void {
+    const m = this.o.metrics;
+    const counts: Record<string, number> = { 'in-sync': 0, 'rolling-out': 0, failed: 0, unreachable: 0, unknown: 0 };
+    for (const a of this.o.registry.all()) counts[replicaState(this.o.state.shards.get(a.shard), a)]++;
+    for (const [state, n] of Object.entries(counts)) m.agents.set({ state }, n);
+    for (const s of this.o.state.shards.values()) {
+      if (!s.desired) continue;
+      const replicas = this.o.registry.replicasOf(s.name);
+      m.shardInSync.set({ shard: s.name }, shardInSync(s, replicas) ? 1 : 0);
+      m.rolloutLag.set({ shard: s.name }, shardLagSeconds(s, replicas));
+    }
+    m.cardinalityFlags.reset();
+    const byTeamShard = new Map<string, { team: string; shard: string; n: number }>();
+    for (const f of this.o.state.allFlags()) {
+      const k = `${f.team}\0${f.shard}`;
+      const e = byTeamShard.get(k) ?? { team: f.team, shard: f.shard, n: 0 };
+      e.n++;
+      byTeamShard.set(k, e);
+    }
+    for (const e of byTeamShard.values()) m.cardinalityFlags.set({ team: e.team, shard: e.shard }, e.n);
+  }
+}

@@ -1,0 +1,127 @@
+// Fetch → compile → desired, single-flight: triggers while a sync runs coalesce into one more sync,
+// and the earliest trigger time of the batch is kept as the commit's "received" time (the start of
+// the commit-to-applied clock). An invalid head changes nothing that agents see: the last good
+// revision stays desired and the findings are published.
+import type { Logger } from '../core/log/logger.ts';
+import type { ControllerState, RevisionRef } from './controller-state.ts';
+import type { ControllerMetrics } from './controller-metrics.ts';
+import type { GitFollower } from './git-follower.ts';
+import { compileRevision } from './revision-compiler.ts';
+
+export interface RepositorySyncOptions {
+  git: GitFollower;
+  state: ControllerState;
+  metrics: ControllerMetrics;
+  log: Logger;
+  subdir?: string;
+  /** Called after any shard's desired document changed. */
+  onDesiredChanged(): void;
+}
+
+export class RepositorySync {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private pendingSince: number | null = null;
+  private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private lastCompiled: string | null = null;
+
+  constructor(private readonly o: RepositorySyncOptions) {}
+
+  /** Fetches now (or right after the sync in progress); resolves when a sync that started after this call ends. */
+  trigger(reason: string, receivedAt = Date.now()): Promise<void> {
+    this.pendingSince = this.pendingSince === null ? receivedAt : Math.min(this.pendingSince, receivedAt);
+    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.o.log.debug('sync requested', { reason });
+    if (this.running) this.again = true;
+    else this.running = this.loop().finally(() => (this.running = null));
+    return p;
+  }
+
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      const since = this.pendingSince ?? Date.now();
+      this.pendingSince = null;
+      const waiters = this.waiters;
+      this.waiters = [];
+      try {
+        await this.syncOnce(since);
+        waiters.forEach((w) => w.resolve());
+      } catch (err) {
+        const message = (err as Error).message;
+        this.o.state.repository.lastSyncError = message;
+        this.o.state.record({ type: 'sync-failed', message: `fetching or compiling the repository failed: ${message}`, error: message });
+        this.o.log.error('sync failed', { error: message });
+        waiters.forEach((w) => w.reject(err as Error));
+      }
+    } while (this.again);
+  }
+
+  private async syncOnce(receivedAt: number): Promise<void> {
+    const repo = this.o.state.repository;
+    const sha = await this.o.git.fetch();
+    repo.lastSyncAt = Date.now();
+    repo.lastSyncError = null;
+    this.o.metrics.lastSync.set(repo.lastSyncAt / 1000);
+    if (sha === this.lastCompiled) return;
+    const commit = await this.o.git.commit(sha);
+    const ref: RevisionRef = { ...commit, receivedAt };
+    this.o.state.record({ type: 'commit-received', revision: sha, message: `commit ${sha.slice(0, 12)} (#${commit.sequence}) received: ${commit.message}` });
+    const compiled = await compileRevision(this.o.git, commit, this.o.subdir);
+    this.lastCompiled = sha;
+    repo.head = ref;
+    repo.subdir = compiled.subdir;
+    repo.findings = compiled.findings;
+    repo.valid = compiled.valid;
+    this.o.metrics.repositoryValid.set(compiled.valid ? 1 : 0);
+    if (!compiled.valid || !compiled.documents || !compiled.model) {
+      const errors = compiled.findings.filter((f) => f.severity === 'error');
+      this.o.state.record({
+        type: 'repository-invalid',
+        revision: sha,
+        message: `commit ${sha.slice(0, 12)} is invalid (${errors.length} errors); keeping ${repo.lastGood?.sha.slice(0, 12) ?? 'nothing'}: ${errors
+          .slice(0, 3)
+          .map((f) => `${f.file}:${f.start.line}:${f.start.column} ${f.message}`)
+          .join('; ')}`,
+      });
+      this.o.log.warn('head commit is invalid; nothing rolled out', { revision: sha, errors: errors.length });
+      this.o.state.repositoryChanged();
+      return;
+    }
+    if (repo.lastGood && commit.sequence < repo.lastGood.sequence) {
+      this.o.log.warn('the branch moved backwards (force push?); agents refuse lower sequences until the branch passes the old one', { revision: sha, sequence: commit.sequence, previous: repo.lastGood.sequence });
+    }
+    repo.lastGood = ref;
+    repo.model = compiled.model;
+    this.o.metrics.desiredSequence.set(commit.sequence);
+    let changed = 0;
+    const seen = new Set<string>();
+    for (const shardModel of compiled.model.shards) {
+      seen.add(shardModel.name);
+      const s = this.o.state.shard(shardModel.name);
+      s.compiled = shardModel;
+      const doc = compiled.documents.get(shardModel.name)!;
+      if (s.desired?.hash !== doc.hash) {
+        s.desired = doc;
+        s.desiredRef = ref;
+        changed++;
+      }
+    }
+    for (const s of this.o.state.shards.values()) {
+      if (!seen.has(s.name) && s.desired) {
+        // Removed from shards.yaml: stop driving it; its agents keep what they run.
+        s.desired = s.released = s.stable = null;
+        s.desiredRef = s.releasedRef = null;
+        s.compiled = null;
+      }
+    }
+    this.o.state.record({ type: 'repository-valid', revision: sha, message: `commit ${sha.slice(0, 12)} (#${commit.sequence}) is valid; ${changed} shard(s) changed` });
+    this.o.log.info('revision compiled', { revision: sha, sequence: commit.sequence, changedShards: changed, findings: compiled.findings.length });
+    this.o.state.repositoryChanged();
+    if (changed > 0) this.o.onDesiredChanged();
+  }
+}

@@ -1,0 +1,193 @@
+// Programmatic entry point: everything `promshard controller` does, startable in-process by tests,
+// the demo and the benchmarks.
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+import { listen, parseListenAddress } from '../core/http/server.ts';
+import { createLogger, type Logger } from '../core/log/logger.ts';
+import { AgentClient } from './agent-client.ts';
+import { AgentRegistry, type AgentRecord } from './agent-registry.ts';
+import type { Tokens } from './api/auth-guards.ts';
+import { createControllerApp } from './controller-app.ts';
+import { createControllerMetrics, type ControllerMetrics } from './controller-metrics.ts';
+import { ControllerState } from './controller-state.ts';
+import { GitFollower } from './git-follower.ts';
+import { Pusher } from './pusher.ts';
+import { Reconciler } from './reconciler.ts';
+import { RepositorySync } from './repository-sync.ts';
+import type { ControllerRuntime } from './runtime.ts';
+import { mapBounded, Semaphore } from './semaphore.ts';
+import { ShardWorker } from './shard-worker.ts';
+import { readAgentsFile } from './static-agents.ts';
+import { WaveCoordinator } from './wave-coordinator.ts';
+import type { AgentRegistration } from '../core/protocol/agent-api.ts';
+
+export interface StartControllerOptions {
+  /** URL or local path of the configuration repository. */
+  repo: string;
+  branch?: string; // default main
+  /** HOST:PORT; default 127.0.0.1:0 (ephemeral; read `url`). */
+  listen?: string;
+  stateDir: string;
+  /** Admin token (all endpoints). */
+  token: string;
+  /** Read-only token (GET endpoints). */
+  readToken?: string;
+  /** Token used to call agents and accepted from agents; default `token`. */
+  agentToken?: string;
+  webhookSecret: string;
+  pollMs?: number; // default 30 s; 0 disables polling
+  reconcileMs?: number; // default 10 s
+  /** An agent silent this long is unreachable; default 3 × 10 s (agents' default heartbeat). */
+  heartbeatTimeoutMs?: number;
+  /** Static agents (in addition to --agents-file). */
+  agents?: AgentRegistration[];
+  agentsFile?: string;
+  repoSubdir?: string;
+  openReadAccess?: boolean;
+  canaryShard?: string;
+  concurrency?: number; // default 8
+  pushTimeoutMs?: number; // default 30 s
+  pushRetries?: number; // default 3 (transport failures only)
+  retryBaseMs?: number; // default 250 ms
+  retryMaxMs?: number; // default 5 s
+  /** Retry of a replica that refused a document; default base = reconcile interval, max 5 min. */
+  failureRetryBaseMs?: number;
+  failureRetryMaxMs?: number;
+  statusTimeoutMs?: number; // default 3 s
+  webhookMaxBytes?: number; // default 1 MiB
+  log?: Logger;
+  logWrite?: (line: string) => void;
+  defaultMetrics?: boolean;
+  /** Add routes (the dashboard) to the app before the API's 404 handler. */
+  extraRoutes?: Parameters<typeof createControllerApp>[1]['extraRoutes'];
+}
+
+export interface RunningController {
+  url: string;
+  port: number;
+  app: Express;
+  state: ControllerState;
+  metrics: ControllerMetrics;
+  runtime: ControllerRuntime;
+  /** Fetch and compile now; resolves when done. */
+  syncNow(): Promise<void>;
+  /** One reconcile round now. */
+  reconcileNow(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startController(opts: StartControllerOptions): Promise<RunningController> {
+  const log = opts.log ?? createLogger({ component: 'controller', write: opts.logWrite });
+  const branch = opts.branch ?? 'main';
+  const reconcileMs = opts.reconcileMs ?? 10_000;
+  const pollMs = opts.pollMs ?? 30_000;
+  const concurrency = opts.concurrency ?? 8;
+  mkdirSync(opts.stateDir, { recursive: true });
+
+  const tokens: Tokens = { admin: opts.token, read: opts.readToken, agent: opts.agentToken ?? opts.token };
+  const registry = new AgentRegistry(opts.stateDir);
+  const loaded = registry.load();
+  const statics = [...(opts.agents ?? []), ...(opts.agentsFile ? readAgentsFile(opts.agentsFile) : [])];
+  for (const a of statics) registry.addStatic(a.shard, a.replica, a.url);
+
+  const state = new ControllerState(registry, { repo: opts.repo, branch });
+  const metrics = createControllerMetrics({ defaultMetrics: opts.defaultMetrics });
+  const abort = new AbortController();
+  const client = new AgentClient(() => tokens.agent ?? tokens.admin, opts.pushTimeoutMs ?? 30_000, abort.signal);
+  const pusher = new Pusher({
+    client,
+    state,
+    metrics,
+    log,
+    semaphore: new Semaphore(concurrency),
+    retries: opts.pushRetries ?? 3,
+    retryBaseMs: opts.retryBaseMs ?? 250,
+    retryMaxMs: opts.retryMaxMs ?? 5000,
+    signal: abort.signal,
+  });
+  const workers = new Map<string, ShardWorker>();
+  const workerFor = (shard: string) => {
+    let w = workers.get(shard);
+    if (!w) {
+      w = new ShardWorker(state.shard(shard), { state, registry, pusher, metrics, log, failureRetryBaseMs: opts.failureRetryBaseMs ?? reconcileMs, failureRetryMaxMs: opts.failureRetryMaxMs ?? 300_000 });
+      workers.set(shard, w);
+    }
+    return w;
+  };
+  const wave = new WaveCoordinator({ state, registry, workerFor, canaryShard: opts.canaryShard, log });
+  const git = new GitFollower(opts.repo, branch, opts.stateDir);
+  const sync = new RepositorySync({ git, state, metrics, log, subdir: opts.repoSubdir, onDesiredChanged: () => wave.submit() });
+  const statusTimeoutMs = opts.statusTimeoutMs ?? 3000;
+  const reconciler = new Reconciler({ state, registry, client, metrics, log, workerFor, heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 30_000, statusTimeoutMs, concurrency: Math.max(concurrency, 16) });
+
+  const closers: (() => void)[] = [];
+  const runtime: ControllerRuntime = {
+    state,
+    metrics,
+    log,
+    sync: (reason, receivedAt) => sync.trigger(reason, receivedAt),
+    kickShard: (shard) => {
+      if (state.shards.get(shard)?.released) workerFor(shard).kick();
+    },
+    pollStatus: (a: AgentRecord) => reconciler.pollStatus(a),
+    wave: () => wave.current,
+    onClose: (fn) => closers.push(fn),
+  };
+  const { app } = createControllerApp(runtime, {
+    tokens: () => tokens,
+    webhookSecret: () => opts.webhookSecret,
+    openReadAccess: opts.openReadAccess ?? false,
+    webhookMaxBytes: opts.webhookMaxBytes ?? 1024 * 1024,
+    extraRoutes: opts.extraRoutes,
+  });
+
+  // Listen first so agents can report while we learn the fleet; then ask every known agent what it
+  // runs, so that a restarted controller re-pushes nothing to agents already on the desired hash.
+  const { host, port } = parseListenAddress(opts.listen ?? '127.0.0.1:0');
+  const server: Server = await listen(app, host, port);
+  const addr = server.address();
+  const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  try {
+    await mapBounded(registry.all(), Math.max(concurrency, 16), (a) => reconciler.pollStatus(a));
+    await git.open();
+    await sync.trigger('startup');
+  } catch (err) {
+    await new Promise<void>((r) => server.close(() => r()));
+    throw err;
+  }
+  reconciler.refreshGauges();
+
+  const timers: NodeJS.Timeout[] = [];
+  if (pollMs > 0) timers.push(setInterval(() => void sync.trigger('poll').catch(() => undefined), pollMs));
+  timers.push(setInterval(() => void reconciler.tick().catch((err) => log.error('reconcile failed', { error: err })), reconcileMs));
+  log.info('controller listening', { url, repo: opts.repo, branch, stateDir: opts.stateDir, knownAgents: loaded, staticAgents: statics.length, pollMs, reconcileMs, concurrency });
+
+  let closed: Promise<void> | null = null;
+  return {
+    url,
+    port: boundPort,
+    app,
+    state,
+    metrics,
+    runtime,
+    syncNow: () => sync.trigger('manual'),
+    reconcileNow: () => reconciler.tick(),
+    close: () =>
+      (closed ??= (async () => {
+        timers.forEach(clearInterval);
+        abort.abort();
+        closers.forEach((fn) => fn());
+        await wave.close();
+        await Promise.all([...workers.values()].map((w) => w.close()));
+        await sync.idle().catch(() => undefined);
+        registry.saveNow();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        log.info('controller stopped');
+      })()),
+  };
+}
