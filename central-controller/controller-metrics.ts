@@ -6,8 +6,13 @@ export const COMMIT_TO_APPLIED_BUCKETS = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 
 export function createControllerMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  // Gauges derived from state are refreshed when scraped (and by the reconcile loop).
+  let refresh: () => void = () => undefined;
   const m = {
     registry,
+    onCollect(fn: () => void) {
+      refresh = fn;
+    },
     pushDuration: new Histogram({
       name: 'promshard_controller_push_duration_seconds',
       help: 'Duration of one push of a desired document to one agent (including its reload and proof).',
@@ -16,7 +21,15 @@ export function createControllerMetrics(opts: { defaultMetrics?: boolean } = {})
     }),
     pushesTotal: new Counter({ name: 'promshard_controller_pushes_total', help: 'Pushes to agents by result (an ApplyResult, or error when the agent could not be reached).', labelNames: ['result'], registers: [registry] }),
     rolloutsTotal: new Counter({ name: 'promshard_controller_rollouts_total', help: 'Shard rollouts by outcome (succeeded, failed, superseded).', labelNames: ['outcome'], registers: [registry] }),
-    agents: new Gauge({ name: 'promshard_controller_agents', help: 'Known agents by replica state.', labelNames: ['state'], registers: [registry] }),
+    agents: new Gauge({
+      name: 'promshard_controller_agents',
+      help: 'Known agents by replica state.',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        refresh();
+      },
+    }),
     repositoryValid: new Gauge({ name: 'promshard_controller_repository_valid', help: '1 when the head commit of the followed branch compiles without errors, 0 otherwise.', registers: [registry] }),
     lastSync: new Gauge({ name: 'promshard_controller_last_sync_timestamp_seconds', help: 'Time of the last successful fetch of the repository.', registers: [registry] }),
     commitToApplied: new Histogram({

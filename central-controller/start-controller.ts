@@ -158,6 +158,7 @@ export async function startController(opts: StartControllerOptions): Promise<Run
     throw err;
   }
   reconciler.refreshGauges();
+  metrics.onCollect(() => reconciler.refreshGauges());
 
   const timers: NodeJS.Timeout[] = [];
   if (pollMs > 0) timers.push(setInterval(() => void sync.trigger('poll').catch(() => undefined), pollMs));
