@@ -13,6 +13,7 @@ import { labelDetail, measureLabel, metricSelector, seriesAfterFix, type LabelMe
 import { GrowthTracker } from './growth-tracker.ts';
 import { barsFor, isCandidate, judge, MIN_DISTINCT_VALUES, resolveThresholds } from './thresholds.ts';
 import { labelPrior, SKIPPED_LABELS } from './label-priors.ts';
+import { selectLabels } from './label-selection.ts';
 import { classifySample, truncateExample } from './value-classifier.ts';
 import { buildFix, planFix } from './fix-suggestion.ts';
 import { flagId, ownerOf } from './flag.ts';
@@ -41,9 +42,15 @@ export interface CycleReport {
   queries: number;
   queryErrors: number;
   responseBytes: number;
+  /** Response wait per kind of query (job-stats, tsdb, labels, label-values, label-pass, label-detail, fix-estimate), ms. */
+  queryMsByKind: Record<string, number>;
   head: HeadStats | null;
   jobs: (JobStats & { team: string; churning: boolean; overSeriesLimit: boolean })[];
+  /** Label names seen in the last 5 minutes (structural ones excluded). */
   labelsTotal: number;
+  /** Ruled out by their global distinct-value count (see label-selection.ts). */
+  labelsSkipped: number;
+  /** Scanned by the label pass. */
   labelsMeasured: number;
   measurements: number;
   candidates: number;
@@ -119,6 +126,8 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
   let running = false;
   /** Labels that produced candidates last cycle: measured first next time. */
   let priorityLabels = new Set<string>();
+  /** Global distinct-value counts per label from the previous cycle (rising → scan). */
+  let previousGlobalCounts = new Map<string, number>();
 
   const thresholdsOf = (owners: Record<string, JobOwner>, job: string): Required<CardinalityThresholds> =>
     resolveThresholds(ownerOf(owners, job).owner?.cardinality);
@@ -165,9 +174,35 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
     }
     jobs.sort((a, b) => b.series - a.series);
 
-    // 2. label pass: labels that mattered last cycle first, then id-like names, neutral, bounded.
+    // 2. which labels to scan: global distinct counts (index only) rule most labels out.
+    const allLabels = (names ?? []).filter((l) => !SKIPPED_LABELS.has(l) && !l.startsWith('__'));
+    const jobThresholds = [resolveThresholds(), ...Object.values(owners).map((o) => resolveThresholds(o.cardinality))];
+    const minBarCache = new Map<string, number>();
+    const minBar = (l: string) => {
+      let v = minBarCache.get(l);
+      if (v === undefined) minBarCache.set(l, (v = Math.min(...jobThresholds.map((t) => barsFor(l, t).idBar))));
+      return v;
+    };
+    // The tsdb top-10 counts are cached by Prometheus for ~30 s: good enough to say "big"; a small
+    // count is re-read fresh so that growth is seen at once.
+    const globalCounts = new Map<string, number>();
+    for (const t of head?.topLabels ?? []) if (t.value > minBar(t.name)) globalCounts.set(t.name, t.value);
+    // Outside the top 10, a label has at most as many values as the 10th: those responses are bounded.
+    const unknown = allLabels.filter((l) => !globalCounts.has(l));
+    await Promise.all(
+      unknown.map((l) =>
+        passClient.labelValues(l, nowS - LABEL_NAMES_WINDOW_S).then(
+          (values) => globalCounts.set(l, values.length),
+          (e) => note(e, `label values ${l}`),
+        ),
+      ),
+    );
+    const selection = selectLabels({ names: allLabels, globalCounts, previousCounts: previousGlobalCounts, priority: priorityLabels, minBar, floor: MIN_DISTINCT_VALUES });
+    previousGlobalCounts = globalCounts;
+
+    // 3. label pass: labels that mattered last cycle first, then id-like names, neutral, bounded.
     const rank = (l: string) => (priorityLabels.has(l) ? 0 : { 'id-like': 1, neutral: 2, bounded: 3 }[labelPrior(l)]);
-    const labels = (names ?? []).filter((l) => !SKIPPED_LABELS.has(l) && !l.startsWith('__')).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
+    const labels = selection.scan.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
     const measured = new Set<string>();
     const measurements: LabelMeasurement[] = [];
     await Promise.all(
@@ -182,7 +217,7 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
       ),
     );
 
-    // 3. growth bookkeeping and candidates.
+    // 4. growth bookkeeping and candidates.
     const seen = new Set<string>();
     type Cand = LabelMeasurement & { key: string; rising: number; t: Required<CardinalityThresholds>; bars: ReturnType<typeof barsFor> };
     const cands: Cand[] = [];
@@ -198,9 +233,10 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
     if (names && measured.size === labels.length) growth.retain(seen);
     cands.sort((a, b) => b.distinct / b.bars.idBar - a.distinct / a.bars.idBar);
     const chosen = cands.slice(0, MAX_CANDIDATES);
-    priorityLabels = new Set(chosen.map((c) => c.label));
+    const nextPriority = new Set(chosen.map((c) => c.label));
+    for (const ms of measurements) if ((growth.get(flagId(opts.shard, ms.job, ms.metric, ms.label))?.rising ?? 0) > 0) nextPriority.add(ms.label);
 
-    // 4. details, judgement, fixes.
+    // 5. details, judgement, fixes.
     const judged = new Set<string>();
     const next = new Map<string, CardinalityFlag>();
     const nowIso = new Date().toISOString();
@@ -255,7 +291,7 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
       }),
     );
 
-    // 5. what this cycle could not look at keeps last cycle's verdict.
+    // 6. what this cycle could not look at keeps last cycle's verdict.
     const candidateKeys = new Set(cands.map((c) => c.key));
     for (const [key, f] of current) {
       if (next.has(key) || judged.has(key)) continue;
@@ -263,6 +299,8 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
       // Carry over when its label was not measured, or it is still a candidate that got no detail.
       if (!measured.has(f.label) || candidateKeys.has(key)) next.set(key, f);
     }
+    for (const f of next.values()) nextPriority.add(f.label);
+    priorityLabels = nextPriority;
     const newFlags = [...next.keys()].filter((k) => !current.has(k)).length;
     current = next;
 
@@ -283,9 +321,11 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
       queries: passClient.count + client.count,
       queryErrors,
       responseBytes: passClient.bytes + client.bytes,
+      queryMsByKind: mergeTimings(passClient.msByKind, client.msByKind),
       head,
       jobs,
-      labelsTotal: labels.length,
+      labelsTotal: allLabels.length,
+      labelsSkipped: selection.skipped.length,
       labelsMeasured: measured.size,
       measurements: measurements.length,
       candidates: cands.length,
@@ -316,9 +356,11 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
           queries: 0,
           queryErrors: 1,
           responseBytes: 0,
+          queryMsByKind: {},
           head: null,
           jobs: [],
           labelsTotal: 0,
+          labelsSkipped: 0,
           labelsMeasured: 0,
           measurements: 0,
           candidates: 0,
@@ -368,6 +410,12 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
     flags: () => [...current.values()].sort((a, b) => (a.severity !== b.severity ? (a.severity === 'critical' ? -1 : 1) : b.distinctValues - a.distinctValues)),
     lastCycle: () => last,
   };
+}
+
+function mergeTimings(...parts: Readonly<Record<string, number>>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of parts) for (const [k, v] of Object.entries(p)) out[k] = Math.round(((out[k] ?? 0) + v) * 10) / 10;
+  return out;
 }
 
 /** Adapts an analyzer to the agent server's `flagSource` option. */

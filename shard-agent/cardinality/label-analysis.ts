@@ -6,14 +6,16 @@
 //    → for every (job, metric) where L has more than F distinct values: that number. Prometheus only
 //    touches series that carry L, and the answer is at most T rows.
 // 2. detail, one query per candidate (job, metric, L):
-//      series of the metric, series carrying L, and a sample of values (topk + bottomk of
-//      `count by (L)`, at most 2·S rows) — all in one request joined with `or`.
+//      series of the metric, series carrying L, and a sample of values (`bottomk(S, count by (L) (…))`:
+//      the least frequent values, i.e. the long tail that makes the cardinality; at most S rows) — all
+//      in one request joined with `or`.
 // 3. fix estimate, one query per flag: the series count after the suggested relabelling
 //    (fix-suggestion.ts builds it).
 import { promqlString, type QueryClient } from './prometheus-queries.ts';
 
 export const LABEL_PASS_TOPK = 500;
-export const SAMPLE_PER_SIDE = 12;
+/** Values sampled per candidate: the least frequent ones (bottomk), i.e. the long tail that makes the cardinality. */
+export const SAMPLE_SIZE = 24;
 
 export interface LabelMeasurement {
   job: string;
@@ -37,18 +39,18 @@ export async function measureLabel(client: QueryClient, label: string, floor: nu
 export interface LabelDetail {
   metricSeries: number;
   seriesAffected: number;
-  /** Sampled values (distinct), most and least frequent first. */
+  /** Sampled values (distinct), least frequent first. */
   sample: string[];
 }
 
-export async function labelDetail(client: QueryClient, m: LabelMeasurement, perSide = SAMPLE_PER_SIDE): Promise<LabelDetail> {
+export async function labelDetail(client: QueryClient, m: LabelMeasurement, perSide = SAMPLE_SIZE): Promise<LabelDetail> {
   const sel = metricSelector(m.job, m.metric);
   const withLabel = metricSelector(m.job, m.metric, `, ${m.label}!=""`);
   const L = m.label;
   const q =
     `label_replace(count(${sel}), "promshard_q", "series", "", "") or ` +
     `label_replace(count(${withLabel}), "promshard_q", "affected", "", "") or ` +
-    `topk(${perSide}, count by (${L}) (${withLabel})) or bottomk(${perSide}, count by (${L}) (${withLabel}))`;
+    `bottomk(${perSide}, count by (${L}) (${withLabel}))`;
   const rows = await client.instant(q, 'label-detail');
   const out: LabelDetail = { metricSeries: 0, seriesAffected: 0, sample: [] };
   const seen = new Set<string>();

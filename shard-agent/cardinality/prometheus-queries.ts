@@ -29,9 +29,13 @@ export interface QueryClient {
   /** Instant query (POST /api/v1/query). */
   instant(promql: string, kind?: string): Promise<InstantSample[]>;
   labelNames(matchers?: string[], startSeconds?: number): Promise<string[]>;
+  /** GET /api/v1/label/<name>/values (index only; no chunk is read). */
+  labelValues(name: string, startSeconds?: number): Promise<string[]>;
   tsdbStatus(): Promise<TsdbStatus>;
   readonly count: number;
   readonly errors: number;
+  /** Milliseconds spent waiting for responses, summed per kind of query. */
+  readonly msByKind: Readonly<Record<string, number>>;
   readonly bytes: number;
 }
 
@@ -74,6 +78,7 @@ export function createQueryClient(opts: QueryClientOptions): QueryClient {
   let count = 0;
   let errors = 0;
   let bytes = 0;
+  const msByKind: Record<string, number> = {};
 
   const request = (kind: string, path: string, form?: URLSearchParams) =>
     limit(async () => {
@@ -82,6 +87,7 @@ export function createQueryClient(opts: QueryClientOptions): QueryClient {
       const ms = Math.max(50, Math.min(timeoutMs, left));
       count++;
       opts.onQuery?.(kind);
+      const t0 = performance.now();
       try {
         if (form && path === '/api/v1/query') form.set('timeout', `${Math.max(1, Math.floor(ms / 1000))}s`);
         const res = await fetch(base + path, {
@@ -102,6 +108,8 @@ export function createQueryClient(opts: QueryClientOptions): QueryClient {
       } catch (err) {
         errors++;
         throw err;
+      } finally {
+        msByKind[kind] = Math.round(((msByKind[kind] ?? 0) + performance.now() - t0) * 10) / 10;
       }
     });
 
@@ -130,6 +138,14 @@ export function createQueryClient(opts: QueryClientOptions): QueryClient {
       }
       return (await request('labels', '/api/v1/labels', form)) as string[];
     },
+    async labelValues(name, startSeconds) {
+      const params = new URLSearchParams();
+      if (startSeconds !== undefined) {
+        params.set('start', String(startSeconds));
+        params.set('end', String(Date.now() / 1000));
+      }
+      return (await request('label-values', `/api/v1/label/${encodeURIComponent(name)}/values?${params}`)) as string[];
+    },
     async tsdbStatus() {
       return (await request('tsdb', '/api/v1/status/tsdb')) as TsdbStatus;
     },
@@ -141,6 +157,9 @@ export function createQueryClient(opts: QueryClientOptions): QueryClient {
     },
     get bytes() {
       return bytes;
+    },
+    get msByKind() {
+      return msByKind;
     },
   };
 }
