@@ -16,18 +16,19 @@ export const duplicateJob: Rule = {
     const first = new Map<string, { file: ParsedFile; path: PathSegment[] }>();
     forEachJob(ctx.repo, ({ file, job, path }) => {
       if (typeof job.name !== 'string' || job.name === '') return;
-      const namePath = [...path, 'name'];
       const prior = first.get(job.name);
       if (!prior) {
-        first.set(job.name, { file, path: namePath });
+        first.set(job.name, { file, path });
         return;
       }
+      const namePath = [...path, 'name'];
+      const priorPath = [...prior.path, 'name'];
       ctx.report({
         file: file.path,
         path: namePath,
-        message: `job name ${quote(job.name)} is already used at ${placeOf(prior.file, prior.path)}`,
+        message: `job name ${quote(job.name)} is already used at ${placeOf(prior.file, priorPath)}`,
         hint: 'job names are unique across the repository (they become the job label); rename one, for example by prefixing the team',
-        related: [{ file: prior.file.path, path: prior.path, message: `first definition of job ${quote(job.name)}` }],
+        related: [{ file: prior.file.path, path: priorPath, message: `first definition of job ${quote(job.name)}` }],
       });
     });
   },

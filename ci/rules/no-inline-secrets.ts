@@ -27,14 +27,23 @@ export const noInlineSecrets: Rule = {
   severity: 'error',
   summary: 'A secret (password, bearer_token, credentials, key, …) written inline instead of referenced with a *_file key.',
   check(ctx) {
-    const visit = (file: string, node: unknown, path: PathSegment[], depth: number) => {
-      if (depth > 64) return;
+    // `path` is one mutable stack, copied only when reporting: this walks every node of every file.
+    const path: PathSegment[] = [];
+    const visit = (file: string, node: unknown) => {
+      if (path.length > 64) return;
       if (Array.isArray(node)) {
-        node.forEach((v, i) => visit(file, v, [...path, i], depth + 1));
+        for (let i = 0; i < node.length; i++) {
+          const v = node[i];
+          if (typeof v !== 'object' || v === null) continue;
+          path.push(i);
+          visit(file, v);
+          path.pop();
+        }
         return;
       }
       if (!isRecord(node)) return;
-      for (const [k, v] of Object.entries(node)) {
+      for (const k in node) {
+        const v = node[k];
         if (Object.prototype.hasOwnProperty.call(INLINE_SECRET_KEYS, k)) {
           const parent = path.length ? path[path.length - 1] : undefined;
           const fileKey = fileKeyHint(k, parent);
@@ -48,9 +57,13 @@ export const noInlineSecrets: Rule = {
           continue;
         }
         if (NOT_CONFIG_KEYS.has(k)) continue;
-        if (typeof v === 'object' && v !== null) visit(file, v, [...path, k], depth + 1);
+        if (typeof v === 'object' && v !== null) {
+          path.push(k);
+          visit(file, v);
+          path.pop();
+        }
       }
     };
-    for (const file of [ctx.repo.shardsFile, ...ctx.repo.teamFiles]) if (file) visit(file.path, file.data, [], 0);
+    for (const file of [ctx.repo.shardsFile, ...ctx.repo.teamFiles]) if (file) visit(file.path, file.data);
   },
 };

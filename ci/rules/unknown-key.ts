@@ -14,7 +14,7 @@ export const unknownKey: Rule = {
       for (const err of schemaErrorsOf(file)) {
         if (err.keyword !== 'additionalProperties') continue;
         const key = String((err.params as { additionalProperty: string }).additionalProperty);
-        if (key in INLINE_SECRET_KEYS) continue;
+        if (Object.prototype.hasOwnProperty.call(INLINE_SECRET_KEYS, key)) continue;
         const allowed = Object.keys((err.parentSchema as { properties?: object } | undefined)?.properties ?? {});
         const where = pathOfInstance(err.instancePath);
         ctx.report({

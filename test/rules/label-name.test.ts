@@ -22,3 +22,7 @@ test('label-name: shard external_labels', () => {
   const c = compileFiles({ 'shards.yaml': shards, 'teams/netops/a.yaml': team('  - name: a\n    targets: [n:1]\n') });
   assertFinding(findingsOf(c, 'label-name')[0], { ruleId: 'label-name', file: 'shards.yaml', line: 10, column: 43, includes: 'external_labels of shard "networking"' });
 });
+
+test('label-name: names like Object.prototype members are ordinary labels', () => {
+  assert.deepEqual(teamFindings('label-name', team('  - name: a\n    targets: [n:1]\n    labels: { constructor: x, toString: y, hasOwnProperty: z }\n')), []);
+});
