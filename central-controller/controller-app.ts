@@ -7,6 +7,7 @@ import { authGuards, type Tokens } from './api/auth-guards.ts';
 import { mountEventStream } from './api/event-stream.ts';
 import { mountReadRoutes } from './api/read-routes.ts';
 import { mountWebhookRoute } from './api/webhook-route.ts';
+import { mountDashboard } from './dashboard/mount.ts';
 import type { ControllerRuntime } from './runtime.ts';
 
 export interface ControllerAppOptions {
@@ -31,6 +32,8 @@ export function createControllerApp(rt: ControllerRuntime, o: ControllerAppOptio
   mountAgentRoutes(app, rt, guards.agent);
   mountEventStream(app, rt, guards.read);
   mountReadRoutes(app, rt, guards.read, guards.admin);
+  // The web dashboard at / (central-controller/dashboard/): same read access as the GET endpoints.
+  mountDashboard(app, rt, { openRead: o.openReadAccess, readTokens: () => [o.tokens().admin, o.tokens().read].filter((t): t is string => !!t) });
   o.extraRoutes?.(app, guards);
   app.use('/v1', (_req, res) => {
     res.status(404).json({ error: 'not found' });

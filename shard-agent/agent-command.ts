@@ -18,6 +18,8 @@ const USAGE = `usage: promshard agent --shard NAME --replica NAME --listen HOST:
   --controller URL             central controller: register, pull the desired document, report
   --controller-token-file FILE token presented to the controller (default: the --token-file token)
   --promtool PATH              promtool binary (default /usr/bin/promtool if present); "none" disables
+  --promtool-syntax-only       promtool check config --syntax-only: referenced files (credentials_file,
+                               TLS certificates) need not exist on this machine (demos, test benches)
   --reload http|signal         POST /-/reload (default; needs --web.enable-lifecycle) or SIGHUP
   --prometheus-pid N           pid to SIGHUP with --reload signal
   --prometheus-pid-file F      file holding that pid (re-read at every reload)
@@ -45,6 +47,7 @@ export async function run(argv: string[]): Promise<number> {
     'token-file': { type: 'string' },
     'controller-token-file': { type: 'string' },
     promtool: { type: 'string' },
+    'promtool-syntax-only': { type: 'boolean', default: false },
     reload: { type: 'string', default: 'http' },
     'prometheus-pid': { type: 'string' },
     'prometheus-pid-file': { type: 'string' },
@@ -86,6 +89,7 @@ export async function run(argv: string[]): Promise<number> {
       controllerUrl: v.controller,
       controllerToken,
       promtool: v.promtool === 'none' ? null : v.promtool,
+      promtoolSyntaxOnly: v['promtool-syntax-only'],
       reload,
       advertiseUrl: v['advertise-url'],
       pullIntervalMs: duration('pull-interval'),

@@ -27,6 +27,8 @@ export interface ApplyPipelineOptions {
   reloadMethod: ReloadMethod;
   /** Path to promtool, or null to skip the check. */
   promtool: string | null;
+  /** promtool check config --syntax-only (referenced files need not exist); default false. */
+  promtoolSyntaxOnly?: boolean;
   reloadTimeoutMs: number;
   metrics: AgentMetrics;
   log: Logger;
@@ -161,7 +163,7 @@ export class ApplyPipeline {
     }
 
     if (this.o.promtool) {
-      const check = await promtoolCheck(this.o.promtool, this.o.layout, files, this.o.store.dir);
+      const check = await promtoolCheck(this.o.promtool, this.o.layout, files, this.o.store.dir, undefined, this.o.promtoolSyntaxOnly ?? false);
       if (!check.ok) return this.finish(doc, 'rejected', { ...base, error: check.error, httpStatus: 422 });
       if (check.skipped) log.warn('promtool check skipped', { reason: check.skipped });
     }

@@ -15,7 +15,12 @@ export function promtoolAvailable(path: string | null | undefined): boolean {
   return !!path && existsSync(path);
 }
 
-export async function promtoolCheck(promtool: string, layout: ConfigLayout, files: readonly { path: string; content: string }[], scratchParent: string, timeoutMs = 30000): Promise<PromtoolVerdict> {
+/**
+ * `syntaxOnly` adds promtool's `--syntax-only`: the configuration is parsed and validated, but files it
+ * references (credentials_file, TLS certificates, rule files) are not required to exist on this
+ * machine. For demos and test benches where those secrets are absent; production keeps the full check.
+ */
+export async function promtoolCheck(promtool: string, layout: ConfigLayout, files: readonly { path: string; content: string }[], scratchParent: string, timeoutMs = 30000, syntaxOnly = false): Promise<PromtoolVerdict> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   const scratch = await fs.mkdtemp(join(scratchParent, 'promtool-'));
@@ -34,7 +39,7 @@ export async function promtoolCheck(promtool: string, layout: ConfigLayout, file
       await fs.symlink(join(layout.configDir, entry), join(scratch, entry)).catch(() => undefined);
     }
     const result = await new Promise<{ code: number | null; out: string; spawnError?: NodeJS.ErrnoException }>((resolve) => {
-      execFile(promtool, ['check', 'config', join(scratch, mainName)], { timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+      execFile(promtool, ['check', 'config', ...(syntaxOnly ? ['--syntax-only'] : []), join(scratch, mainName)], { timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
         const e = err as (NodeJS.ErrnoException & { code?: unknown }) | null;
         if (e && typeof e.code === 'string') resolve({ code: null, out: '', spawnError: e });
         else resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out: `${stdout}${stderr}` });

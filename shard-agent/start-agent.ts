@@ -32,6 +32,8 @@ export interface StartAgentOptions {
   controllerToken?: string;
   /** promtool binary; default /usr/bin/promtool when it exists; null disables the check. */
   promtool?: string | null;
+  /** Run promtool with --syntax-only: files the configuration references (credentials, certificates) need not exist here. Default false. */
+  promtoolSyntaxOnly?: boolean;
   /** Default `{ kind: 'http' }` (POST /-/reload). */
   reload?: ReloadMethod;
   /** URL the controller should use to reach this agent; default http://<listen address>. */
@@ -93,6 +95,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     prometheus,
     reloadMethod: opts.reload ?? { kind: 'http' },
     promtool: promtool && promtoolAvailable(promtool) ? promtool : null,
+    promtoolSyntaxOnly: opts.promtoolSyntaxOnly ?? false,
     reloadTimeoutMs: opts.reloadTimeoutMs ?? 10_000,
     metrics,
     log,

@@ -1,0 +1,120 @@
+// GET /dashboard/events: the pages' live feed (server-sent events, under the dashboard's own auth so
+// that the session cookie works; the API's /v1/events/stream takes bearer tokens only).
+//   event: timeline  data: a ControllerEvent (the script prepends it to the timeline)
+//   event: change    data: {"reason": ...}  (the script re-fetches the page and swaps its content)
+// Besides the controller's own 'event'/'shard'/'repository' notifications, a signature of what the
+// pages show (agent states, applied hashes, last results, flags, series) is compared every second
+// while a stream is open, so that changes that emit no event (a heartbeat carrying a new reload
+// result, new cardinality flags) still reach open pages within about a second.
+import { createHash } from 'node:crypto';
+import type { Request, Response } from 'express';
+import type { ControllerEvent, ControllerState } from '../controller-state.ts';
+import type { ControllerRuntime } from '../runtime.ts';
+import type { SeriesSampler } from './series-sampler.ts';
+
+export function viewSignature(state: ControllerState, series: SeriesSampler): string {
+  const h = createHash('sha1');
+  const r = state.repository;
+  h.update(`${r.head?.sha}|${r.lastGood?.sha}|${r.valid}|${r.findings.length}|${r.lastSyncError}\n`);
+  for (const s of state.shards.values()) {
+    h.update(`S${s.name}|${s.desired?.hash}|${s.released?.hash}|${s.rollout?.hash}|${s.rollout?.status}|${s.rollout?.proven.length}|${s.history.length}|${series.get(s.name)?.series}\n`);
+  }
+  for (const a of state.agents.all()) {
+    const last = a.status?.lastResult;
+    h.update(`A${a.key}|${a.reachable}|${a.applied?.hash}|${a.applied?.verified}|${last?.finishedAt}|${last?.result}|${a.failure?.hash}|${a.status?.flagCount}|${a.status?.prometheusReachable}|${a.lastPush?.at}\n`);
+  }
+  for (const f of state.allFlags()) h.update(`F${f.id}|${f.severity}|${f.distinctValues}\n`);
+  return h.digest('hex');
+}
+
+export class LiveHub {
+  private readonly clients = new Set<Response>();
+  private timer: NodeJS.Timeout | null = null;
+  private signature = '';
+  private pendingChange: NodeJS.Timeout | null = null;
+  private pendingReason = '';
+  private closed = false;
+
+  constructor(
+    private readonly rt: ControllerRuntime,
+    private readonly series: SeriesSampler,
+    private readonly watchMs = 1000,
+  ) {
+    const state = rt.state;
+    state.events.on('event', (e: ControllerEvent) => {
+      this.broadcast('timeline', e, e.id);
+      this.change(e.type);
+    });
+    state.events.on('shard', (name: string) => this.change(`shard:${name}`));
+    state.events.on('repository', () => this.change('repository'));
+    rt.onClose(() => this.close());
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  handle(req: Request, res: Response): void {
+    if (this.closed) return void res.status(503).end();
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.flushHeaders();
+    res.write(`retry: 2000\nevent: hello\ndata: ${JSON.stringify({ at: new Date().toISOString() })}\n\n`);
+    // Events the page missed since it was rendered (or since the stream dropped).
+    const since = Number(req.headers['last-event-id'] ?? req.query.since ?? 0);
+    if (Number.isFinite(since) && since > 0) for (const e of this.rt.state.recentEvents(200, since).reverse()) this.sendTo(res, 'timeline', e, e.id);
+    this.clients.add(res);
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    req.on('close', () => {
+      clearInterval(keepAlive);
+      this.clients.delete(res);
+      if (this.clients.size === 0) this.stopWatch();
+    });
+    this.startWatch();
+  }
+
+  private sendTo(res: Response, type: string, data: unknown, id?: number): void {
+    res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  private broadcast(type: string, data: unknown, id?: number): void {
+    for (const c of this.clients) this.sendTo(c, type, data, id);
+  }
+
+  /** Coalesces change notifications: at most one every 150 ms. */
+  private change(reason: string): void {
+    if (this.clients.size === 0) return;
+    this.pendingReason = reason;
+    this.pendingChange ??= setTimeout(() => {
+      this.pendingChange = null;
+      this.signature = viewSignature(this.rt.state, this.series);
+      this.broadcast('change', { reason: this.pendingReason });
+    }, 150);
+  }
+
+  private startWatch(): void {
+    if (this.timer) return;
+    this.signature = viewSignature(this.rt.state, this.series);
+    this.timer = setInterval(() => {
+      this.series.touch();
+      const sig = viewSignature(this.rt.state, this.series);
+      if (sig !== this.signature) {
+        this.signature = sig;
+        this.change('state');
+      }
+    }, this.watchMs);
+    this.timer.unref();
+  }
+
+  private stopWatch(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stopWatch();
+    if (this.pendingChange) clearTimeout(this.pendingChange);
+    for (const c of this.clients) c.end();
+    this.clients.clear();
+  }
+}
