@@ -1,0 +1,130 @@
+// Shared fixtures for the agent tests: real Prometheus, real agent, real HTTP on loopback.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildDesiredDocument, type DesiredDocument } from '../../core/document/desired-document.ts';
+import { startPrometheus, type RunningPrometheus } from '../support/prometheus.ts';
+import { startAgent, type RunningAgent, type StartAgentOptions } from '../../shard-agent/start-agent.ts';
+
+export const TOKEN = 'agent-test-token-5f2c9a71d';
+export const SHARD = 'networking';
+
+export function configWithJobs(jobs: Record<string, string[]>, extra = ''): string {
+  const lines = ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', extra, 'scrape_configs:'].filter((l) => l !== '');
+  for (const [name, targets] of Object.entries(jobs)) {
+    lines.push(`  - job_name: ${name}`, '    static_configs:', `      - targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]`);
+  }
+  if (Object.keys(jobs).length === 0) lines[lines.length - 1] = 'scrape_configs: []';
+  return lines.join('\n') + '\n';
+}
+
+export function makeDoc(revision: string, sequence: number, config: string, extraFiles: { path: string; content: string }[] = []): DesiredDocument {
+  return buildDesiredDocument({ shard: SHARD, revision, sequence, committedAt: new Date().toISOString(), files: [{ path: 'prometheus.yml', content: config }, ...extraFiles] });
+}
+
+/** A tiny exporter on loopback for Prometheus to scrape. */
+export async function startExporter(): Promise<{ url: string; hostPort: string; close(): Promise<void> }> {
+  const server: Server = createServer((_req, res) => {
+    res.setHeader('content-type', 'text/plain; version=0.0.4');
+    res.end('# TYPE demo_up gauge\ndemo_up 1\n');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const addr = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    hostPort: `127.0.0.1:${addr.port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+export interface Fixture {
+  dir: string;
+  configFile: string;
+  stateDir: string;
+  prometheus: RunningPrometheus;
+  agent: RunningAgent;
+  logs: string[];
+  post(path: string, body: unknown, opts?: { token?: string | null; raw?: string }): Promise<{ status: number; body: any }>;
+  get(path: string, token?: string | null): Promise<{ status: number; body: any; text: string }>;
+  close(): Promise<void>;
+}
+
+export async function startFixture(agentOpts: Partial<StartAgentOptions> = {}, initialConfig = configWithJobs({})): Promise<Fixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'promshard-agent-test-'));
+  const configFile = join(dir, 'prometheus.yml');
+  writeFileSync(configFile, initialConfig);
+  const prometheus = await startPrometheus({ configFile, dir });
+  const stateDir = join(dir, 'state');
+  const logs: string[] = [];
+  const agent = await startAgent({
+    shard: SHARD,
+    replica: 'a',
+    prometheusUrl: prometheus.url,
+    configFile,
+    stateDir,
+    token: TOKEN,
+    probeIntervalMs: 200,
+    reloadTimeoutMs: 5000,
+    defaultMetrics: false,
+    logWrite: (line) => logs.push(line),
+    ...agentOpts,
+  });
+  const auth = (token: string | null | undefined): Record<string, string> => (token === null ? {} : { authorization: `Bearer ${token ?? TOKEN}` });
+  return {
+    dir,
+    configFile,
+    stateDir,
+    prometheus,
+    agent,
+    logs,
+    async post(path, body, opts = {}) {
+      const res = await fetch(agent.url + path, { method: 'POST', headers: { ...auth(opts.token), 'content-type': 'application/json' }, body: opts.raw ?? JSON.stringify(body) });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    },
+    async get(path, token) {
+      const res = await fetch(agent.url + path, { headers: auth(token) });
+      const text = await res.text();
+      let body: unknown = null;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        /* /metrics is text */
+      }
+      return { status: res.status, body, text };
+    },
+    async close() {
+      await agent.close();
+      await prometheus.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function activeTargets(prometheusUrl: string): Promise<{ job: string; instance: string; health: string }[]> {
+  const res = await fetch(`${prometheusUrl}/api/v1/targets?state=active`);
+  const body = (await res.json()) as { data: { activeTargets: { labels: Record<string, string>; health: string }[] } };
+  return body.data.activeTargets.map((t) => ({ job: t.labels.job, instance: t.labels.instance, health: t.health }));
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export function metricValue(exposition: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of exposition.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
