@@ -128,3 +128,23 @@ export function metricValue(exposition: string, name: string, labels: Record<str
   }
   return undefined;
 }
+
+/** Runs `promshard agent` as its own process (for kill -9 and RSS), resolving once it listens. */
+export async function spawnAgentProcess(args: string[], env: Record<string, string> = {}): Promise<{ url: string; child: import('node:child_process').ChildProcess; output(): string; exited: Promise<{ code: number | null; signal: string | null }> }> {
+  const { spawn } = await import('node:child_process');
+  const bin = new URL('../../bin/promshard.mjs', import.meta.url).pathname;
+  const child = spawn(process.execPath, [bin, 'agent', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d) => {
+      buf += d;
+      const m = /\{"listening":"([^"]+)"\}/.exec(buf);
+      if (m) resolve(m[1]);
+    });
+    void exited.then((e) => reject(new Error(`agent exited before listening (${JSON.stringify(e)}): ${out}`)));
+  });
+  return { url, child, output: () => out, exited };
+}
