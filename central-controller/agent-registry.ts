@@ -137,6 +137,8 @@ export class AgentRegistry {
     rec.reachable = true;
     rec.lastError = null;
     rec.applied = status.applied ? { revision: status.applied.revision, sequence: status.applied.sequence, hash: status.applied.hash, verified: status.applied.verified } : null;
+    // It took the document after all (its own pull, or a retry): the failure is over.
+    if (rec.failure && rec.applied?.verified && rec.applied.hash === rec.failure.hash) rec.failure = null;
   }
 
   get(shard: string, replica: string): AgentRecord | undefined {

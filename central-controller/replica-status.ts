@@ -42,7 +42,7 @@ export function documentForReplica(shard: ShardState, replicas: readonly AgentRe
 /** 'ok' when every reachable replica runs `hash`; 'failed' when a reachable replica refused it; null otherwise. */
 export function settlement(replicas: readonly AgentRecord[], hash: string): 'ok' | 'failed' | null {
   const reachable = replicas.filter((r) => r.reachable !== false);
-  if (reachable.some((r) => r.failure?.hash === hash)) return 'failed';
+  if (reachable.some((r) => r.failure?.hash === hash && !runsHash(r, hash))) return 'failed';
   if (reachable.every((r) => runsHash(r, hash))) return 'ok';
   return null;
 }
