@@ -10,6 +10,7 @@ import { teamFolderMismatch } from './team-folder-mismatch.ts';
 import { duplicateJob } from './duplicate-job.ts';
 import { duplicateShard } from './duplicate-shard.ts';
 import { jobTargets } from './job-targets.ts';
+import { dnsPort } from './dns-port.ts';
 import { targetAddress } from './target-address.ts';
 import { duplicateTarget } from './duplicate-target.ts';
 import { labelName } from './label-name.ts';
@@ -33,6 +34,7 @@ export const ALL_RULES: readonly Rule[] = [
   duplicateJob,
   duplicateShard,
   jobTargets,
+  dnsPort,
   targetAddress,
   duplicateTarget,
   labelName,
