@@ -1,0 +1,57 @@
+// `npm run bench`: runs every benchmark in bench/ in one process, one after another (they would
+// disturb each other's timings on a 2-core machine), prints one table and writes it, with a
+// description of the machine, to bench/results/<timestamp>.json.
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { cpus, totalmem, release } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+type BenchFn = () => Promise<Record<string, number | string>>;
+
+const BENCHES: { name: string; goal: string; load: () => Promise<BenchFn> }[] = [
+  { name: 'validate vs promtool', goal: 'validate < 1 s and not slower than promtool; plan < 1.5 s', load: async () => (await import('./validate-vs-promtool.ts')).runValidateBench },
+  { name: 'agent apply', goal: 'p50 < 300 ms, p99 < 1 s, idle RSS < 60 MB', load: async () => (await import('./agent-apply.ts')).runAgentApplyBench },
+  { name: 'commit to applied vs http_sd', goal: '≥ 20× faster than 5 s http_sd polling at p50', load: async () => (await import('./commit-to-applied.ts')).runCommitToAppliedBench },
+  { name: 'fan-out to 400 agents', goal: 'all applied < 5 s', load: async () => (await import('./fan-out.ts')).runFanOutBench },
+  { name: 'cardinality cycle', goal: 'cycle < 5 s on ≥ 300k series, offenders first', load: async () => (await import('./cardinality-cycle.ts')).runCardinalityBench },
+];
+
+function machine() {
+  let prometheus = 'not installed';
+  try {
+    prometheus = execFileSync('prometheus', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0];
+  } catch {}
+  let osName = '';
+  try {
+    osName = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '';
+  } catch {}
+  return { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), os: osName, kernel: release(), node: process.version, prometheus };
+}
+
+const only = process.argv.slice(2);
+const results: { bench: string; goal: string; figures?: Record<string, number | string>; error?: string; seconds: number }[] = [];
+for (const b of BENCHES) {
+  if (only.length && !only.some((o) => b.name.includes(o))) continue;
+  process.stderr.write(`\n=== ${b.name} (goal: ${b.goal})\n`);
+  const t0 = performance.now();
+  try {
+    const fn = await b.load();
+    const figures = await fn();
+    results.push({ bench: b.name, goal: b.goal, figures, seconds: Math.round((performance.now() - t0) / 1000) });
+  } catch (err) {
+    results.push({ bench: b.name, goal: b.goal, error: (err as Error).message, seconds: Math.round((performance.now() - t0) / 1000) });
+  }
+}
+
+const rows: { bench: string; figure: string; value: number | string }[] = [];
+for (const r of results) {
+  if (r.error) rows.push({ bench: r.bench, figure: 'ERROR', value: r.error.slice(0, 80) });
+  for (const [k, v] of Object.entries(r.figures ?? {})) rows.push({ bench: r.bench, figure: k, value: v });
+}
+console.table(rows);
+const outDir = fileURLToPath(new URL('./results/', import.meta.url));
+mkdirSync(outDir, { recursive: true });
+const file = `${outDir}${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+writeFileSync(file, JSON.stringify({ machine: machine(), results }, null, 2) + '\n');
+console.log(`written to ${file}`);
+process.exit(results.some((r) => r.error) ? 1 : 0);
