@@ -63,7 +63,7 @@ export function stateBadge(state: string, cls = 'state'): SafeHtml {
 /** "used / max" with a <meter> (no inline style needed). */
 export function usage(used: number | null, max: number | null | undefined, unit: string): SafeHtml {
   if (max === null || max === undefined) return html`<span class="muted">${used === null ? '—' : used.toLocaleString('en')} ${unit}</span>`;
-  if (used === null) return html`<span class="usage"><span class="muted">—</span> / ${max.toLocaleString('en')} ${unit}</span>`;
+  if (used === null) return html`<span class="usage-none"><span class="muted">— / ${max.toLocaleString('en')} ${unit}</span></span>`;
   const pct = max > 0 ? Math.round((used / max) * 1000) / 10 : 0;
   return html`<span class="usage"><span class="nums">${used.toLocaleString('en')} / ${max.toLocaleString('en')} ${unit} <span class="muted">(${pct}%)</span></span><meter min="0" max="${max}" low="${max * 0.7}" high="${max * 0.9}" optimum="0" value="${Math.min(used, max)}" title="${pct}% of budget"></meter></span>`;
 }

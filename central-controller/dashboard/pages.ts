@@ -116,7 +116,7 @@ function flagCard(f: CardinalityFlag, opts: { showTeam: boolean }): SafeHtml {
     <dt>since</dt><dd>${ago(f.firstSeen)}</dd>
   </dl>
   <div class="fix">
-    <div class="fix-head"><strong>Suggested fix</strong> (${f.fix.kind}): saves about ${f.fix.estimatedSeriesSaved.toLocaleString('en')} series (${f.fix.seriesBefore.toLocaleString('en')} → ${f.fix.seriesAfter.toLocaleString('en')})
+    <div class="fix-head"><span><strong>Suggested fix</strong> (${f.fix.kind}): saves about ${f.fix.estimatedSeriesSaved.toLocaleString('en')} series (${f.fix.seriesBefore.toLocaleString('en')} → ${f.fix.seriesAfter.toLocaleString('en')})</span>
       <button type="button" class="copy" data-copy-target="${snippetId}">Copy</button></div>
     <pre class="snippet" id="${snippetId}">${f.fix.snippet}</pre>
     ${f.fix.note ? html`<p class="note">${f.fix.note}</p>` : ''}
@@ -217,7 +217,7 @@ export function shardPage(ctx: PageContext, s: ShardState): SafeHtml {
   <dl class="facts wide">
     <dt>desired</dt><dd class="desired">${revLink(d.desired?.revision, d.desired?.sequence)}${d.desired ? html` <span class="muted">committed ${ago(d.desired.committedAt)} · hash <code>${d.desired.hash.slice(0, 12)}</code></span>` : ''}</dd>
     <dt>released</dt><dd>${revLink(d.released?.revision, d.released?.sequence)}</dd>
-    <dt>lag</dt><dd>${humanSeconds(d.lagSeconds)}</dd>
+    <dt>lag</dt><dd>${d.inSync ? html`0 s <span class="muted">(in sync)</span>` : d.lagSeconds > 0 ? html`<span class="lag" data-since="${new Date(Date.now() - d.lagSeconds * 1000).toISOString()}">${humanSeconds(d.lagSeconds)}</span> <span class="muted">since the commit arrived</span>` : html`<span class="muted">—</span>`}</dd>
     <dt>targets</dt><dd>${usage(d.targetCount, d.budget?.max_targets, 'targets')}</dd>
     <dt>series</dt><dd>${seriesCell(ctx, s.name, d.budget?.max_series)}</dd>
     <dt>replicas</dt><dd>${d.replicas.length} registered${d.replicasDeclared !== null ? html` of ${d.replicasDeclared} declared` : ''}</dd>
