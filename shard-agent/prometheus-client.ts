@@ -45,18 +45,41 @@ export class PrometheusClient {
   }
 
   async reloadGauges(): Promise<ReloadGauges> {
-    const res = await this.request('/metrics');
-    const text = await res.text();
-    if (!res.ok) throw new PrometheusUnreachable(`Prometheus /metrics answered ${res.status}`);
-    return {
-      successful: gaugeValue(text, 'prometheus_config_last_reload_successful'),
-      successTimestamp: gaugeValue(text, 'prometheus_config_last_reload_success_timestamp_seconds'),
-    };
+    // Prometheus's /metrics grows with the number of scrape pools (1.5 MB at 1,000 jobs) and has no
+    // filter. Families come sorted by name, so the two prometheus_config_* gauges arrive early: stop
+    // reading once both are in. identity encoding spares Prometheus the gzip work on loopback.
+    const res = await this.request('/metrics', { headers: { 'accept-encoding': 'identity' } });
+    if (!res.ok || !res.body) {
+      await res.arrayBuffer().catch(() => undefined);
+      throw new PrometheusUnreachable(`Prometheus /metrics answered ${res.status}`);
+    }
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    let successful: number | undefined;
+    let successTimestamp: number | undefined;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (value) text += decoder.decode(value, { stream: true });
+        // Only complete lines are searched; the tail may be half a line.
+        const complete = done ? text : text.slice(0, text.lastIndexOf('\n') + 1);
+        successful ??= gaugeValue(complete, 'prometheus_config_last_reload_successful');
+        successTimestamp ??= gaugeValue(complete, 'prometheus_config_last_reload_success_timestamp_seconds');
+        if ((successful !== undefined && successTimestamp !== undefined) || done) break;
+        // Keep only the unsearched tail (plus the found lines are already parsed).
+        text = text.slice(complete.length);
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+    if (successful === undefined || successTimestamp === undefined) throw new Error('Prometheus /metrics lacks prometheus_config_last_reload_* gauges');
+    return { successful, successTimestamp };
   }
 
   /** The configuration Prometheus has loaded, as Prometheus re-serialised it. */
   async loadedConfigYaml(): Promise<string> {
-    const res = await this.request('/api/v1/status/config');
+    const res = await this.request('/api/v1/status/config', { headers: { 'accept-encoding': 'identity' } });
     if (!res.ok) throw new PrometheusUnreachable(`Prometheus /api/v1/status/config answered ${res.status}`);
     const body = (await res.json()) as { data?: { yaml?: string } };
     if (typeof body.data?.yaml !== 'string') throw new Error('Prometheus /api/v1/status/config returned no yaml');
@@ -64,9 +87,8 @@ export class PrometheusClient {
   }
 }
 
-function gaugeValue(exposition: string, name: string): number {
+function gaugeValue(exposition: string, name: string): number | undefined {
   // Unlabelled gauges: `name value` at the start of a line.
   const m = new RegExp(`^${name}(?:\\{\\})? (\\S+)$`, 'm').exec(exposition);
-  if (!m) throw new Error(`Prometheus /metrics has no ${name}`);
-  return Number(m[1]);
+  return m ? Number(m[1]) : undefined;
 }
