@@ -52,6 +52,8 @@ export interface AgentRecord {
   lastPush: PushRecord | null;
   failure: ReplicaFailure | null;
   pushing: boolean;
+  /** When a push last ended proven (ms since epoch): guards against a report queued before that push. */
+  provenByPushAt: number | null;
 }
 
 interface PersistedAgent {
@@ -63,6 +65,8 @@ interface PersistedAgent {
   lastReportAt: number | null;
 }
 
+const STALE_REPORT_WINDOW_MS = 3000;
+
 export const agentKey = (shard: string, replica: string) => `${shard}/${replica}`;
 
 /** Replica order inside a shard: natural sort of the replica name (a < b, 1 < 2 < 10). */
@@ -72,6 +76,9 @@ export function compareReplicas(a: string, b: string): number {
 
 export class AgentRegistry {
   private readonly agents = new Map<string, AgentRecord>();
+  /** Sorted views, rebuilt only when an agent is added (hot path: every rollout pass and report). */
+  private sortedAll: AgentRecord[] | null = null;
+  private byShard: Map<string, AgentRecord[]> | null = null;
   private readonly file: string | null;
   private saveTimer: NodeJS.Timeout | null = null;
 
@@ -101,8 +108,10 @@ export class AgentRegistry {
     const key = agentKey(shard, replica);
     let rec = this.agents.get(key);
     if (!rec) {
-      rec = { key, shard, replica, url, static: isStatic, registeredAt: null, lastReportAt: null, lastContactAt: null, reachable: null, lastError: null, status: null, applied: null, lastPush: null, failure: null, pushing: false };
+      rec = { key, shard, replica, url, static: isStatic, registeredAt: null, lastReportAt: null, lastContactAt: null, reachable: null, lastError: null, status: null, applied: null, lastPush: null, failure: null, pushing: false, provenByPushAt: null };
       this.agents.set(key, rec);
+      this.sortedAll = null;
+      this.byShard = null;
       this.scheduleSave();
     } else if (rec.url !== url) {
       rec.url = url;
@@ -136,7 +145,11 @@ export class AgentRegistry {
     rec.lastContactAt = now;
     rec.reachable = true;
     rec.lastError = null;
-    rec.applied = status.applied ? { revision: status.applied.revision, sequence: status.applied.sequence, hash: status.applied.hash, verified: status.applied.verified } : null;
+    const reported = status.applied ? { revision: status.applied.revision, sequence: status.applied.sequence, hash: status.applied.hash, verified: status.applied.verified } : null;
+    // A report queued by the agent before our push finished can arrive after its answer: do not let
+    // it turn a freshly proven replica back into a stale one (the next heartbeat is authoritative).
+    const staleReport = via === 'report' && rec.applied && rec.provenByPushAt !== null && now - rec.provenByPushAt < STALE_REPORT_WINDOW_MS && (reported?.sequence ?? -1) < rec.applied.sequence;
+    if (!staleReport) rec.applied = reported;
     // It took the document after all (its own pull, or a retry): the failure is over.
     if (rec.failure && rec.applied?.verified && rec.applied.hash === rec.failure.hash) rec.failure = null;
   }
@@ -145,12 +158,21 @@ export class AgentRegistry {
     return this.agents.get(agentKey(shard, replica));
   }
 
-  all(): AgentRecord[] {
-    return [...this.agents.values()].sort((a, b) => (a.shard !== b.shard ? (a.shard < b.shard ? -1 : 1) : compareReplicas(a.replica, b.replica)));
+  all(): readonly AgentRecord[] {
+    return (this.sortedAll ??= [...this.agents.values()].sort((a, b) => (a.shard !== b.shard ? (a.shard < b.shard ? -1 : 1) : compareReplicas(a.replica, b.replica))));
   }
 
-  replicasOf(shard: string): AgentRecord[] {
-    return this.all().filter((a) => a.shard === shard);
+  /** The shard's replicas in rollout order. */
+  replicasOf(shard: string): readonly AgentRecord[] {
+    if (!this.byShard) {
+      this.byShard = new Map();
+      for (const a of this.all()) {
+        const list = this.byShard.get(a.shard) ?? [];
+        list.push(a);
+        this.byShard.set(a.shard, list);
+      }
+    }
+    return this.byShard.get(shard) ?? [];
   }
 
   shardsWithAgents(): string[] {

@@ -76,6 +76,7 @@ export class Pusher {
     if (outcome.kind === 'proven') {
       rec.applied = { revision: doc.revision, sequence: doc.sequence, hash: doc.hash, verified: true };
       rec.failure = null;
+      rec.provenByPushAt = Date.now();
       if (outcome.body.result === 'applied' && ref) this.o.metrics.commitToApplied.observe(Math.max(0, Date.now() - ref.receivedAt) / 1000);
     }
     this.o.state.record({

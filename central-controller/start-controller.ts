@@ -1,5 +1,6 @@
 // Programmatic entry point: everything `promshard controller` does, startable in-process by tests,
 // the demo and the benchmarks.
+import { setMaxListeners } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Express } from 'express';
@@ -94,6 +95,7 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   const state = new ControllerState(registry, { repo: opts.repo, branch });
   const metrics = createControllerMetrics({ defaultMetrics: opts.defaultMetrics });
   const abort = new AbortController();
+  setMaxListeners(0, abort.signal); // every push in flight listens to it
   const client = new AgentClient(() => tokens.agent ?? tokens.admin, opts.pushTimeoutMs ?? 30_000, abort.signal);
   const pusher = new Pusher({
     client,
