@@ -193,14 +193,17 @@ export class ApplyPipeline {
 
     if (verdict.kind === 'proven' || verdict.kind === 'unreachable') {
       newState.verified = verdict.kind === 'proven';
-      this.state.applied = newState;
-      this.state.owners = doc.owners;
       if (verdict.kind === 'proven') this.refusedHash = null;
-      await this.o.store.saveState(this.state);
-      await this.o.store.clearJournal();
       if (verdict.kind === 'unreachable') log.warn('Prometheus unreachable: configuration written, verification pending', { error: verdict.error });
       else log.info('configuration applied and reload proven', { reloadMs: verdict.reloadMs });
-      return this.finish(doc, verdict.kind === 'proven' ? 'applied' : 'written-unverified', { ...base, reloadMs: verdict.reloadMs, error: verdict.kind === 'unreachable' ? verdict.error : undefined });
+      // Applied state and its record change together, so a status read never sees one without the other.
+      this.state.applied = newState;
+      this.state.owners = doc.owners;
+      const reply = this.finish(doc, verdict.kind === 'proven' ? 'applied' : 'written-unverified', { ...base, reloadMs: verdict.reloadMs, error: verdict.kind === 'unreachable' ? verdict.error : undefined });
+      // The journal goes only once the state naming the new files is durable.
+      await this.o.store.saveState(this.state);
+      await this.o.store.clearJournal();
+      return reply;
     }
 
     log.warn('Prometheus did not take the configuration; rolling back', { error: verdict.error });
@@ -255,9 +258,9 @@ export class ApplyPipeline {
       if (verdict.kind === 'proven') {
         applied.verified = true;
         this.refusedHash = null;
-        await this.o.store.saveState(this.state);
         this.o.log.info('pending configuration verified', { revision: applied.revision, reloadMs: verdict.reloadMs });
         this.finish(doc, 'applied', { ...base, reloadMs: verdict.reloadMs });
+        await this.o.store.saveState(this.state);
         return;
       }
       const previous = await this.o.store.loadPrevious();
