@@ -29,6 +29,8 @@ const USAGE = `usage: promshard agent --shard NAME --replica NAME --listen HOST:
   --probe-interval DURATION    Prometheus reachability probe period (default 2s)
   --reload-timeout DURATION    how long a reload may take to be proven (default 10s)
   --max-body SIZE              POST /v1/apply body limit (default 8mb)
+  --cardinality-interval DUR   how often to analyse cardinality (default 60s; 0 turns it off)
+  --cardinality-budget DUR     time budget of one analysis cycle (default 20s)
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -57,6 +59,8 @@ export async function run(argv: string[]): Promise<number> {
     'probe-interval': { type: 'string', default: '2s' },
     'reload-timeout': { type: 'string', default: '10s' },
     'max-body': { type: 'string', default: '8mb' },
+    'cardinality-interval': { type: 'string', default: '60s' },
+    'cardinality-budget': { type: 'string', default: '20s' },
   });
   try {
     for (const required of ['shard', 'replica', 'prometheus-url', 'config-file', 'state-dir', 'token-file'] as const) {
@@ -69,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
       reload = { kind: 'signal', pid: v['prometheus-pid'] ? Number(v['prometheus-pid']) : undefined, pidFile: v['prometheus-pid-file'] };
     } else throw new UsageError('--reload must be http or signal');
     if (!/^\d+(b|kb|mb|gb)?$/i.test(v['max-body']!)) throw new UsageError('--max-body must be a size such as 8mb');
-    const duration = (name: 'pull-interval' | 'heartbeat-interval' | 'probe-interval' | 'reload-timeout') => {
+    const duration = (name: 'pull-interval' | 'heartbeat-interval' | 'probe-interval' | 'reload-timeout' | 'cardinality-interval' | 'cardinality-budget') => {
       try {
         return requireDurationMs(v[name]!, `--${name}`);
       } catch (err) {
@@ -97,6 +101,8 @@ export async function run(argv: string[]): Promise<number> {
       probeIntervalMs: duration('probe-interval'),
       reloadTimeoutMs: duration('reload-timeout'),
       maxBody: v['max-body'],
+      // 0 turns the analyzer off; otherwise it runs on this schedule (and on demand).
+      cardinality: duration('cardinality-interval') > 0 ? { intervalMs: duration('cardinality-interval'), budgetMs: duration('cardinality-budget') } : false,
       testDelayMs: process.env.PROMSHARD_AGENT_TEST_DELAY_MS ? Number(process.env.PROMSHARD_AGENT_TEST_DELAY_MS) : undefined,
     });
     // Tests and supervisors read the bound address from this line (the port may be :0).

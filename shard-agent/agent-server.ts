@@ -14,6 +14,11 @@ export interface FlagSource {
   analyzeNow(): Promise<unknown[]>;
 }
 
+/** Per-job series and targets measured by the last cardinality cycle (for plan and the dashboard). */
+export interface UsageSource {
+  usage(): { measuredAt: string | null; headSeries: number | null; jobs: { job: string; series: number; targets: number }[] };
+}
+
 export interface AgentAppOptions {
   pipeline: ApplyPipeline;
   tokens: () => readonly string[];
@@ -22,6 +27,7 @@ export interface AgentAppOptions {
   log: Logger;
   status: () => AgentStatusDetail;
   flagSource?: FlagSource;
+  usageSource?: UsageSource;
 }
 
 export function createAgentApp(o: AgentAppOptions): Express {
@@ -45,6 +51,9 @@ export function createAgentApp(o: AgentAppOptions): Express {
   });
   app.get('/v1/flags', auth, (_req, res) => {
     res.json({ flags: o.flagSource?.flags() ?? [] });
+  });
+  app.get('/v1/usage', auth, (_req, res) => {
+    res.json(o.usageSource?.usage() ?? { measuredAt: null, headSeries: null, jobs: [] });
   });
   app.post('/v1/cardinality/analyze', auth, async (_req, res) => {
     res.json({ flags: o.flagSource ? await o.flagSource.analyzeNow() : [] });

@@ -14,6 +14,7 @@ import { startPrometheusWatch } from './prometheus-watch.ts';
 import { promtoolAvailable } from './promtool-check.ts';
 import type { ReloadMethod } from './reload-prometheus.ts';
 import { StateStore } from './state-store.ts';
+import { asFlagSource, createCardinalityAnalyzer, type CardinalityAnalyzer } from './cardinality/index.ts';
 
 export const DEFAULT_PROMTOOL = '/usr/bin/promtool';
 
@@ -48,6 +49,11 @@ export interface StartAgentOptions {
   /** Body limit for POST /v1/apply (bytes or '8mb'); default '8mb'. */
   maxBody?: string | number;
   flagSource?: FlagSource;
+  /**
+   * Run the cardinality analyzer against this agent's Prometheus, attributing flags with the owners
+   * of the applied document. Off by default in-process (tests drive it); the CLI turns it on.
+   */
+  cardinality?: { intervalMs?: number; budgetMs?: number; initialDelayMs?: number; concurrency?: number } | false;
   /** Logger; default JSON lines on stderr. `logWrite` replaces just the sink. */
   log?: Logger;
   logWrite?: (line: string) => void;
@@ -65,6 +71,8 @@ export interface RunningAgent {
   status(): AgentStatusDetail;
   /** Job → owner of the applied document, for the cardinality analyzer. */
   owners(): Record<string, JobOwner>;
+  /** The cardinality analyzer, when enabled. */
+  analyzer: CardinalityAnalyzer | null;
   /** The same pipeline POST /v1/apply uses, without HTTP. */
   apply(document: unknown, opts?: { force?: boolean }): Promise<ApplyReply>;
   /** Pull from the controller now (no-op without one). */
@@ -104,8 +112,32 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
 
   let url = '';
   let controller: ControllerClient | null = null;
-  const status = () => pipeline.status({ replica: opts.replica, url, flagCount: opts.flagSource?.flags().length ?? 0 });
-  const app = createAgentApp({ pipeline, tokens: () => [opts.token], maxBody: opts.maxBody ?? '8mb', metrics, log, status, flagSource: opts.flagSource });
+  const analyzer = opts.cardinality
+    ? createCardinalityAnalyzer({
+        prometheusUrl: opts.prometheusUrl,
+        shard: opts.shard,
+        owners: () => pipeline.owners(),
+        registry: metrics.registry,
+        log: log.child({ component: 'cardinality' }),
+        intervalMs: opts.cardinality.intervalMs,
+        budgetMs: opts.cardinality.budgetMs,
+        initialDelayMs: opts.cardinality.initialDelayMs,
+        concurrency: opts.cardinality.concurrency,
+      })
+    : null;
+  const flagSource = opts.flagSource ?? (analyzer ? asFlagSource(analyzer) : undefined);
+  const usageSource = {
+    usage: () => {
+      const cycle = analyzer?.lastCycle() ?? null;
+      return {
+        measuredAt: cycle?.finishedAt ?? null,
+        headSeries: cycle?.head?.numSeries ?? null,
+        jobs: (cycle?.jobs ?? []).map((j) => ({ job: j.job, series: j.series, targets: j.targets })),
+      };
+    },
+  };
+  const status = () => pipeline.status({ replica: opts.replica, url, flagCount: flagSource?.flags().length ?? 0 });
+  const app = createAgentApp({ pipeline, tokens: () => [opts.token], maxBody: opts.maxBody ?? '8mb', metrics, log, status, flagSource, usageSource });
   const { host, port } = parseListenAddress(opts.listen ?? '127.0.0.1:0');
   const server: Server = await listen(app, host, port);
   const addr = server.address();
@@ -139,6 +171,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     c.start();
     controller = c;
   }
+  analyzer?.start();
   log.info('agent listening', { url, prometheus: opts.prometheusUrl, configFile: layout.configFile, stateDir: opts.stateDir, controller: opts.controllerUrl ?? null, promtool: promtool ?? null });
 
   let closed: Promise<void> | null = null;
@@ -149,6 +182,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     metrics,
     status,
     owners: () => pipeline.owners(),
+    analyzer,
     apply: (document, o) => pipeline.submit({ document, force: o?.force, source: 'push' }),
     pullNow: async () => {
       await controller?.pullOnce();
@@ -157,6 +191,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     close: () =>
       (closed ??= (async () => {
         await controller?.stop();
+        analyzer?.stop();
         await watch.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

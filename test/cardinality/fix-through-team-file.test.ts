@@ -1,0 +1,110 @@
+// End to end through the real pipeline: team file → compiler → rendered document → agent → real
+// Prometheus scraping a real exporter → analyzer flag naming the team and file → the suggested fix
+// pasted into the team file → `promshard validate` passes → re-applied → the flag goes away.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { startPrometheus, type RunningPrometheus } from '../support/prometheus.ts';
+import { startExporter, line, family, fakeUuid, healthyServiceBody, type Exporter } from '../support/exporters.ts';
+import { writeRepository } from '../support/repo-fixture.ts';
+import { startAgent, type RunningAgent } from '../../shard-agent/start-agent.ts';
+import { compileRepository } from '../../core/compiler/compile-repository.ts';
+import { readRepositoryFromDirectory } from '../../core/repository/repository-source.ts';
+import { buildShardDocuments } from '../../core/render/shard-documents.ts';
+import { writeFileSync } from 'node:fs';
+
+const BIN = fileURLToPath(new URL('../../bin/promshard.mjs', import.meta.url));
+const SHARDS = `defaults:
+  interval: 1s
+  timeout: 1s
+shards:
+  - name: checkout
+    replicas: 1
+    budget: { max_series: 100000, max_targets: 10 }
+`;
+const teamFile = (offender: string, healthy: string, fix = '') => `team: payments
+shard: checkout
+jobs:
+  - name: checkout-api
+    targets: ["${offender}"]
+${fix}  - name: web
+    targets: ["${healthy}"]
+`;
+
+let prom: RunningPrometheus | undefined;
+let agent: RunningAgent | undefined;
+const exporters: Exporter[] = [];
+const dirs: string[] = [];
+after(async () => {
+  await agent?.close();
+  await prom?.destroy();
+  for (const e of exporters) await e.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function renderDocument(repo: string, sequence: number) {
+  const c = compileRepository(readRepositoryFromDirectory(repo));
+  assert.equal(c.valid, true, JSON.stringify(c.findings));
+  return buildShardDocuments(c.model!, { revision: `rev-${sequence}`, sequence, committedAt: new Date().toISOString() }).get('checkout')!;
+}
+
+async function analyseUntil(predicate: (flags: { job: string; label: string }[]) => boolean, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  let flags = agent!.analyzer!.flags();
+  while (Date.now() < deadline) {
+    await agent!.analyzer!.runCycle();
+    flags = agent!.analyzer!.flags();
+    if (predicate(flags)) return flags;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return flags;
+}
+
+test('a UUID offender is flagged with its team and file; its fix validates and clears the flag', async () => {
+  const offender = await startExporter((n) =>
+    family('checkout_requests_total', 'counter', Array.from({ length: 2000 }, (_, i) => line('checkout_requests_total', { request_id: fakeUuid(i + n * 7) }, 1))),
+  );
+  const healthy = await startExporter(() => healthyServiceBody());
+  exporters.push(offender, healthy);
+  const repo = writeRepository({ 'shards.yaml': SHARDS, 'teams/payments/checkout.yaml': teamFile(offender.target, healthy.target) });
+  dirs.push(repo);
+
+  prom = await startPrometheus();
+  const state = mkdtempSync(join(tmpdir(), 'promshard-agent-state-'));
+  dirs.push(state);
+  agent = await startAgent({ shard: 'checkout', replica: 'r1', prometheusUrl: prom.url, configFile: prom.configFile, stateDir: state, token: 'test-token-123456', cardinality: { intervalMs: 3_600_000, initialDelayMs: 3_600_000 } });
+
+  const first = await agent.apply(renderDocument(repo, 1));
+  assert.equal(first.body.result, 'applied', JSON.stringify(first.body));
+
+  const flags = await analyseUntil((f) => f.some((x) => x.label === 'request_id'));
+  const flag = agent.analyzer!.flags().find((f) => f.label === 'request_id');
+  assert.ok(flag, `expected a request_id flag, got ${JSON.stringify(flags.map((f) => `${f.job}/${f.label}`))}`);
+  assert.equal(flag.job, 'checkout-api');
+  assert.equal(flag.team, 'payments');
+  assert.equal(flag.file, 'teams/payments/checkout.yaml');
+  assert.equal(flag.line, 4);
+  assert.equal(flag.pattern, 'uuid');
+  assert.ok(!agent.analyzer!.flags().some((f) => f.job === 'web'), 'the healthy job is not flagged');
+
+  // Paste the snippet into the job, as its doc says, and run the real CLI validator.
+  const snippet = flag.fix.snippet.replace(/^/gm, '    ') + '\n';
+  assert.ok(parse(flag.fix.snippet).metric_relabel_configs, 'the snippet is a metric_relabel_configs block');
+  writeFileSync(join(repo, 'teams/payments/checkout.yaml'), teamFile(offender.target, healthy.target, snippet));
+  const v = spawnSync('node', [BIN, 'validate', '--repo', repo], { encoding: 'utf8' });
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+
+  const second = await agent.apply(renderDocument(repo, 2));
+  assert.equal(second.body.result, 'applied', JSON.stringify(second.body));
+  const cleared = await analyseUntil((f) => !f.some((x) => x.label === 'request_id'));
+  assert.ok(!cleared.some((f) => f.label === 'request_id'), 'the flag goes away after the fix');
+
+  // The agent serves what the controller and `plan` read: per-job series and targets.
+  const usage = await (await fetch(`${agent.url}/v1/usage`, { headers: { authorization: 'Bearer test-token-123456' } })).json();
+  assert.ok(usage.jobs.some((j: { job: string; targets: number }) => j.job === 'web' && j.targets === 1), JSON.stringify(usage));
+});
