@@ -61,6 +61,12 @@ export class GitFollower {
     return { sha: full, sequence, committedAt: new Date(committedAt).toISOString(), message: message ?? '', author: author ?? '' };
   }
 
+  /** `sha`'s first-parent ancestors, newest first, excluding `sha` itself; at most `max`. */
+  async ancestors(sha: string, max: number): Promise<string[]> {
+    const out = await this.git.raw(['rev-list', '--first-parent', `--max-count=${max + 1}`, sha]);
+    return out.split('\n').map((l) => l.trim()).filter(Boolean).slice(1);
+  }
+
   /** True when `path` exists in the tree of `sha`. */
   async exists(sha: string, path: string): Promise<boolean> {
     try {

@@ -7,6 +7,11 @@ import type { ControllerState, RevisionRef } from './controller-state.ts';
 import type { ControllerMetrics } from './controller-metrics.ts';
 import type { GitFollower } from './git-follower.ts';
 import { compileRevision } from './revision-compiler.ts';
+import type { DesiredDocument } from '../core/document/desired-document.ts';
+import type { CompiledRepository } from '../schemas/model.ts';
+
+/** How far back a controller that starts on an invalid head looks for the last valid commit. */
+const MAX_ANCESTORS_SEARCHED = 100;
 
 export interface RepositorySyncOptions {
   git: GitFollower;
@@ -89,9 +94,35 @@ export class RepositorySync {
           .join('; ')}`,
       });
       this.o.log.warn('head commit is invalid; nothing rolled out', { revision: sha, errors: errors.length });
+      // A controller that starts (or restarts) on an invalid head has no last good revision in memory:
+      // find it in the history, so that it keeps serving what it served before the restart.
+      if (!repo.lastGood) await this.adoptLastValidAncestor(sha, receivedAt);
       this.o.state.repositoryChanged();
       return;
     }
+    this.adopt(ref, compiled.documents, compiled.model);
+  }
+
+  /** Walks the first-parent history back from an invalid head to the newest valid commit, and serves it. */
+  private async adoptLastValidAncestor(head: string, receivedAt: number): Promise<void> {
+    for (const sha of await this.o.git.ancestors(head, MAX_ANCESTORS_SEARCHED)) {
+      const commit = await this.o.git.commit(sha);
+      const compiled = await compileRevision(this.o.git, commit, this.o.subdir);
+      if (compiled.valid && compiled.documents && compiled.model) {
+        this.o.log.warn('head is invalid; serving the newest valid ancestor', { head, revision: sha, sequence: commit.sequence });
+        this.adopt({ ...commit, receivedAt }, compiled.documents, compiled.model, { keepHead: true });
+        return;
+      }
+    }
+    this.o.log.warn(`no valid commit among the ${MAX_ANCESTORS_SEARCHED} before the invalid head; nothing to serve`, { head });
+  }
+
+  /** Makes `ref` the last good revision and its documents the desired ones. */
+  private adopt(ref: RevisionRef, documents: Map<string, DesiredDocument>, model: CompiledRepository, opts: { keepHead?: boolean } = {}): void {
+    const compiled = { documents, model };
+    const repo = this.o.state.repository;
+    const commit = ref;
+    const sha = ref.sha;
     if (repo.lastGood && commit.sequence < repo.lastGood.sequence) {
       this.o.log.warn('the branch moved backwards (force push?); agents refuse lower sequences until the branch passes the old one', { revision: sha, sequence: commit.sequence, previous: repo.lastGood.sequence });
     }
@@ -119,8 +150,8 @@ export class RepositorySync {
         s.compiled = null;
       }
     }
-    this.o.state.record({ type: 'repository-valid', revision: sha, message: `commit ${sha.slice(0, 12)} (#${commit.sequence}) is valid; ${changed} shard(s) changed` });
-    this.o.log.info('revision compiled', { revision: sha, sequence: commit.sequence, changedShards: changed, findings: compiled.findings.length });
+    if (!opts.keepHead) this.o.state.record({ type: 'repository-valid', revision: sha, message: `commit ${sha.slice(0, 12)} (#${commit.sequence}) is valid; ${changed} shard(s) changed` });
+    this.o.log.info('revision compiled', { revision: sha, sequence: commit.sequence, changedShards: changed, findings: repo.findings.length });
     this.o.state.repositoryChanged();
     if (changed > 0) this.o.onDesiredChanged();
   }
