@@ -178,7 +178,8 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     if (!(err instanceof DemoAborted) && !stop.signal.aborted) {
       process.stderr.write(`promshard demo: ${(err as Error).message}\n  (details in ${logFile})\n`);
-      log.error('demo failed', { error: err });
+      log.error('demo failed', { error: (err as Error).message, stack: (err as Error).stack });
+      if (process.env.PROMSHARD_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
       code = 1;
     }
   } finally {
