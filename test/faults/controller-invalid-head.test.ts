@@ -1,8 +1,11 @@
-// Regression (found by the fault suite, seed 3): a controller that starts — or restarts after kill -9 —
+// Regressions found by the fault suite.
+// Seed 3: a controller that starts — or restarts after kill -9 —
 // while the head of main is invalid compiled only the head, had no last good revision in memory, and
 // so served no desired document at all: agents that restarted or pulled got 404, and the shards'
 // desired state was empty until someone fixed main. It must find the newest valid ancestor and keep
 // serving it, while still reporting the head's findings.
+// Seed 4: a valid commit followed within a second by an invalid one was never compiled (each fetch
+// only compiles the head), so that valid update was lost: the fleet stayed on the commit before it.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
@@ -40,6 +43,31 @@ describe('controller started on an invalid head', () => {
   });
 
   const expected = buildShardDocuments(compileFiles({ 'shards.yaml': SHARDS_YAML, 'teams/netops/routers.yaml': team(['127.0.0.1:9101', '127.0.0.1:9102']) }).model!, { revision: good, sequence: 2, committedAt: '' }).get('networking')!;
+
+  it('a valid commit buried under an invalid one before the controller fetched is still rolled out', async () => {
+    const r = createGitRepo({ 'shards.yaml': SHARDS_YAML, 'teams/netops/routers.yaml': team(['127.0.0.1:9101']) });
+    const stateDir = mkdtempSync(join(tmpdir(), 'promshard-invalid-head-'));
+    stateDirs.push(stateDir);
+    const c = await startController({ repo: r.dir, stateDir, token: TOKEN, webhookSecret: 'secret-secret', pollMs: 0, defaultMetrics: false, logWrite: () => undefined });
+    try {
+      r.write('teams/netops/routers.yaml', team(['127.0.0.1:9101', '127.0.0.1:9104']));
+      const valid = r.commit('valid change');
+      r.write('teams/netops/routers.yaml', team(['127.0.0.1:9105'], 'targtes'));
+      const invalid = r.commit('typo right after');
+      r.write('teams/netops/other.yaml', 'team: netops\nshard: networking\njobs:\n  - name: x\n    targtes: []\n');
+      r.commit('another invalid one');
+      await c.syncNow();
+      assert.equal(c.state.repository.valid, false);
+      assert.notEqual(c.state.repository.head?.sha, invalid);
+      assert.equal(c.state.repository.lastGood?.sha, valid, 'the buried valid commit is the last good one');
+      const want = buildShardDocuments(compileFiles({ 'shards.yaml': SHARDS_YAML, 'teams/netops/routers.yaml': team(['127.0.0.1:9101', '127.0.0.1:9104']) }).model!, { revision: valid, sequence: 2, committedAt: '' }).get('networking')!;
+      assert.equal(c.state.shards.get('networking')?.desired?.hash, want.hash);
+      assert.equal(c.state.shards.get('networking')?.desired?.revision, valid);
+    } finally {
+      await c.close();
+      r.destroy();
+    }
+  });
 
   for (const fresh of [true, false]) {
     it(`serves the newest valid ancestor (${fresh ? 'fresh state directory' : 'restart on the same state directory'})`, async () => {
