@@ -94,19 +94,26 @@ export class RepositorySync {
           .join('; ')}`,
       });
       this.o.log.warn('head commit is invalid; nothing rolled out', { revision: sha, errors: errors.length });
-      // A controller that starts (or restarts) on an invalid head has no last good revision in memory:
-      // find it in the history, so that it keeps serving what it served before the restart.
-      if (!repo.lastGood) await this.adoptLastValidAncestor(sha, receivedAt);
+      // The newest valid commit may lie under the invalid head: a controller that (re)starts on an
+      // invalid head has no last good revision in memory, and a valid commit followed quickly by an
+      // invalid one is never the head when a fetch happens. Serve it, so no valid update is lost.
+      await this.adoptNewestValidAncestor(sha, receivedAt);
       this.o.state.repositoryChanged();
       return;
     }
     this.adopt(ref, compiled.documents, compiled.model);
   }
 
-  /** Walks the first-parent history back from an invalid head to the newest valid commit, and serves it. */
-  private async adoptLastValidAncestor(head: string, receivedAt: number): Promise<void> {
+  /**
+   * Walks the first-parent history back from an invalid head, down to the last good revision, and
+   * serves the newest valid commit found there (if it is newer than the last good one).
+   */
+  private async adoptNewestValidAncestor(head: string, receivedAt: number): Promise<void> {
+    const lastGood = this.o.state.repository.lastGood;
     for (const sha of await this.o.git.ancestors(head, MAX_ANCESTORS_SEARCHED)) {
+      if (sha === lastGood?.sha) return;
       const commit = await this.o.git.commit(sha);
+      if (lastGood && commit.sequence <= lastGood.sequence) return;
       const compiled = await compileRevision(this.o.git, commit, this.o.subdir);
       if (compiled.valid && compiled.documents && compiled.model) {
         this.o.log.warn('head is invalid; serving the newest valid ancestor', { head, revision: sha, sequence: commit.sequence });
@@ -114,7 +121,7 @@ export class RepositorySync {
         return;
       }
     }
-    this.o.log.warn(`no valid commit among the ${MAX_ANCESTORS_SEARCHED} before the invalid head; nothing to serve`, { head });
+    if (!lastGood) this.o.log.warn(`no valid commit among the ${MAX_ANCESTORS_SEARCHED} before the invalid head; nothing to serve`, { head });
   }
 
   /** Makes `ref` the last good revision and its documents the desired ones. */
