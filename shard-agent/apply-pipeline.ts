@@ -162,17 +162,26 @@ export class ApplyPipeline {
       return this.finish(doc, applied.verified ? 'unchanged' : 'written-unverified', { ...base, error: applied.verified ? undefined : 'verification pending: Prometheus has not been reachable since the write' });
     }
 
-    if (this.o.promtool) {
-      const check = await promtoolCheck(this.o.promtool, this.o.layout, files, this.o.store.dir, undefined, this.o.promtoolSyntaxOnly ?? false);
-      if (!check.ok) return this.finish(doc, 'rejected', { ...base, error: check.error, httpStatus: 422 });
-      if (check.skipped) log.warn('promtool check skipped', { reason: check.skipped });
-    }
-
     const managed = applied?.files.map((f) => f.path) ?? [];
-    const previous = await snapshotOnDisk(this.o.layout, [MAIN_CONFIG_FILE, ...managed, ...files.map((f) => f.path)], { revision: applied?.revision ?? null, sequence: applied?.sequence ?? null });
     const digests = files.map((f) => ({ path: f.path, sha256: f.sha256 }));
-    await this.o.store.savePrevious(previous);
-    await this.o.store.saveJournal({ startedAt, revision: doc.revision, sequence: doc.sequence, hash: doc.hash, files: digests, previousHash: previous.hash });
+    let previous: Awaited<ReturnType<typeof snapshotOnDisk>>;
+    // The local disk can fail here (full, quota, file-size limit, read-only) before anything Prometheus
+    // reads was touched: answer with an ApplyResponse saying so, rather than an opaque 500 that the
+    // controller would take for an unreachable agent.
+    try {
+      if (this.o.promtool) {
+        const check = await promtoolCheck(this.o.promtool, this.o.layout, files, this.o.store.dir, undefined, this.o.promtoolSyntaxOnly ?? false);
+        if (!check.ok) return this.finish(doc, 'rejected', { ...base, error: check.error, httpStatus: 422 });
+        if (check.skipped) log.warn('promtool check skipped', { reason: check.skipped });
+      }
+      previous = await snapshotOnDisk(this.o.layout, [MAIN_CONFIG_FILE, ...managed, ...files.map((f) => f.path)], { revision: applied?.revision ?? null, sequence: applied?.sequence ?? null });
+      await this.o.store.savePrevious(previous);
+      await this.o.store.saveJournal({ startedAt, revision: doc.revision, sequence: doc.sequence, hash: doc.hash, files: digests, previousHash: previous.hash });
+    } catch (err) {
+      log.error('preparing the apply failed; nothing was changed', { error: err });
+      await this.o.store.clearJournal().catch(() => undefined);
+      return this.finish(doc, 'rejected', { ...base, error: `preparing the apply failed (nothing was changed): ${(err as Error).message}`, httpStatus: 500 });
+    }
 
     let writtenAt: number;
     try {

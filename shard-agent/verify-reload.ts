@@ -1,10 +1,11 @@
 // Proof that Prometheus runs what was written, from Prometheus's own signals:
 //   1. prometheus_config_last_reload_successful == 1;
-//   2. prometheus_config_last_reload_success_timestamp_seconds is not older than the moment the new
-//      files were in place. Prometheus 2.42 sets it with sub-microsecond resolution (SetToCurrentTime
-//      stores a float), so it is compared to the write time in milliseconds and no one has to wait for
-//      a second boundary. Builds that store whole seconds are detected (an integral value) and compared
-//      to the write time floored to the second; the content check below then carries the proof;
+//   2. prometheus_config_last_reload_success_timestamp_seconds moved past the value read just before
+//      the reload (after the files were in place): Prometheus's clock against itself, so clock skew
+//      between the agent and Prometheus cannot break the proof. Prometheus 2.42 sets it with
+//      sub-microsecond resolution (SetToCurrentTime stores a float), so no one waits for a second
+//      boundary. Builds that store whole seconds are detected (an integral value) and may also be
+//      compared to the write time floored to the second; the content check below then carries the proof;
 //   3. /api/v1/status/config lists the same jobs and targets as the written file (compared
 //      semantically, because Prometheus re-serialises the YAML with its defaults).
 // A 500 from POST /-/reload or the gauge dropping to 0 is a refusal; Prometheus not answering is
@@ -24,6 +25,19 @@ export function reloadIsFresh(successTimestamp: number, writtenAtMs: number): bo
   return successTimestamp * 1000 >= writtenAtMs;
 }
 
+/**
+ * Did a successful reload happen after `before` was read (which was after the write)? Compares
+ * Prometheus's timestamp with Prometheus's own earlier value, never with this host's clock: the agent
+ * and Prometheus may disagree about the time (clock skew, a remote --prometheus-url), and an agent
+ * whose clock runs ahead would otherwise never see a reload as fresh and roll every apply back. A
+ * build that stores whole seconds can reload twice within one second without the value moving; only
+ * there the write time is still consulted.
+ */
+export function reloadAdvanced(before: ReloadGauges, after: ReloadGauges, writtenAtMs: number): boolean {
+  if (after.successTimestamp > before.successTimestamp) return true;
+  return Number.isInteger(after.successTimestamp) && reloadIsFresh(after.successTimestamp, writtenAtMs);
+}
+
 export interface ReloadAndProveOptions {
   client: PrometheusClient;
   method: ReloadMethod;
@@ -41,8 +55,9 @@ export async function reloadAndProve(opts: ReloadAndProveOptions): Promise<Reloa
   const deadline = Date.now() + opts.timeoutMs;
   let before: ReloadGauges | undefined;
   try {
-    // Knowing the gauge before a SIGHUP tells a fresh failure (1 → 0) from an old one.
-    if (opts.method.kind === 'signal') before = await opts.client.reloadGauges();
+    // Knowing the gauges before the reload tells a fresh failure (1 → 0) from an old one, and a fresh
+    // success from an old one by Prometheus's own clock alone (see reloadAdvanced).
+    before = await opts.client.reloadGauges();
     const outcome = await triggerReload(opts.client, opts.method, opts.timeoutMs);
     if (outcome.kind === 'unreachable') return { kind: 'unreachable', error: outcome.error, reloadMs: elapsed() };
     if (outcome.kind === 'refused') return { kind: 'refused', error: outcome.error, reloadMs: elapsed() };
@@ -56,7 +71,7 @@ export async function reloadAndProve(opts: ReloadAndProveOptions): Promise<Reloa
       if (refusedNow) {
         return { kind: 'refused', error: 'Prometheus reports prometheus_config_last_reload_successful=0 (its log has the reason)', reloadMs: elapsed() };
       }
-      if (g.successful === 1 && reloadIsFresh(g.successTimestamp, opts.writtenAtMs)) {
+      if (g.successful === 1 && reloadAdvanced(before, g, opts.writtenAtMs)) {
         const difference = fingerprintDifference(opts.expected, fingerprintConfig(await (prefetched ?? opts.client.loadedConfigYaml())));
         if (difference === undefined) return { kind: 'proven', reloadMs: elapsed() };
         // Loaded successfully after our write but something else: Prometheus is not reading our file.
