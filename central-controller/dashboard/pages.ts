@@ -229,8 +229,8 @@ export function shardPage(ctx: PageContext, s: ShardState): SafeHtml {
   ${jobs.length === 0 ? html`<p class="muted">No jobs.</p>` : html`<div class="table-wrap"><table class="jobs">
   <thead><tr><th>job</th><th>team</th><th>file</th><th>interval</th><th>targets</th></tr></thead>
   <tbody>${jobs.map(
-    (j) => html`<tr data-job="${j.name}"><th scope="row"><code>${j.name}</code></th><td><a href="/teams/${seg(j.team)}">${j.team}</a></td><td><code class="location">${prefix}${j.source.file}:${j.source.line}</code></td><td>${j.spec.interval}</td>
-    <td>${j.targets.length === 0 ? html`<span class="muted">${j.spec.discovery ? 'discovered' : 'none'}</span>` : html`<ul class="targets">${j.targets.map(
+    (j) => html`<tr data-job="${j.name}"><th scope="row"><code>${j.name}</code></th><td data-label="team"><a href="/teams/${seg(j.team)}">${j.team}</a></td><td data-label="file"><code class="location">${prefix}${j.source.file}:${j.source.line}</code></td><td data-label="interval">${j.spec.interval}</td>
+    <td data-label="targets">${j.targets.length === 0 ? html`<span class="muted">${j.spec.discovery ? 'discovered' : 'none'}</span>` : html`<ul class="targets">${j.targets.map(
       (t) => html`<li><code>${t.address}</code>${Object.keys(t.labels).length ? html` ${join(
         Object.entries(t.labels).map(([k, v]) => html`<span class="label"><span class="k">${k}</span>=<span class="v">${v}</span></span>`),
         ' ',
@@ -250,7 +250,7 @@ function rolloutHistory(history: readonly RolloutRecord[]): SafeHtml {
   return html`<div class="table-wrap"><table class="history">
   <thead><tr><th>revision</th><th>status</th><th>started</th><th>took</th><th>proven on</th><th>error</th></tr></thead>
   <tbody>${history.map(
-    (r) => html`<tr><td>${revLink(r.revision, r.sequence)}</td><td>${stateBadge(r.status)}</td><td>${ago(r.startedAt)}</td><td>${r.finishedAt ? humanSeconds((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000) : html`<span class="muted">…</span>`}</td><td>${r.proven.join(', ')}</td><td>${r.failedReplica ? html`<strong>${r.failedReplica}</strong>: ` : ''}<span class="error-text">${r.error ?? ''}</span></td></tr>`,
+    (r) => html`<tr><td>${revLink(r.revision, r.sequence)}</td><td data-label="status">${stateBadge(r.status)}</td><td data-label="started">${ago(r.startedAt)}</td><td data-label="took">${r.finishedAt ? humanSeconds((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000) : html`<span class="muted">…</span>`}</td><td data-label="proven on">${r.proven.join(', ')}</td><td data-label="error">${r.failedReplica ? html`<strong>${r.failedReplica}</strong>: ` : ''}<span class="error-text">${r.error ?? ''}</span></td></tr>`,
   )}</tbody></table></div>`;
 }
 
@@ -272,7 +272,7 @@ export function teamPage(ctx: PageContext, team: string): SafeHtml | null {
   <div class="table-wrap"><table class="jobs">
   <thead><tr><th>job</th><th>shard</th><th>file</th><th>targets</th></tr></thead>
   <tbody>${t.jobs.map(
-    (j) => html`<tr data-job="${j.name}"><th scope="row"><code>${j.name}</code></th><td><a href="/shards/${seg(j.shard)}">${j.shard}</a></td><td><code class="location">${j.file}:${j.line}</code></td><td>${j.targets.length === 0 ? html`<span class="muted">discovered</span>` : html`<ul class="targets">${j.targets.map((a) => html`<li><code>${a}</code></li>`)}</ul>`}</td></tr>`,
+    (j) => html`<tr data-job="${j.name}"><th scope="row"><code>${j.name}</code></th><td data-label="shard"><a href="/shards/${seg(j.shard)}">${j.shard}</a></td><td data-label="file"><code class="location">${j.file}:${j.line}</code></td><td data-label="targets">${j.targets.length === 0 ? html`<span class="muted">discovered</span>` : html`<ul class="targets">${j.targets.map((a) => html`<li><code>${a}</code></li>`)}</ul>`}</td></tr>`,
   )}</tbody></table></div>
 </section>`;
   return frame(ctx, { title: `Team ${t.team}`, nav: 'team', body, scope: `team:${t.team}` });
@@ -300,7 +300,7 @@ export function repositoryPage(ctx: PageContext): SafeHtml {
   ${r.findings.length === 0 ? html`<p class="muted">No findings.</p>` : html`<div class="table-wrap"><table class="findings">
   <thead><tr><th>location</th><th>severity</th><th>rule</th><th>message</th></tr></thead>
   <tbody>${r.findings.map(
-    (f) => html`<tr class="${f.severity}"><td><code class="location">${f.location}</code></td><td>${stateBadge(f.severity)}</td><td><code>${f.ruleId}</code></td><td>${f.message}${f.hint ? html`<div class="muted">${f.hint}</div>` : ''}</td></tr>`,
+    (f) => html`<tr class="${f.severity}"><td><code class="location">${f.location}</code></td><td data-label="severity">${stateBadge(f.severity)}</td><td data-label="rule"><code class="rule">${f.ruleId}</code></td><td data-label="message">${f.message}${f.hint ? html`<div class="muted">${f.hint}</div>` : ''}</td></tr>`,
   )}</tbody></table></div>`}
 </section>`;
   return frame(ctx, { title: 'Repository', nav: 'repository', body, scope: 'repository' });

@@ -178,6 +178,16 @@ describe('dashboard in a browser', { skip: !fleetAvailable() && 'needs /usr/bin/
     await page.close();
   });
 
+  test('every view fits a narrow window (no horizontal scrolling of the page)', async () => {
+    for (const path of ['/', '/shards/apps', '/teams', '/teams/payments', '/teams/xss-team', '/repository']) {
+      const page = await openPage(path, { width: 390, height: 844 });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${path} is ${overflow}px wider than a 390px window`);
+      if (path === '/shards/apps') await screenshot(page, 'shard-apps-narrow', true);
+      await page.close();
+    }
+  });
+
   test('no script errors on any page', () => {
     assert.deepEqual(pageErrors, []);
   });
