@@ -51,7 +51,8 @@ export function urlWithoutToken(req: Request): string {
   const u = new URL(req.originalUrl, 'http://dashboard.invalid');
   u.searchParams.delete('token');
   const q = u.searchParams.toString();
-  return u.pathname + (q ? `?${q}` : '');
+  // Never a protocol-relative address ("//host/..."): the result must stay on this origin.
+  return u.pathname.replace(/^\/+/, '/') + (q ? `?${q}` : '');
 }
 
 /** Express middleware guarding the dashboard's read-only views. */
