@@ -1,7 +1,7 @@
 // The agent's HTTP API (see core/protocol/agent-api.ts). Authentication runs before the body is
 // read, so an unauthenticated client cannot make the agent buffer megabytes; the body limit then
 // answers 413 before any of it is parsed.
-import express, { type Express } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { requireBearerToken } from '../core/http/auth.ts';
 import { jsonErrorHandler, mountMetricsAndHealth } from '../core/http/server.ts';
 import type { Logger } from '../core/log/logger.ts';
@@ -41,8 +41,9 @@ export function createAgentApp(o: AgentAppOptions): Express {
 
   const auth = requireBearerToken(o.tokens);
   const json = express.json({ limit: o.maxBody, strict: true });
+  const declaredSize = refuseDeclaredOversize(o.maxBody);
 
-  app.post('/v1/apply', auth, json, async (req, res) => {
+  app.post('/v1/apply', auth, declaredSize, json, async (req, res) => {
     const reply = await o.pipeline.submit({ document: req.body, force: req.query.force === 'true', source: 'push' });
     res.status(reply.httpStatus).json(reply.body);
   });
@@ -63,4 +64,30 @@ export function createAgentApp(o: AgentAppOptions): Express {
   });
   app.use(jsonErrorHandler(o.log));
   return app;
+}
+
+/** '8mb' / 65536 → bytes (the formats --max-body accepts). */
+function sizeInBytes(limit: string | number): number {
+  if (typeof limit === 'number') return limit;
+  const m = /^(\d+)(b|kb|mb|gb)?$/i.exec(limit.trim());
+  if (!m) return Number.POSITIVE_INFINITY;
+  return Number(m[1]) * { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b' | 'kb' | 'mb' | 'gb'];
+}
+
+/**
+ * 413 at once when the declared Content-Length is over the limit. The JSON parser alone answers 413
+ * only after reading the whole body, so a client declaring 100 TB held the connection open until the
+ * server's request timeout (5 minutes) without ever being answered.
+ */
+function refuseDeclaredOversize(limit: string | number) {
+  const max = sizeInBytes(limit);
+  return (req: Request, res: Response, next: NextFunction) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > max) {
+      res.setHeader('Connection', 'close');
+      res.status(413).json({ error: 'request body too large' });
+      return;
+    }
+    next();
+  };
 }
