@@ -65,7 +65,7 @@ export function mountDashboard(app: Express, rt: ControllerRuntime, opts: Dashbo
 
   const series = new SeriesSampler(rt.state, opts.seriesIntervalMs ?? 15_000);
   const live = new LiveHub(rt, series);
-  const ctx: PageContext = { state: rt.state, series };
+  const ctx: PageContext = { state: rt.state, series, wave: () => rt.wave() };
   const read = requireDashboardRead({ openRead: opts.openRead, readTokens: opts.readTokens });
   const send = (res: Response, status: number, body: SafeHtml) => {
     res.status(status).setHeader('Cache-Control', 'no-store');

@@ -12,6 +12,8 @@ import type { SeriesSampler } from './series-sampler.ts';
 export interface PageContext {
   state: ControllerState;
   series: SeriesSampler;
+  /** The current rollout wave (canary shard first), if any. */
+  wave?: () => { revision: string; canary: string | null; shards: string[]; status: 'canary' | 'halted' | 'released' } | null;
 }
 
 type ShardSummary = ReturnType<typeof shardsView>[number];
@@ -140,6 +142,7 @@ export function fleetPage(ctx: PageContext): SafeHtml {
     [...counts.entries()].sort().map(([k, n]) => html`${stateBadge(k)} ${n}`),
     ' · ',
   )} · following <code>${repo.branch}</code> at ${revLink(repo.lastGood?.sha, repo.lastGood?.sequence)}${repo.lastGood ? html` <span class="muted">“${repo.lastGood.message}”</span>` : ''}</p>
+  ${waveLine(ctx)}
 </section>
 <section class="shards grid" aria-label="shards">
   ${shards.length === 0 ? html`<p class="muted">No shards yet: the controller has not compiled the repository, and no agent has registered.</p>` : shards.map((s) => shardCard(ctx, s))}
@@ -149,6 +152,12 @@ export function fleetPage(ctx: PageContext): SafeHtml {
   ${teamsTable(teams)}
 </section>`;
   return frame(ctx, { title: 'Fleet', nav: 'fleet', body, scope: 'all' });
+}
+
+function waveLine(ctx: PageContext): SafeHtml {
+  const w = ctx.wave?.();
+  if (!w || !w.canary || w.status === 'released') return html``;
+  return html`<p class="wave">${w.status === 'halted' ? badge('wave halted', 'bad') : badge('canary first', 'info')} revision ${revLink(w.revision)}: canary shard <a href="/shards/${seg(w.canary)}">${w.canary}</a>${w.status === 'halted' ? ' failed; ' : ' goes first; '}${w.shards.length - 1} other shard${w.shards.length === 2 ? '' : 's'} (${w.shards.filter((x) => x !== w.canary).join(', ')}) wait${w.shards.length === 2 ? 's' : ''}.</p>`;
 }
 
 function shardCard(ctx: PageContext, s: ShardSummary): SafeHtml {
