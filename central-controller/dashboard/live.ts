@@ -10,14 +10,14 @@ import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { ControllerEvent, ControllerState } from '../controller-state.ts';
 import type { ControllerRuntime } from '../runtime.ts';
-import type { SeriesSampler } from './series-sampler.ts';
+import { seriesForShard, type SeriesSampler } from './series-sampler.ts';
 
 export function viewSignature(state: ControllerState, series: SeriesSampler): string {
   const h = createHash('sha1');
   const r = state.repository;
   h.update(`${r.head?.sha}|${r.lastGood?.sha}|${r.valid}|${r.findings.length}|${r.lastSyncError}\n`);
   for (const s of state.shards.values()) {
-    h.update(`S${s.name}|${s.desired?.hash}|${s.released?.hash}|${s.rollout?.hash}|${s.rollout?.status}|${s.rollout?.proven.length}|${s.history.length}|${series.get(s.name)?.series}\n`);
+    h.update(`S${s.name}|${s.desired?.hash}|${s.released?.hash}|${s.rollout?.hash}|${s.rollout?.status}|${s.rollout?.proven.length}|${s.history.length}|${seriesForShard(state, series, s.name)?.series}\n`);
   }
   for (const a of state.agents.all()) {
     const last = a.status?.lastResult;

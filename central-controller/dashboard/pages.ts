@@ -7,7 +7,7 @@ import { repositoryView, shardDetailView, shardsView, teamsView, teamView } from
 import { ago, badge, humanSeconds, shortSha, stateBadge, usage } from './format.ts';
 import { html, join, seg, type SafeHtml } from './html.ts';
 import { page } from './layout.ts';
-import type { SeriesSampler } from './series-sampler.ts';
+import { seriesForShard, type SeriesSampler } from './series-sampler.ts';
 
 export interface PageContext {
   state: ControllerState;
@@ -46,7 +46,7 @@ function lastReload(state: ControllerState, shard: string, r: ReplicaSummary): S
 }
 
 function seriesCell(ctx: PageContext, shard: string, max: number | null | undefined): SafeHtml {
-  const s = ctx.series.get(shard);
+  const s = seriesForShard(ctx.state, ctx.series, shard);
   if (!s) return html`<span title="measured by the agents' cardinality analyzer (promshard_agent_job_series); none reported yet">${usage(null, max, 'series')}</span>`;
   return html`${usage(s.series, max, 'series')} <span class="muted small">measured ${ago(s.at)}</span>`;
 }

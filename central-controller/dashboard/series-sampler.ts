@@ -80,3 +80,31 @@ export class SeriesSampler {
     for (const [shard, s] of perShard) this.byShard.set(shard, s);
   }
 }
+
+interface UsageLike {
+  shard: string;
+  measuredAt: string | null;
+  jobs: { series: number }[];
+}
+
+/**
+ * Series of a shard: the controller's own usage map (from the agents' GET /v1/usage, when the
+ * controller gathers it) takes precedence; the sampler's reading of the agents' /metrics is the
+ * fallback. The freshest replica measurement stands for the shard.
+ */
+export function seriesForShard(state: ControllerState, sampler: SeriesSampler, shard: string): SeriesSample | null {
+  const usage = (state as unknown as { usage?: unknown }).usage;
+  if (usage instanceof Map) {
+    let best: UsageLike | null = null;
+    for (const u of usage.values() as Iterable<UsageLike>) {
+      if (u?.shard !== shard || !u.measuredAt || !Array.isArray(u.jobs)) continue;
+      if (!best || best.measuredAt! < u.measuredAt) best = u;
+    }
+    if (best) {
+      const jobs: Record<string, number> = {};
+      for (const j of best.jobs as { job?: string; series: number }[]) if (j.job) jobs[j.job] = j.series;
+      return { series: best.jobs.reduce((n, j) => n + (Number.isFinite(j.series) ? j.series : 0), 0), jobs, at: Date.parse(best.measuredAt!) };
+    }
+  }
+  return sampler.get(shard);
+}

@@ -125,9 +125,14 @@ describe('dashboard in a browser', { skip: !fleetAvailable() && 'needs /usr/bin/
     // The controller's API agrees with the page.
     const api = (await (await fetch(`${fleet.url}/v1/flags?team=payments`)).json()) as { flags: { label: string }[] };
     assert.ok(api.flags.some((f) => f.label === 'request_id'));
-    // The fleet card counts it.
     await screenshot(page, 'team-payments-flag', true);
     await page.close();
+    // The fleet card counts the flag and, from the analyzer's measurement, the shard's series against its budget.
+    const fleetPage = await openPage('/');
+    const apps = fleetPage.locator('.card.shard[data-shard="apps"]');
+    await apps.locator('.badge', { hasText: '1 cardinality flag' }).waitFor({ timeout: 10_000 });
+    await apps.locator('dd', { hasText: /[1-9][\d,]* \/ 20,000 series/ }).waitFor({ timeout: 25_000 });
+    await fleetPage.close();
   });
 
   test('label values and job names containing markup are shown as text, and no script runs', async () => {
