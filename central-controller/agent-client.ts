@@ -66,4 +66,25 @@ export class AgentClient {
     const body = (await res.json()) as { flags?: unknown };
     return Array.isArray(body.flags) ? (body.flags as CardinalityFlag[]) : [];
   }
+
+  /** Per-job series and targets from the agent's last cardinality cycle. */
+  async usage(agentUrl: string, timeoutMs = this.timeoutMs): Promise<AgentUsage> {
+    const res = await this.call(`${agentUrl}/v1/usage`, { method: 'GET' }, timeoutMs);
+    if (!res.ok) {
+      await res.arrayBuffer().catch(() => undefined);
+      throw new AgentUnreachable(`agent answered ${res.status} to GET /v1/usage`);
+    }
+    const body = (await res.json()) as Partial<AgentUsage>;
+    return {
+      measuredAt: typeof body.measuredAt === 'string' ? body.measuredAt : null,
+      headSeries: typeof body.headSeries === 'number' ? body.headSeries : null,
+      jobs: Array.isArray(body.jobs) ? body.jobs.filter((j) => j && typeof j.job === 'string' && typeof j.series === 'number' && typeof j.targets === 'number') : [],
+    };
+  }
+}
+
+export interface AgentUsage {
+  measuredAt: string | null;
+  headSeries: number | null;
+  jobs: { job: string; series: number; targets: number }[];
 }

@@ -98,12 +98,43 @@ export interface FlagsEntry {
   flags: CardinalityFlag[];
 }
 
+export interface UsageEntry {
+  shard: string;
+  replica: string;
+  fetchedAt: number;
+  measuredAt: string | null;
+  headSeries: number | null;
+  jobs: { job: string; series: number; targets: number }[];
+}
+
+/**
+ * Live series per shard and per job. Replicas of a shard scrape the same targets, so the freshest
+ * measurement of any replica stands for the shard.
+ */
+export function seriesUsage(state: { usage: Map<string, UsageEntry> }) {
+  const freshest = new Map<string, UsageEntry>();
+  for (const u of state.usage.values()) {
+    if (!u.measuredAt) continue;
+    const cur = freshest.get(u.shard);
+    if (!cur || (cur.measuredAt ?? '') < u.measuredAt) freshest.set(u.shard, u);
+  }
+  const shards: Record<string, number> = {};
+  const jobs: { shard: string; job: string; series: number; targets: number }[] = [];
+  for (const [shard, u] of [...freshest].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    shards[shard] = u.jobs.reduce((n, j) => n + j.series, 0);
+    for (const j of u.jobs) jobs.push({ shard, ...j });
+  }
+  return { shards, jobs };
+}
+
 export class ControllerState {
   readonly events = new EventEmitter();
   readonly repository: RepositoryState;
   readonly shards = new Map<string, ShardState>();
   /** Flags per agent key (`shard/replica`), refreshed by the reconcile loop. */
   readonly flags = new Map<string, FlagsEntry>();
+  /** Series usage per agent key, from the agents' last cardinality cycle (refreshed every ~30 s). */
+  readonly usage = new Map<string, UsageEntry>();
   private readonly timeline: ControllerEvent[] = [];
   private nextEventId = 1;
 

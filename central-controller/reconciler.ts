@@ -11,6 +11,8 @@ import { replicaState, runsHash, shardInSync, shardLagSeconds } from './replica-
 import { mapBounded } from './semaphore.ts';
 import type { ShardWorker } from './shard-worker.ts';
 
+
+const USAGE_REFRESH_MS = 30_000;
 export interface ReconcilerOptions {
   state: ControllerState;
   registry: AgentRegistry;
@@ -49,6 +51,7 @@ export class Reconciler {
       if (replicas.some((r) => r.reachable !== false && !runsHash(r, s.released!.hash))) this.o.workerFor(s.name).kick();
     }
     await this.gatherFlags(agents.filter((a) => a.reachable !== false));
+    await this.gatherUsage(agents.filter((a) => a.reachable !== false));
     this.refreshGauges();
   }
 
@@ -71,6 +74,24 @@ export class Reconciler {
     a.reachable = false;
     this.o.state.record({ type: 'agent-unreachable', shard: a.shard, replica: a.replica, message: `agent ${a.key} unreachable: ${why}`, error: why });
     this.o.state.shardChanged(a.shard);
+  }
+
+  /** Series usage changes once per analysis cycle (60 s by default), so it is fetched at most every 30 s. */
+  private async gatherUsage(agents: AgentRecord[]): Promise<void> {
+    const now = Date.now();
+    const due = agents.filter((a) => {
+      const u = this.o.state.usage.get(a.key);
+      // Until an agent has measured once, ask on every round so the first figures appear quickly.
+      return !u || !u.measuredAt || u.jobs.length === 0 || now - u.fetchedAt >= USAGE_REFRESH_MS;
+    });
+    await mapBounded(due, this.o.concurrency, async (a) => {
+      try {
+        const u = await this.o.client.usage(a.url, this.o.statusTimeoutMs);
+        this.o.state.usage.set(a.key, { shard: a.shard, replica: a.replica, fetchedAt: now, ...u });
+      } catch (err) {
+        this.o.log.debug('fetching usage failed', { agent: a.key, error: (err as Error).message });
+      }
+    });
   }
 
   private async gatherFlags(agents: AgentRecord[]): Promise<void> {

@@ -1,4 +1,5 @@
 // JSON views of the controller's state, shared by the API and the dashboard.
+import { seriesUsage } from './controller-state.ts';
 import type { CardinalityFlag } from '../core/protocol/cardinality-flag.ts';
 import type { CompiledJob } from '../schemas/model.ts';
 import type { AgentRecord } from './agent-registry.ts';
@@ -62,6 +63,8 @@ export function shardSummary(state: ControllerState, s: ShardState, now = Date.n
     rollout: s.rollout,
     replicas: replicas.map((a) => replicaView(s, a, now)),
     flagCount: state.allFlags().filter((f) => f.shard === s.name).length,
+    /** Live series of the shard (freshest replica measurement), null until an agent has measured. */
+    series: seriesUsage(state).shards[s.name] ?? null,
   };
 }
 

@@ -1,6 +1,7 @@
 // The read API (bearer: read or admin token) and the admin actions.
 import type { Express, RequestHandler } from 'express';
 import type { ControllerRuntime } from '../runtime.ts';
+import { seriesUsage } from '../controller-state.ts';
 import { agentsView, filterFlags, repositoryView, shardDetailView, shardsView, teamsView, teamView } from '../views.ts';
 
 const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
@@ -32,6 +33,9 @@ export function mountReadRoutes(app: Express, rt: ControllerRuntime, read: Reque
   });
   app.get('/v1/flags', read, (req, res) => {
     res.json({ flags: filterFlags(rt.state.allFlags(), { team: str(req.query.team), shard: str(req.query.shard) }) });
+  });
+  app.get('/v1/series', read, (_req, res) => {
+    res.json(seriesUsage(rt.state));
   });
   app.get('/v1/agents', read, (_req, res) => {
     res.json({ agents: agentsView(rt.state) });

@@ -25,6 +25,7 @@ export function formatPlanText(plan: Plan, x: PlanExtras): string {
   const out: string[] = [`promshard plan ${x.base}..${x.head}`];
   const errors = x.headFindings.filter((f) => f.severity === 'error');
   if (errors.length) out.push(`! ${errors.length} error finding(s) at ${x.head}: this change would not be rolled out (run promshard validate)`);
+  for (const n of x.liveNotes.filter((n) => !plan.shards.some((s) => s.shard === n.shard))) out.push(`${n.severity}: ${n.message}`);
   if (plan.shards.length === 0) out.push('No shard changes.');
   for (const s of plan.shards) {
     out.push('', `shard ${s.shard} (${s.change}; ${s.replicas} replica(s) reload): ${budgetCell(s)}`);
