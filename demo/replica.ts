@@ -1,11 +1,10 @@
 // One replica of a shard, as the demo runs it: a real Prometheus child process on loopback and, in
-// this process, its shard agent (registered with the controller) with the cardinality analyzer wired
-// in as the agent's flag source.
+// this process, its shard agent (registered with the controller) running its cardinality analyzer.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../core/log/logger.ts';
-import { asFlagSource, createCardinalityAnalyzer, type CardinalityAnalyzer } from '../shard-agent/cardinality/index.ts';
+import type { CardinalityAnalyzer } from '../shard-agent/cardinality/index.ts';
 import { startAgent, type RunningAgent } from '../shard-agent/start-agent.ts';
 import type { ProcessTracker, TrackedChild } from './processes.ts';
 
@@ -97,13 +96,6 @@ export async function startReplica(o: ReplicaOptions): Promise<RunningReplica> {
   writeFileSync(configFile, `global:\n  external_labels: { shard: ${JSON.stringify(o.shard)}, replica: ${JSON.stringify(o.replica)} }\nscrape_configs: []\n`);
   const prom = await startPrometheusProcess({ name: `prometheus ${o.shard}/${o.replica}`, bin: o.prometheusBin, dir, configFile, tracker: o.tracker });
 
-  // The analyzer needs the agent's owners map and shares its metrics registry; the agent needs the
-  // analyzer as its flag source: a late-bound adapter breaks the cycle.
-  let analyzer: CardinalityAnalyzer | null = null;
-  const flagSource = {
-    flags: () => (analyzer ? asFlagSource(analyzer).flags() : []),
-    analyzeNow: async () => (analyzer ? asFlagSource(analyzer).analyzeNow() : []),
-  };
   let agent: RunningAgent;
   try {
     agent = await startAgent({
@@ -119,7 +111,7 @@ export async function startReplica(o: ReplicaOptions): Promise<RunningReplica> {
       heartbeatMs: o.heartbeatMs ?? 2000,
       pullIntervalMs: o.pullIntervalMs ?? 10_000,
       probeIntervalMs: o.probeIntervalMs ?? 1000,
-      flagSource,
+      cardinality: { intervalMs: o.analyzerIntervalMs ?? 15_000, initialDelayMs: o.analyzerInitialDelayMs ?? 8000, budgetMs: 10_000 },
       log: o.log.child({ component: 'shard-agent' }),
     });
   } catch (err) {
@@ -127,18 +119,7 @@ export async function startReplica(o: ReplicaOptions): Promise<RunningReplica> {
     throw err;
   }
   const a = agent;
-  analyzer = createCardinalityAnalyzer({
-    prometheusUrl: prom.url,
-    shard: o.shard,
-    owners: () => a.owners(),
-    registry: a.metrics.registry,
-    log: o.log.child({ component: 'cardinality', shard: o.shard, replica: o.replica }),
-    intervalMs: o.analyzerIntervalMs ?? 15_000,
-    initialDelayMs: o.analyzerInitialDelayMs ?? 8000,
-    budgetMs: 10_000,
-  });
-  analyzer.start();
-  const an = analyzer;
+  const an = a.analyzer!;
   return {
     shard: o.shard,
     replica: o.replica,
@@ -147,7 +128,6 @@ export async function startReplica(o: ReplicaOptions): Promise<RunningReplica> {
     agent: a,
     analyzer: an,
     close: async () => {
-      an.stop();
       await a.close();
       await o.tracker.stop(prom.child);
     },
