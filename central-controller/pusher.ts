@@ -6,7 +6,7 @@ import type { Logger } from '../core/log/logger.ts';
 import type { ApplyResponse } from '../core/protocol/agent-api.ts';
 import { AgentUnreachable, type AgentClient } from './agent-client.ts';
 import type { AgentRecord } from './agent-registry.ts';
-import { backoffDelayMs, sleep } from './backoff.ts';
+import { backoffDelayMs, sleep } from '../core/time/backoff.ts';
 import type { ControllerState, RevisionRef } from './controller-state.ts';
 import type { ControllerMetrics } from './controller-metrics.ts';
 import type { Semaphore } from './semaphore.ts';

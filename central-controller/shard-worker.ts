@@ -11,7 +11,7 @@
 import type { DesiredDocument } from '../core/document/desired-document.ts';
 import type { Logger } from '../core/log/logger.ts';
 import type { AgentRecord, AgentRegistry } from './agent-registry.ts';
-import { backoffDelayMs } from './backoff.ts';
+import { backoffDelayMs } from '../core/time/backoff.ts';
 import type { ControllerState, RolloutRecord, ShardState } from './controller-state.ts';
 import type { ControllerMetrics } from './controller-metrics.ts';
 import type { Pusher } from './pusher.ts';

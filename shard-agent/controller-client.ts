@@ -5,7 +5,7 @@
 import type { Logger } from '../core/log/logger.ts';
 import type { AgentRegistration, AgentReport, AgentStatus } from '../core/protocol/agent-api.ts';
 import type { AgentMetrics } from './agent-metrics.ts';
-import { backoffDelayMs, sleep } from './backoff.ts';
+import { backoffDelayMs, sleep } from '../core/time/backoff.ts';
 import { DropOldestQueue } from './report-queue.ts';
 
 export interface ControllerClientOptions {
