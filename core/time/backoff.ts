@@ -1,4 +1,5 @@
-// Exponential backoff with jitter: many agents losing the same controller must not retry in lockstep.
+// Exponential backoff with jitter (many agents losing the same controller, or a controller retrying
+// many agents, must not retry in lockstep), and an abortable sleep. Shared by agent and controller.
 
 /** Delay before retry number `attempt` (0-based): uniformly in [cap/2, cap], cap = min(max, base·2^attempt). */
 export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
