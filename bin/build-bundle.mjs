@@ -1,20 +1,23 @@
 #!/usr/bin/env node
-// Bundles the CI commands into dist/promshard-ci.mjs (run by `npm ci` through the prepare script).
-// Only validate/plan/render use it; the bin falls back to the TypeScript sources whenever a source
-// file is newer than the bundle, so a stale bundle is never run.
+// Bundles the whole CLI into dist/promshard.mjs (one lazily loaded chunk per subcommand) (run by `npm ci` through the prepare script), so that
+// CI commands start fast and long-running agents do not carry a TypeScript compiler in memory. The
+// launcher falls back to the TypeScript sources whenever a source file is newer than the bundle.
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 await build({
-  entryPoints: [`${root}/cli/ci-main.ts`],
-  outfile: `${root}/dist/promshard-ci.mjs`,
+  entryPoints: [`${root}/cli/main.ts`],
+  outdir: `${root}/dist`,
+  entryNames: 'promshard',
+  outExtension: { '.js': '.mjs' },
+  // Each subcommand becomes its own chunk, loaded on demand: `validate` never loads express.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
   packages: 'external',
   logLevel: 'warning',
-  // The lazily imported server commands stay out of the CI bundle.
-  external: ['../central-controller/*', '../shard-agent/*', '../demo/*'],
 });

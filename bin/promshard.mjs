@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Launcher. The CI commands run from the prebuilt bundle when it is newer than every source file
-// (fast start-up in CI); everything else, and any stale case, runs the TypeScript sources through tsx.
+// Launcher. Runs the prebuilt bundle (dist/promshard.mjs, built by `npm ci`) when it is newer than
+// every source file: fast start-up and no TypeScript compiler in memory. Otherwise, and whenever
+// PROMSHARD_NO_BUNDLE is set, it runs the TypeScript sources through tsx, so a stale bundle never runs.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bundle = join(root, 'dist', 'promshard-ci.mjs');
-const SOURCE_DIRS = ['cli', 'ci', 'core', 'schemas'];
+const bundle = join(root, 'dist', 'promshard.mjs');
+const SOURCE_DIRS = ['cli', 'ci', 'core', 'schemas', 'central-controller', 'shard-agent', 'demo'];
 
 function newestSourceMtime() {
   let newest = 0;
@@ -22,13 +23,12 @@ function newestSourceMtime() {
   return newest;
 }
 
-const argv = process.argv.slice(2);
 let main;
-if (['validate', 'plan', 'render'].includes(argv[0]) && !process.env.PROMSHARD_NO_BUNDLE && existsSync(bundle) && statSync(bundle).mtimeMs > newestSourceMtime()) {
+if (!process.env.PROMSHARD_NO_BUNDLE && existsSync(bundle) && statSync(bundle).mtimeMs > newestSourceMtime()) {
   ({ main } = await import(bundle));
 } else {
   const { register } = await import('tsx/esm/api');
   register();
   ({ main } = await import('../cli/main.ts'));
 }
-process.exitCode = await main(argv);
+process.exitCode = await main(process.argv.slice(2));

@@ -1,9 +1,9 @@
 // `promshard demo`: a local fleet on the bundled scrape-configs/ (see docs/demo.md). Runs until
 // Ctrl-C / SIGTERM (or --duration, or --exit-after-ready), then stops every child process it started.
+import { projectRoot } from '../core/project-root.ts';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseFlags, UsageError } from '../cli/args.ts';
 import { createLogger, type LogLevel } from '../core/log/logger.ts';
 import { requireDurationMs } from '../core/time/duration.ts';
@@ -13,7 +13,7 @@ import { ProcessTracker } from './processes.ts';
 import { DemoAborted, startDemo, waitUntilInSync } from './start-demo.ts';
 
 export const DEFAULT_SHARDS = ['networking', 'storage', 'compute'];
-const BUNDLED_CONFIGS = fileURLToPath(new URL('../scrape-configs', import.meta.url));
+const BUNDLED_CONFIGS = join(projectRoot(), 'scrape-configs');
 
 const USAGE = `usage: promshard demo [options]
 

@@ -9,6 +9,8 @@
 //   GET /repository          head and last good commit, findings with file:line:col
 //   GET /dashboard/events    live feed for the pages (SSE)
 //   GET /dashboard/assets/*  script, stylesheet, icon (no token needed: no data in them)
+import { join } from 'node:path';
+import { projectRoot } from '../../core/project-root.ts';
 import { readFileSync } from 'node:fs';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { ControllerRuntime } from '../runtime.ts';
@@ -61,7 +63,7 @@ export interface MountedDashboard {
 
 export function mountDashboard(app: Express, rt: ControllerRuntime, opts: DashboardOptions): MountedDashboard {
   const assets = new Map<string, { body: Buffer; type: string }>();
-  for (const [name, a] of Object.entries(ASSETS)) assets.set(name, { body: readFileSync(new URL(`./assets/${a.file}`, import.meta.url)), type: a.type });
+  for (const [name, a] of Object.entries(ASSETS)) assets.set(name, { body: readFileSync(join(projectRoot(), 'central-controller', 'dashboard', 'assets', a.file)), type: a.type });
 
   const series = new SeriesSampler(rt.state, opts.seriesIntervalMs ?? 15_000);
   const live = new LiveHub(rt, series);
