@@ -21,7 +21,11 @@ export const RELABEL_ACTIONS = ['replace', 'keep', 'drop', 'keepequal', 'dropequ
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Prometheus's relabelTarget: label names that may contain $1 / ${name} references. */
-const RELABEL_TARGET = /^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$/;
+// Prometheus's relabelTarget, ^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$, is linear in Go's RE2 but
+// backtracks exponentially in JavaScript (a 40-character name ending in an invalid character hung the
+// compiler, and with it CI and the controller). Same language, written so that the next character
+// always decides the branch: a letter, "_" or $-reference first, then word characters or $-references.
+const RELABEL_TARGET = /^(?:[a-zA-Z_]|\$(?:\{\w+\}|\w))(?:\w|\$(?:\{\w+\}|\w))*$/;
 const WRITES_TARGET = new Set(['replace', 'hashmod', 'lowercase', 'uppercase', 'keepequal', 'dropequal']);
 const TEMPLATED_TARGET = new Set(['replace', 'lowercase', 'uppercase', 'keepequal', 'dropequal']);
 const NO_REPLACEMENT = new Set(['lowercase', 'uppercase', 'keepequal', 'dropequal']);
