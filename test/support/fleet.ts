@@ -88,7 +88,7 @@ export async function spawnPromshard(args: string[], o: SpawnOptions): Promise<{
   };
   const ready = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`process did not become ready within ${o.readyTimeoutMs ?? 20000} ms: ${out.slice(-2000)}`)), o.readyTimeoutMs ?? 20000);
+    const timer = setTimeout(() => reject(new Error(`${args.slice(0, 5).join(' ')}: process did not become ready within ${o.readyTimeoutMs ?? 60000} ms: ${out.slice(-2000)}`)), o.readyTimeoutMs ?? 60000);
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       keep(d);
