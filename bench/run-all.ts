@@ -28,6 +28,9 @@ function machine() {
   return { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), os: osName, kernel: release(), node: process.version, prometheus };
 }
 
+// Benchmarks run the CLI as users do, through the bundle; make sure it matches the sources.
+execFileSync(process.execPath, [fileURLToPath(new URL('../bin/build-bundle.mjs', import.meta.url))], { stdio: 'inherit' });
+
 const only = process.argv.slice(2);
 const results: { bench: string; goal: string; figures?: Record<string, number | string>; error?: string; seconds: number }[] = [];
 for (const b of BENCHES) {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseFlags, UsageError } from '../cli/args.ts';
 import { compileRepository } from '../core/compiler/compile-repository.ts';
-import { readRepositoryFromDirectory, readRepositoryFromGit } from '../core/repository/repository-source.ts';
+import { readRepositoryFromDirectory, readRepositoryFromGit, type RepositorySource } from '../core/repository/repository-source.ts';
 import { hasErrors } from '../core/findings/finding.ts';
 import { computePlan } from './plan/compute-plan.ts';
 import { formatPlanMarkdown, formatPlanText, type PlanExtras } from './plan/format-plan.ts';
@@ -19,6 +19,19 @@ the shard's targets against its budget. With --controller it warns about touched
 cardinality flags and estimates the series added targets bring against max_series.
 Exit status: 0 fine, 1 the head is invalid or a shard goes over budget, 2 usage or internal failure.
 `;
+
+/** Paths whose bytes differ between the two revisions (added, removed or edited). */
+function changedPaths(a: RepositorySource, b: RepositorySource): Set<string> {
+  const before = new Map(a.files.map((f) => [f.path, f.bytes]));
+  const changed = new Set<string>();
+  for (const f of b.files) {
+    const old = before.get(f.path);
+    if (!old || !f.bytes || !old.equals(f.bytes)) changed.add(f.path);
+    before.delete(f.path);
+  }
+  for (const path of before.keys()) changed.add(path);
+  return changed;
+}
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
@@ -43,9 +56,10 @@ export async function run(argv: string[]): Promise<number> {
     readRepositoryFromGit(gitDir, values.base, subdir),
     values.head === 'worktree' ? Promise.resolve(readRepositoryFromDirectory(repoDir)) : readRepositoryFromGit(gitDir, values.head!, subdir),
   ]);
-  const base = compileRepository(baseSource);
+  // The base's findings are not shown (they are the base's own business): its model is enough.
+  const base = compileRepository(baseSource, { withRules: false });
   const head = compileRepository(headSource);
-  const plan = computePlan(base.model, head.model);
+  const plan = computePlan(base.model, head.model, changedPaths(baseSource, headSource));
   const extras: PlanExtras = { base: values.base, head: values.head!, headFindings: head.findings, liveNotes: [] };
   if (values.controller) {
     const token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : process.env.PROMSHARD_TOKEN;

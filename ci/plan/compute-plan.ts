@@ -38,6 +38,19 @@ function targetCount(shard: CompiledShard | undefined): number {
   return shard ? shard.jobs.reduce((n, j) => n + j.targets.length, 0) : 0;
 }
 
+/**
+ * Everything the rendered configuration of a shard is a function of. Equal fingerprints mean equal
+ * renders, so plan renders only the shards whose fingerprint moved (one shard for a one-file change,
+ * rather than all 200 twice).
+ */
+function shardFingerprint(shard: CompiledShard | undefined): string | null {
+  if (!shard) return null;
+  return JSON.stringify([
+    shard.name, shard.replicas, shard.budget, shard.externalLabels, shard.evaluationInterval, shard.interval, shard.timeout,
+    shard.jobs.map((j) => [j.name, j.team, j.source.file, j.spec, j.targets.map((t) => [t.address, t.labels])]),
+  ]);
+}
+
 function shardHash(shard: CompiledShard | undefined): string | null {
   if (!shard) return null;
   return hashFiles(renderShardFiles(shard).map((f) => ({ path: f.path, sha256: sha256Hex(f.content) })));
@@ -68,7 +81,13 @@ function diffJob(before: CompiledJob | undefined, after: CompiledJob | undefined
   return { job: ref.name, team: ref.team, file: after.source.file, change: 'changed', targetsAdded, targetsRemoved, fieldsChanged };
 }
 
-export function computePlan(base: CompiledRepository | null, head: CompiledRepository | null): Plan {
+/**
+ * `changedFiles`, when known, lets plan skip every shard that holds no job from a changed file
+ * (unless shards.yaml itself changed): such a shard's inputs are byte-identical on both sides.
+ */
+export function computePlan(base: CompiledRepository | null, head: CompiledRepository | null, changedFiles?: ReadonlySet<string>): Plan {
+  const fleetChanged = !changedFiles || changedFiles.has('shards.yaml') || changedFiles.has('shards.yml');
+  const touches = (shard: CompiledShard | undefined) => !!shard && shard.jobs.some((j) => changedFiles!.has(j.source.file));
   const beforeShards = new Map((base?.shards ?? []).map((s) => [s.name, s]));
   const afterShards = new Map((head?.shards ?? []).map((s) => [s.name, s]));
   const names = [...new Set([...beforeShards.keys(), ...afterShards.keys()])].sort();
@@ -77,6 +96,14 @@ export function computePlan(base: CompiledRepository | null, head: CompiledRepos
   for (const name of names) {
     const before = beforeShards.get(name);
     const after = afterShards.get(name);
+    if (before && after && !fleetChanged && !touches(before) && !touches(after)) {
+      unchangedShards++;
+      continue;
+    }
+    if (before && after && shardFingerprint(before) === shardFingerprint(after)) {
+      unchangedShards++;
+      continue;
+    }
     const hashBefore = shardHash(before);
     const hashAfter = shardHash(after);
     if (hashBefore === hashAfter && before?.budget.max_targets === after?.budget.max_targets) {

@@ -116,11 +116,14 @@ export function runRules(parsed: ParsedRepository, locator: SourceLocator, rules
   return findings;
 }
 
-/** `withModel: false` skips building the model, for callers that only need the findings (validate). */
-export function compileRepository(source: RepositorySource, opts: { withModel?: boolean } = {}): Compilation {
+/**
+ * `withModel: false` skips the model, for callers that only need findings (validate); `withRules:
+ * false` skips the rules, for callers that only need the model of a revision already judged (plan's base).
+ */
+export function compileRepository(source: RepositorySource, opts: { withModel?: boolean; withRules?: boolean } = {}): Compilation {
   const { parsed, findings: loadFindings, texts } = parseRepository(source);
   const locator = new SourceLocator(texts);
-  const findings = [...loadFindings, ...runRules(parsed, locator)].sort(compareFindings);
+  const findings = [...loadFindings, ...(opts.withRules === false ? [] : runRules(parsed, locator))].sort(compareFindings);
   const model = opts.withModel === false ? null : buildModel(parsed, locator);
   return { findings, model, parsed, valid: !hasErrors(findings) && (model !== null || opts.withModel === false) };
 }
