@@ -7,7 +7,7 @@
 // in the agents for the same reason. Everything else is real: git, controller, agents, HTTP, the
 // agents' atomic writes and reload proofs.
 //
-// Run: node --import tsx bench/fan-out.ts   (BENCH_SHARDS=200 BENCH_WORKERS=4 BENCH_CONCURRENCY=8)
+// Run: node --import tsx bench/fan-out.ts   (BENCH_SHARDS=200 BENCH_WORKERS=4 BENCH_CONCURRENCY=32)
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,7 @@ function shardsYaml(names: string[], interval: string): string {
 export async function runFanOutBench(opts: { shards?: number; workers?: number; concurrency?: number; log?: (s: string) => void } = {}): Promise<Record<string, number | string>> {
   const shardCount = opts.shards ?? Number(process.env.BENCH_SHARDS ?? 200);
   const workers = opts.workers ?? Number(process.env.BENCH_WORKERS ?? 4);
-  const concurrency = opts.concurrency ?? Number(process.env.BENCH_CONCURRENCY ?? 8);
+  const concurrency = opts.concurrency ?? Number(process.env.BENCH_CONCURRENCY ?? 32);
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const root = mkdtempSync(join(tmpdir(), 'promshard-bench-fanout-'));
   const repoDir = join(root, 'repo');

@@ -21,7 +21,7 @@ export const CONTROLLER_USAGE = `usage: promshard controller --repo URL_OR_PATH 
   --repo-subdir DIR           where shards.yaml lives (default: root, or scrape-configs/ if root has none)
   --open-read-access          GET endpoints without a token (demos on loopback only)
   --canary-shard NAME         shard that goes first when a change touches several
-  --concurrency N             pushes in flight at once (default 8)
+  --concurrency N             pushes in flight at once (default 32)
   --push-timeout DURATION     one push, including the agent's reload and proof (default 30s)
 `;
 
@@ -44,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
       'repo-subdir': { type: 'string' },
       'open-read-access': { type: 'boolean', default: false },
       'canary-shard': { type: 'string' },
-      concurrency: { type: 'string', default: '8' },
+      concurrency: { type: 'string', default: '32' },
       'push-timeout': { type: 'string', default: '30s' },
       help: { type: 'boolean', short: 'h' },
     }));

@@ -13,6 +13,7 @@ import type { ShardWorker } from './shard-worker.ts';
 
 
 const USAGE_REFRESH_MS = 30_000;
+const USAGE_RETRY_UNMEASURED_MS = 5_000;
 export interface ReconcilerOptions {
   state: ControllerState;
   registry: AgentRegistry;
@@ -81,8 +82,10 @@ export class Reconciler {
     const now = Date.now();
     const due = agents.filter((a) => {
       const u = this.o.state.usage.get(a.key);
-      // Until an agent has measured once, ask on every round so the first figures appear quickly.
-      return !u || !u.measuredAt || u.jobs.length === 0 || now - u.fetchedAt >= USAGE_REFRESH_MS;
+      // Until an agent has measured once, ask again sooner so the first figures appear quickly, but
+      // not every round: agents without an analyzer never measure, and 400 of them must stay cheap.
+      const unmeasured = !u || !u.measuredAt || u.jobs.length === 0;
+      return !u || now - u.fetchedAt >= (unmeasured ? USAGE_RETRY_UNMEASURED_MS : USAGE_REFRESH_MS);
     });
     await mapBounded(due, this.o.concurrency, async (a) => {
       try {
