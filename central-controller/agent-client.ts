@@ -23,11 +23,27 @@ export class AgentClient {
   ) {}
 
   private async call(url: string, init: RequestInit, timeoutMs = this.timeoutMs): Promise<Response> {
+    // A plain controller and a ref'd timer, rather than AbortSignal.any(AbortSignal.timeout()): on Node 20
+    // the combined signal can be collected before it fires, and a call to a hung agent then never ended
+    // (it froze the controller's start-up, found by the fault suite with seed 4141651117).
+    const ac = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort();
+    }, timeoutMs);
+    const onShutdown = () => ac.abort();
+    this.signal?.addEventListener('abort', onShutdown, { once: true });
     try {
-      return await fetch(url, { ...init, headers: { authorization: `Bearer ${this.token()}`, ...(init.headers ?? {}) }, signal: this.signal ? AbortSignal.any([this.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(url, { ...init, headers: { authorization: `Bearer ${this.token()}`, ...(init.headers ?? {}) }, signal: ac.signal });
+      // The body is read by the caller: keep the deadline for it too, then let go.
+      return new Response(await res.arrayBuffer(), { status: res.status, statusText: res.statusText, headers: res.headers });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
-      throw new AgentUnreachable(e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message));
+      throw new AgentUnreachable(timedOut ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message));
+    } finally {
+      clearTimeout(timer);
+      this.signal?.removeEventListener('abort', onShutdown);
     }
   }
 

@@ -38,8 +38,17 @@ export class RepositorySync {
     const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     this.o.log.debug('sync requested', { reason });
     if (this.running) this.again = true;
-    else this.running = this.loop().finally(() => (this.running = null));
+    else this.start();
     return p;
+  }
+
+  private start(): void {
+    this.running = this.loop().finally(() => {
+      this.running = null;
+      // A trigger that lands after the loop's last `again` check but before this callback would
+      // otherwise wait for a sync that never starts (it deadlocked the controller's start-up).
+      if (this.waiters.length > 0) this.start();
+    });
   }
 
   async idle(): Promise<void> {

@@ -125,11 +125,18 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   const reconciler = new Reconciler({ state, registry, client, metrics, log, workerFor, heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 30_000, statusTimeoutMs, concurrency: Math.max(concurrency, 16) });
 
   const closers: (() => void)[] = [];
+  // The server listens before the clone is open (agents may report meanwhile), so a webhook can arrive
+  // early; its fetch must wait for the clone, or it races `git.open()` on a half-made repository.
+  let gitOpened!: () => void;
+  const gitReady = new Promise<void>((resolve) => (gitOpened = resolve));
   const runtime: ControllerRuntime = {
     state,
     metrics,
     log,
-    sync: (reason, receivedAt) => sync.trigger(reason, receivedAt),
+    sync: async (reason, receivedAt) => {
+      await gitReady;
+      return sync.trigger(reason, receivedAt);
+    },
     kickShard: (shard) => {
       if (state.shards.get(shard)?.released) workerFor(shard).kick();
     },
@@ -155,6 +162,7 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   try {
     await mapBounded(registry.all(), Math.max(concurrency, 16), (a) => reconciler.pollStatus(a));
     await git.open();
+    gitOpened();
     await sync.trigger('startup');
   } catch (err) {
     await new Promise<void>((r) => server.close(() => r()));

@@ -62,13 +62,25 @@ export class ControllerClient {
   }
 
   private async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
-    const res = await fetch(this.o.url + path, {
-      method,
-      headers: { authorization: `Bearer ${this.o.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.o.requestTimeoutMs)]),
-    });
-    return res;
+    // A plain controller and a ref'd timer rather than AbortSignal.any(AbortSignal.timeout()), whose
+    // combined signal Node 20 can collect before it fires (a hung call would then never end). The body
+    // is read within the same deadline.
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new Error(`no answer within ${this.o.requestTimeoutMs} ms`)), this.o.requestTimeoutMs);
+    const onStop = () => ac.abort();
+    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    try {
+      const res = await fetch(this.o.url + path, {
+        method,
+        headers: { authorization: `Bearer ${this.o.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        signal: ac.signal,
+      });
+      return new Response(await res.arrayBuffer(), { status: res.status, statusText: res.statusText, headers: res.headers });
+    } finally {
+      clearTimeout(timer);
+      this.abort.signal.removeEventListener('abort', onStop);
+    }
   }
 
   private describe(err: unknown): string {
