@@ -24,6 +24,8 @@ export interface ReconcilerOptions {
   /** An agent silent for this long is unreachable (3 × the agents' heartbeat by default). */
   heartbeatTimeoutMs: number;
   statusTimeoutMs: number;
+  /** How often measured series usage is re-read from each agent (default 30 s). */
+  usageRefreshMs?: number;
   concurrency: number;
 }
 
@@ -85,7 +87,7 @@ export class Reconciler {
       // Until an agent has measured once, ask again sooner so the first figures appear quickly, but
       // not every round: agents without an analyzer never measure, and 400 of them must stay cheap.
       const unmeasured = !u || !u.measuredAt || u.jobs.length === 0;
-      return !u || now - u.fetchedAt >= (unmeasured ? USAGE_RETRY_UNMEASURED_MS : USAGE_REFRESH_MS);
+      return !u || now - u.fetchedAt >= (unmeasured ? Math.min(USAGE_RETRY_UNMEASURED_MS, this.o.usageRefreshMs ?? USAGE_REFRESH_MS) : (this.o.usageRefreshMs ?? USAGE_REFRESH_MS));
     });
     await mapBounded(due, this.o.concurrency, async (a) => {
       try {

@@ -41,6 +41,8 @@ export interface StartControllerOptions {
   reconcileMs?: number; // default 10 s
   /** An agent silent this long is unreachable; default 3 × 10 s (agents' default heartbeat). */
   heartbeatTimeoutMs?: number;
+  /** How often agents' measured series usage is re-read (default 30 s). */
+  usageRefreshMs?: number;
   /** Static agents (in addition to --agents-file). */
   agents?: AgentRegistration[];
   agentsFile?: string;
@@ -122,7 +124,7 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   const git = new GitFollower(opts.repo, branch, opts.stateDir);
   const sync = new RepositorySync({ git, state, metrics, log, subdir: opts.repoSubdir, onDesiredChanged: () => wave.submit() });
   const statusTimeoutMs = opts.statusTimeoutMs ?? 3000;
-  const reconciler = new Reconciler({ state, registry, client, metrics, log, workerFor, heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 30_000, statusTimeoutMs, concurrency: Math.max(concurrency, 16) });
+  const reconciler = new Reconciler({ state, registry, client, metrics, log, workerFor, heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 30_000, usageRefreshMs: opts.usageRefreshMs, statusTimeoutMs, concurrency: Math.max(concurrency, 16) });
 
   const closers: (() => void)[] = [];
   // The server listens before the clone is open (agents may report meanwhile), so a webhook can arrive

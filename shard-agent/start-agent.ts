@@ -194,7 +194,13 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
         analyzer?.stop();
         await watch.stop();
         await new Promise<void>((resolve) => {
-          server.close(() => resolve());
+          // A client polling over keep-alive (the controller, every reconcile round) never lets its
+          // connection go idle, so close() alone could wait forever: cut what is left after a grace.
+          const force = setTimeout(() => server.closeAllConnections(), 1000);
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
           server.closeIdleConnections();
         });
         await pipeline.idle();

@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,11 +27,16 @@ const team = (targets: string[]) => `team: payments\nshard: checkout\njobs:\n  -
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
-  for (const c of cleanups.reverse()) await c();
+  for (const [i, c] of cleanups.reverse().entries()) {
+    const t = Date.now();
+    if (process.env.PLAN_LIVE_TRACE) appendFileSync(process.env.PLAN_LIVE_TRACE, `cleanup ${i} starts\n`);
+    await c();
+    if (process.env.PLAN_LIVE_TRACE) appendFileSync(process.env.PLAN_LIVE_TRACE, `cleanup ${i} took ${Date.now() - t} ms\n`);
+  }
 }, { timeout: 60_000 });
 
 test('plan warns on a flagged job and fails when added targets would exceed max_series', { timeout: 150_000 }, async () => {
-  const step = (m: string) => process.stderr.write(`[plan-live] ${new Date().toISOString()} ${m}\n`);
+  const step = (m: string) => { process.stderr.write(`[plan-live] ${new Date().toISOString()} ${m}\n`); if (process.env.PLAN_LIVE_TRACE) appendFileSync(process.env.PLAN_LIVE_TRACE, `${new Date().toISOString()} ${m}\n`); };
   const body = (n: number) => family('checkout_requests_total', 'counter', Array.from({ length: 1500 }, (_, i) => line('checkout_requests_total', { request_id: fakeUuid(i + n) }, 1)));
   const exporters: Exporter[] = [await startExporter(body), await startExporter(body)];
   cleanups.push(async () => {
@@ -46,7 +51,7 @@ test('plan warns on a flagged job and fails when added targets would exceed max_
   const dir = mkdtempSync(join(tmpdir(), 'promshard-plan-live-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const port = await newControllerPort();
-  const controller: RunningController = await launchController(repo, join(dir, 'controller'), port);
+  const controller: RunningController = await launchController(repo, join(dir, 'controller'), port, { usageRefreshMs: 1000 });
   cleanups.push(() => controller.close());
   const agent: RunningAgent = await startAgent({
     shard: 'checkout', replica: 'r1', prometheusUrl: prom.url, configFile: prom.configFile, stateDir: join(dir, 'agent'), token: TOKEN,
