@@ -108,20 +108,29 @@ export interface UsageEntry {
 }
 
 /**
- * Live series per shard and per job. Replicas of a shard scrape the same targets, so the freshest
- * measurement of any replica stands for the shard.
+ * The freshest usage measurement of each shard. Replicas of a shard scrape the same targets, so the
+ * freshest measurement of any replica stands for the shard.
  */
-export function seriesUsage(state: { usage: Map<string, UsageEntry> }) {
+export function freshestUsageByShard(state: { usage: Map<string, UsageEntry> }): Map<string, UsageEntry> {
   const freshest = new Map<string, UsageEntry>();
   for (const u of state.usage.values()) {
     if (!u.measuredAt) continue;
     const cur = freshest.get(u.shard);
     if (!cur || (cur.measuredAt ?? '') < u.measuredAt) freshest.set(u.shard, u);
   }
+  return freshest;
+}
+
+export function seriesOfUsage(u: UsageEntry): number {
+  return u.jobs.reduce((n, j) => n + j.series, 0);
+}
+
+/** Live series per shard and per job (GET /v1/series, plan --controller). */
+export function seriesUsage(state: { usage: Map<string, UsageEntry> }) {
   const shards: Record<string, number> = {};
   const jobs: { shard: string; job: string; series: number; targets: number }[] = [];
-  for (const [shard, u] of [...freshest].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    shards[shard] = u.jobs.reduce((n, j) => n + j.series, 0);
+  for (const [shard, u] of [...freshestUsageByShard(state)].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    shards[shard] = seriesOfUsage(u);
     for (const j of u.jobs) jobs.push({ shard, ...j });
   }
   return { shards, jobs };

@@ -1,5 +1,5 @@
 // JSON views of the controller's state, shared by the API and the dashboard.
-import { seriesUsage } from './controller-state.ts';
+import { freshestUsageByShard, seriesOfUsage, type UsageEntry } from './controller-state.ts';
 import type { CardinalityFlag } from '../core/protocol/cardinality-flag.ts';
 import type { CompiledJob } from '../schemas/model.ts';
 import type { AgentRecord } from './agent-registry.ts';
@@ -48,7 +48,7 @@ function targetCount(jobs: readonly CompiledJob[]): number {
   return jobs.reduce((n, j) => n + j.targets.length, 0);
 }
 
-export function shardSummary(state: ControllerState, s: ShardState, now = Date.now()) {
+export function shardSummary(state: ControllerState, s: ShardState, now = Date.now(), usage: Map<string, UsageEntry> = freshestUsageByShard(state)) {
   const replicas = state.agents.replicasOf(s.name);
   return {
     name: s.name,
@@ -64,13 +64,15 @@ export function shardSummary(state: ControllerState, s: ShardState, now = Date.n
     replicas: replicas.map((a) => replicaView(s, a, now)),
     flagCount: state.allFlags().filter((f) => f.shard === s.name).length,
     /** Live series of the shard (freshest replica measurement), null until an agent has measured. */
-    series: seriesUsage(state).shards[s.name] ?? null,
+    series: usage.has(s.name) ? seriesOfUsage(usage.get(s.name)!) : null,
   };
 }
 
 export function shardsView(state: ControllerState) {
   const names = new Set([...state.shards.keys(), ...state.agents.shardsWithAgents()]);
-  return [...names].sort().map((n) => shardSummary(state, state.shard(n)));
+  const now = Date.now();
+  const usage = freshestUsageByShard(state);
+  return [...names].sort().map((n) => shardSummary(state, state.shard(n), now, usage));
 }
 
 export function shardDetailView(state: ControllerState, s: ShardState) {

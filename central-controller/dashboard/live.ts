@@ -10,14 +10,15 @@ import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { ControllerEvent, ControllerState } from '../controller-state.ts';
 import type { ControllerRuntime } from '../runtime.ts';
-import { seriesForShard, type SeriesSampler } from './series-sampler.ts';
+import { freshestUsageByShard, seriesOfUsage } from '../controller-state.ts';
 
-export function viewSignature(state: ControllerState, series: SeriesSampler): string {
+export function viewSignature(state: ControllerState): string {
+  const usage = freshestUsageByShard(state);
   const h = createHash('sha1');
   const r = state.repository;
   h.update(`${r.head?.sha}|${r.lastGood?.sha}|${r.valid}|${r.findings.length}|${r.lastSyncError}\n`);
   for (const s of state.shards.values()) {
-    h.update(`S${s.name}|${s.desired?.hash}|${s.released?.hash}|${s.rollout?.hash}|${s.rollout?.status}|${s.rollout?.proven.length}|${s.history.length}|${seriesForShard(state, series, s.name)?.series}\n`);
+    h.update(`S${s.name}|${s.desired?.hash}|${s.released?.hash}|${s.rollout?.hash}|${s.rollout?.status}|${s.rollout?.proven.length}|${s.history.length}|${usage.has(s.name) ? seriesOfUsage(usage.get(s.name)!) : ''}\n`);
   }
   for (const a of state.agents.all()) {
     const last = a.status?.lastResult;
@@ -37,7 +38,6 @@ export class LiveHub {
 
   constructor(
     private readonly rt: ControllerRuntime,
-    private readonly series: SeriesSampler,
     private readonly watchMs = 1000,
   ) {
     const state = rt.state;
@@ -86,17 +86,16 @@ export class LiveHub {
     this.pendingReason = reason;
     this.pendingChange ??= setTimeout(() => {
       this.pendingChange = null;
-      this.signature = viewSignature(this.rt.state, this.series);
+      this.signature = viewSignature(this.rt.state);
       this.broadcast('change', { reason: this.pendingReason });
     }, 150);
   }
 
   private startWatch(): void {
     if (this.timer) return;
-    this.signature = viewSignature(this.rt.state, this.series);
+    this.signature = viewSignature(this.rt.state);
     this.timer = setInterval(() => {
-      this.series.touch();
-      const sig = viewSignature(this.rt.state, this.series);
+      const sig = viewSignature(this.rt.state);
       if (sig !== this.signature) {
         this.signature = sig;
         this.change('state');

@@ -18,7 +18,6 @@ import { requireDashboardRead } from './auth.ts';
 import { LiveHub } from './live.ts';
 import { ASSET_PREFIX } from './layout.ts';
 import { fleetPage, notFoundPage, repositoryPage, shardPage, teamPage, teamsPage, type PageContext } from './pages.ts';
-import { SeriesSampler } from './series-sampler.ts';
 import type { SafeHtml } from './html.ts';
 
 export interface DashboardOptions {
@@ -26,8 +25,6 @@ export interface DashboardOptions {
   openRead: boolean;
   /** Tokens that grant read access (read and admin tokens). */
   readTokens: () => readonly string[];
-  /** How often the agents' series gauges are sampled while the dashboard is in use (default 15 s). */
-  seriesIntervalMs?: number;
 }
 
 export const CONTENT_SECURITY_POLICY = [
@@ -57,7 +54,6 @@ function securityHeaders(_req: Request, res: Response, next: NextFunction): void
 }
 
 export interface MountedDashboard {
-  series: SeriesSampler;
   live: LiveHub;
 }
 
@@ -65,9 +61,8 @@ export function mountDashboard(app: Express, rt: ControllerRuntime, opts: Dashbo
   const assets = new Map<string, { body: Buffer; type: string }>();
   for (const [name, a] of Object.entries(ASSETS)) assets.set(name, { body: readFileSync(join(projectRoot(), 'central-controller', 'dashboard', 'assets', a.file)), type: a.type });
 
-  const series = new SeriesSampler(rt.state, opts.seriesIntervalMs ?? 15_000);
-  const live = new LiveHub(rt, series);
-  const ctx: PageContext = { state: rt.state, series, wave: () => rt.wave() };
+  const live = new LiveHub(rt);
+  const ctx: PageContext = { state: rt.state, wave: () => rt.wave() };
   const read = requireDashboardRead({ openRead: opts.openRead, readTokens: opts.readTokens });
   const send = (res: Response, status: number, body: SafeHtml) => {
     res.status(status).setHeader('Cache-Control', 'no-store');
@@ -94,5 +89,5 @@ export function mountDashboard(app: Express, rt: ControllerRuntime, opts: Dashbo
   });
   app.get('/repository', securityHeaders, read, (_req, res) => send(res, 200, repositoryPage(ctx)));
   app.get('/dashboard/events', securityHeaders, read, (req, res) => live.handle(req, res));
-  return { series, live };
+  return { live };
 }

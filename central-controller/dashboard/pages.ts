@@ -7,11 +7,10 @@ import { repositoryView, shardDetailView, shardsView, teamsView, teamView } from
 import { ago, badge, humanSeconds, shortSha, stateBadge, usage } from './format.ts';
 import { html, join, seg, type SafeHtml } from './html.ts';
 import { page } from './layout.ts';
-import { seriesForShard, type SeriesSampler } from './series-sampler.ts';
+import { freshestUsageByShard, seriesOfUsage } from '../controller-state.ts';
 
 export interface PageContext {
   state: ControllerState;
-  series: SeriesSampler;
   /** The current rollout wave (canary shard first), if any. */
   wave?: () => { revision: string; canary: string | null; shards: string[]; status: 'canary' | 'halted' | 'released' } | null;
 }
@@ -46,9 +45,9 @@ function lastReload(state: ControllerState, shard: string, r: ReplicaSummary): S
 }
 
 function seriesCell(ctx: PageContext, shard: string, max: number | null | undefined): SafeHtml {
-  const s = seriesForShard(ctx.state, ctx.series, shard);
-  if (!s) return html`<span title="measured by the agents' cardinality analyzer (promshard_agent_job_series); none reported yet">${usage(null, max, 'series')}</span>`;
-  return html`${usage(s.series, max, 'series')} <span class="muted small">measured ${ago(s.at)}</span>`;
+  const u = freshestUsageByShard(ctx.state).get(shard);
+  if (!u) return html`<span title="measured by the agents' cardinality analyzer (GET /v1/usage); none reported yet">${usage(null, max, 'series')}</span>`;
+  return html`${usage(seriesOfUsage(u), max, 'series')} <span class="muted small">measured ${ago(u.measuredAt!)}</span>`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -130,7 +129,6 @@ function flagCard(f: CardinalityFlag, opts: { showTeam: boolean }): SafeHtml {
 // Fleet
 
 export function fleetPage(ctx: PageContext): SafeHtml {
-  ctx.series.touch();
   const shards = shardsView(ctx.state);
   const repo = repositoryView(ctx.state);
   const teams = teamsView(ctx.state);
@@ -215,7 +213,6 @@ export function teamsPage(ctx: PageContext): SafeHtml {
 // Shard
 
 export function shardPage(ctx: PageContext, s: ShardState): SafeHtml {
-  ctx.series.touch();
   const d = shardDetailView(ctx.state, s);
   const st = shardStateOf(d);
   const prefix = ctx.state.repository.subdir ? `${ctx.state.repository.subdir}/` : '';

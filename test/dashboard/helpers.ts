@@ -130,6 +130,7 @@ export async function startTestFleet(opts: { replicas?: number; openRead?: boole
     openReadAccess: opts.openRead ?? true,
     pollMs: 0, // commits arrive by webhook only: the tests prove the push path
     reconcileMs: 500,
+    usageRefreshMs: 1000,
     heartbeatTimeoutMs: 10_000,
     failureRetryBaseMs: 1000,
     defaultMetrics: false,
