@@ -1,6 +1,7 @@
 // HTTP calls from the controller to one agent: push a document, read its status and its flags.
 // Transport problems (refused connection, timeout, 5xx without an apply result) are `AgentUnreachable`;
 // an answer from the agent's apply pipeline is returned as is, whatever its status code.
+import { DeadlineExceeded, fetchWithDeadline } from '../core/http/fetch-with-deadline.ts';
 import type { DesiredDocument } from '../core/document/desired-document.ts';
 import type { AgentStatus, ApplyResponse } from '../core/protocol/agent-api.ts';
 import type { CardinalityFlag } from '../core/protocol/cardinality-flag.ts';
@@ -23,27 +24,11 @@ export class AgentClient {
   ) {}
 
   private async call(url: string, init: RequestInit, timeoutMs = this.timeoutMs): Promise<Response> {
-    // A plain controller and a ref'd timer, rather than AbortSignal.any(AbortSignal.timeout()): on Node 20
-    // the combined signal can be collected before it fires, and a call to a hung agent then never ended
-    // (it froze the controller's start-up, found by the fault suite with seed 4141651117).
-    const ac = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      ac.abort();
-    }, timeoutMs);
-    const onShutdown = () => ac.abort();
-    this.signal?.addEventListener('abort', onShutdown, { once: true });
     try {
-      const res = await fetch(url, { ...init, headers: { authorization: `Bearer ${this.token()}`, ...(init.headers ?? {}) }, signal: ac.signal });
-      // The body is read by the caller: keep the deadline for it too, then let go.
-      return new Response(await res.arrayBuffer(), { status: res.status, statusText: res.statusText, headers: res.headers });
+      return await fetchWithDeadline(url, { ...init, headers: { authorization: `Bearer ${this.token()}`, ...(init.headers ?? {}) } }, timeoutMs, this.signal);
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
-      throw new AgentUnreachable(timedOut ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message));
-    } finally {
-      clearTimeout(timer);
-      this.signal?.removeEventListener('abort', onShutdown);
+      throw new AgentUnreachable(err instanceof DeadlineExceeded ? e.message : (e.cause?.code ?? e.message));
     }
   }
 

@@ -2,6 +2,7 @@
 // a push can be lost, a pull every --pull-interval converges anyway), and send status reports. The
 // controller being down never stops the agent: every call retries with exponential backoff and
 // jitter, and reports queue in a bounded drop-oldest queue so that reporting never blocks an apply.
+import { fetchWithDeadline } from '../core/http/fetch-with-deadline.ts';
 import type { Logger } from '../core/log/logger.ts';
 import type { AgentRegistration, AgentReport, AgentStatus } from '../core/protocol/agent-api.ts';
 import type { AgentMetrics } from './agent-metrics.ts';
@@ -61,26 +62,17 @@ export class ControllerClient {
     this.o.metrics.reportQueueLength.set(this.reports.length);
   }
 
-  private async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
-    // A plain controller and a ref'd timer rather than AbortSignal.any(AbortSignal.timeout()), whose
-    // combined signal Node 20 can collect before it fires (a hung call would then never end). The body
-    // is read within the same deadline.
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new Error(`no answer within ${this.o.requestTimeoutMs} ms`)), this.o.requestTimeoutMs);
-    const onStop = () => ac.abort();
-    this.abort.signal.addEventListener('abort', onStop, { once: true });
-    try {
-      const res = await fetch(this.o.url + path, {
+  private call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
+    return fetchWithDeadline(
+      this.o.url + path,
+      {
         method,
         headers: { authorization: `Bearer ${this.o.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body !== undefined ? JSON.stringify(body) : undefined,
-        signal: ac.signal,
-      });
-      return new Response(await res.arrayBuffer(), { status: res.status, statusText: res.statusText, headers: res.headers });
-    } finally {
-      clearTimeout(timer);
-      this.abort.signal.removeEventListener('abort', onStop);
-    }
+      },
+      this.o.requestTimeoutMs,
+      this.abort.signal,
+    );
   }
 
   private describe(err: unknown): string {
