@@ -1,7 +1,7 @@
 // One replica of a shard, as the demo runs it: a real Prometheus child process on loopback and, in
 // this process, its shard agent (registered with the controller) running its cardinality analyzer.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../core/net/free-port.ts';
 import { join } from 'node:path';
 import type { Logger } from '../core/log/logger.ts';
 import type { CardinalityAnalyzer } from '../shard-agent/cardinality/index.ts';
@@ -34,17 +34,6 @@ export interface ReplicaOptions {
   probeIntervalMs?: number;
   analyzerIntervalMs?: number;
   analyzerInitialDelayMs?: number;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function waitForPrometheus(url: string, child: TrackedChild, timeoutMs = 20_000): Promise<void> {

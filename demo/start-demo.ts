@@ -10,7 +10,8 @@ import { shardsView } from '../central-controller/views.ts';
 import { createDemoRepository, type DemoRepository } from './demo-repository.ts';
 import { startHealthyExporter, startOffendingExporter, type DemoExporter } from './demo-exporters.ts';
 import type { ProcessTracker } from './processes.ts';
-import { freePort, startReplica, type RunningReplica } from './replica.ts';
+import { freePort } from '../core/net/free-port.ts';
+import { startReplica, type RunningReplica } from './replica.ts';
 
 export interface DemoOptions {
   /** Working directory of the demo (repository, Prometheus data, logs). */

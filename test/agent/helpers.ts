@@ -1,4 +1,5 @@
 // Shared fixtures for the agent tests: real Prometheus, real agent, real HTTP on loopback.
+import { waitFor as waitUntil } from '../support/wait-for.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -108,15 +109,7 @@ export async function activeTargets(prometheusUrl: string): Promise<{ job: strin
   return body.data.activeTargets.map((t) => ({ job: t.labels.job, instance: t.labels.instance, health: t.health }));
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export const waitFor: typeof waitUntil = (what, fn, timeoutMs = 10_000, everyMs = 50) => waitUntil(what, fn, timeoutMs, everyMs);
 
 export function metricValue(exposition: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of exposition.split('\n')) {

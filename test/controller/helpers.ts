@@ -1,5 +1,6 @@
 // Fixtures for the controller tests: a real git repository in a temp dir, real shard agents
 // (in-process startAgent) beside real Prometheus processes, and a real controller on loopback.
+import { waitFor } from '../support/wait-for.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -173,20 +174,7 @@ export async function api(url: string, path: string, token: string | null = TOKE
   return { status: res.status, body };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 15000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { waitFor };
 
 export async function activeTargets(prometheusUrl: string): Promise<string[]> {
   const res = await fetch(`${prometheusUrl}/api/v1/targets?state=active`);

@@ -1,6 +1,7 @@
 // Fixtures for the dashboard tests: a real git repository, a real controller (with its dashboard),
 // real Prometheus servers with their agents (and the cardinality analyzer), real exporters, and
 // headless Chromium driven by playwright-core.
+import { waitFor as waitUntil } from '../support/wait-for.ts';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -192,17 +193,4 @@ export async function startTestFleet(opts: { replicas?: number; openRead?: boole
   };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export const waitFor: typeof waitUntil = (what, fn, timeoutMs = 15_000, everyMs = 100) => waitUntil(what, fn, timeoutMs, everyMs);

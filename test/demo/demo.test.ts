@@ -1,6 +1,7 @@
 // `promshard demo` as a user runs it: a separate process, real Prometheus children, a real git
 // repository printed on the terminal. A commit there must be applied on every replica of its shard
 // within seconds, and SIGTERM must leave no Prometheus behind.
+import { waitFor as waitUntil } from '../support/wait-for.ts';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -28,15 +29,7 @@ function startDemo(args: string[], env: Record<string, string> = {}): DemoProces
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs: number, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+const waitFor: typeof waitUntil = (what, fn, timeoutMs, everyMs = 100) => waitUntil(what, fn, timeoutMs, everyMs);
 
 /** Pids of the direct children of `pid` whose command is prometheus. */
 function prometheusChildren(pid: number): number[] {
