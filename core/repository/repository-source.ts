@@ -2,7 +2,7 @@
 // anything that could hurt the compiler: oversized or binary files, symlinks that leave the repository.
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
@@ -107,7 +107,6 @@ export async function readRepositoryFromGit(gitDir: string, ref: string, subdir 
 
 async function catFileBatch(gitDir: string, shas: string[]): Promise<Buffer[]> {
   if (shas.length === 0) return [];
-  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn('git', ['-C', gitDir, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
