@@ -139,6 +139,8 @@ export interface Shard {
 }
 
 export interface ShardsFile {
+  /** Team credential files must lie under `<secrets_root>/<team>/`. Default /etc/prometheus/secrets. */
+  secrets_root?: string;
   defaults?: ShardDefaults;
   shards: Shard[];
 }
@@ -185,6 +187,8 @@ export interface CompiledShard {
 
 export interface CompiledRepository {
   shards: CompiledShard[];
+  /** shards.yaml's secrets_root (or its default), normalised: team credential files lie under `<secretsRoot>/<team>/`. */
+  secretsRoot: string;
   /** Every team file that was read, relative to the repository root. */
   files: string[];
 }

@@ -20,6 +20,7 @@ import { relabelConfig } from './relabel-config.ts';
 import { relabelRegex } from './relabel-regex.ts';
 import { noInlineSecrets } from './no-inline-secrets.ts';
 import { credentialsOverHttp } from './credentials-over-http.ts';
+import { credentialPath } from './credential-path.ts';
 import { limitAboveMax } from './limit-above-max.ts';
 import { shardOverBudget } from './shard-over-budget.ts';
 
@@ -44,6 +45,7 @@ export const ALL_RULES: readonly Rule[] = [
   relabelRegex,
   noInlineSecrets,
   credentialsOverHttp,
+  credentialPath,
   limitAboveMax,
   shardOverBudget,
 ];

@@ -6,6 +6,7 @@ import { schemaErrorsOf } from '../../ci/rules/schema-validator.ts';
 import type { PathSegment } from '../repository/parse-yaml-file.ts';
 import { BUILTIN_CARDINALITY, BUILTIN_DEFAULTS, mergeLayers, mergeLimits } from './effective-settings.ts';
 import { parseDurationMs } from '../time/duration.ts';
+import { secretsRootOf } from './secret-paths.ts';
 
 interface Locator {
   locate(file: string, path: readonly PathSegment[], onKey?: boolean): { start: { line: number; column: number } };
@@ -108,7 +109,9 @@ export function buildModel(parsed: ParsedRepository, locator: Locator): Compiled
   }
   const compiledShards = [...shards.values()].map((s) => s.compiled).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const s of compiledShards) s.jobs.sort((a, b) => (a.name < b.name ? -1 : 1));
-  return { shards: compiledShards, files };
+  // An unusable root is an error finding of credential-path, so this model is never rendered; keep the text for display.
+  const root = secretsRootOf(fleet.secrets_root);
+  return { shards: compiledShards, files, secretsRoot: root.ok ? root.normalised : (fleet.secrets_root ?? '') };
 }
 
 function compileJob(

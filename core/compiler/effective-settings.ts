@@ -7,6 +7,8 @@ export const BUILTIN_DEFAULTS = {
   timeout: '10s',
   evaluation_interval: '1m',
   replicas: 2,
+  /** Team credential files live under `<secrets_root>/<team>/` (shards.yaml `secrets_root`). */
+  secrets_root: '/etc/prometheus/secrets',
 };
 
 /** Cardinality thresholds when shards.yaml sets none: the analyzer's own defaults, one source of truth. */

@@ -117,8 +117,8 @@ jobs:
   - name: static
     labels: { service: dhcp }
     scheme: https
-    tls: { ca_file: /etc/ca.pem }
-    basic_auth: { username: prom, password_file: /etc/pw }
+    tls: { ca_file: /etc/prometheus/secrets/netops/ca.pem }
+    basic_auth: { username: prom, password_file: /etc/prometheus/secrets/netops/pw }
     limits: { sample_limit: 5000 }
     target_groups:
       - targets: ["a.internal:9100"]
@@ -139,8 +139,8 @@ jobs:
   assert.equal(st.job_name, 'static');
   assert.equal(st.sample_limit, 5000);
   assert.equal(st.label_limit, 30);
-  assert.deepEqual(st.basic_auth, { username: 'prom', password_file: '/etc/pw' });
-  assert.deepEqual(st.tls_config, { ca_file: '/etc/ca.pem' });
+  assert.deepEqual(st.basic_auth, { username: 'prom', password_file: '/etc/prometheus/secrets/netops/pw' });
+  assert.deepEqual(st.tls_config, { ca_file: '/etc/prometheus/secrets/netops/ca.pem' });
   assert.deepEqual(st.static_configs, [
     { targets: ['a.internal:9100'], labels: { rack: 'r1', service: 'dhcp', team: 'netops' } },
     { targets: ['b.internal:9100'], labels: { service: 'dhcp', team: 'netops' } },

@@ -36,7 +36,7 @@ const pairs: [string, string[], unknown][] = [
   ['TlsConfig', keys<M.TlsConfig>({ ca_file: true, cert_file: true, key_file: true, server_name: true, insecure_skip_verify: true }), defs.tls],
   ['BasicAuth', keys<M.BasicAuth>({ username: true, password_file: true }), defs.basicAuth],
   ['Authorization', keys<M.Authorization>({ type: true, credentials_file: true }), defs.authorization],
-  ['ShardsFile', keys<M.ShardsFile>({ defaults: true, shards: true }), shardsSchema],
+  ['ShardsFile', keys<M.ShardsFile>({ secrets_root: true, defaults: true, shards: true }), shardsSchema],
   [
     'ShardDefaults',
     keys<M.ShardDefaults>({ interval: true, timeout: true, evaluation_interval: true, limits: true, max_limits: true, cardinality: true }),
