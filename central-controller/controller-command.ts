@@ -23,6 +23,9 @@ export const CONTROLLER_USAGE = `usage: promshard controller --repo URL_OR_PATH 
   --canary-shard NAME         shard that goes first when a change touches several
   --concurrency N             pushes in flight at once (default 32)
   --push-timeout DURATION     one push, including the agent's reload and proof (default 30s)
+  --max-event-streams N       server-sent event streams open at once, API and dashboard together (default 1000)
+  --max-event-streams-per-client N  … from one client address (default 32); past either bound: 429
+  --dashboard-session DURATION  how long a dashboard sign-in lasts; checked by the server (default 12h)
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -46,6 +49,9 @@ export async function run(argv: string[]): Promise<number> {
       'canary-shard': { type: 'string' },
       concurrency: { type: 'string', default: '32' },
       'push-timeout': { type: 'string', default: '30s' },
+      'max-event-streams': { type: 'string', default: '1000' },
+      'max-event-streams-per-client': { type: 'string', default: '32' },
+      'dashboard-session': { type: 'string', default: '12h' },
       help: { type: 'boolean', short: 'h' },
     }));
     if (flags.help) {
@@ -65,6 +71,20 @@ export async function run(argv: string[]): Promise<number> {
   const concurrency = Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     process.stderr.write('promshard controller: --concurrency must be a positive integer\n');
+    return 2;
+  }
+  const streamLimits: Record<string, number> = {};
+  for (const flag of ['max-event-streams', 'max-event-streams-per-client'] as const) {
+    const n = Number(flags[flag]);
+    if (!Number.isInteger(n) || n < 1) {
+      process.stderr.write(`promshard controller: --${flag} must be a positive integer\n`);
+      return 2;
+    }
+    streamLimits[flag] = n;
+  }
+  const dashboardSessionMs = requireDurationMs(flags['dashboard-session']!, '--dashboard-session');
+  if (dashboardSessionMs < 1000) {
+    process.stderr.write('promshard controller: --dashboard-session must be at least 1s\n');
     return 2;
   }
   const listenAddr = flags.listen!;
@@ -89,6 +109,9 @@ export async function run(argv: string[]): Promise<number> {
     canaryShard: flags['canary-shard'],
     concurrency,
     pushTimeoutMs: requireDurationMs(flags['push-timeout']!, '--push-timeout'),
+    maxEventStreams: streamLimits['max-event-streams'],
+    maxEventStreamsPerClient: streamLimits['max-event-streams-per-client'],
+    dashboardSessionMs,
   });
   process.stdout.write(`promshard controller listening on ${controller.url}\n`);
   await new Promise<void>((resolve) => {

@@ -16,7 +16,8 @@ import { GitFollower } from './git-follower.ts';
 import { Pusher } from './pusher.ts';
 import { Reconciler } from './reconciler.ts';
 import { RepositorySync } from './repository-sync.ts';
-import type { ControllerRuntime } from './runtime.ts';
+import { CloseHooks, type ControllerRuntime } from './runtime.ts';
+import { DEFAULT_EVENT_STREAM_LIMITS, EventStreams } from './event-streams.ts';
 import { mapBounded, Semaphore } from './semaphore.ts';
 import { ShardWorker } from './shard-worker.ts';
 import { readAgentsFile } from './static-agents.ts';
@@ -59,6 +60,12 @@ export interface StartControllerOptions {
   failureRetryMaxMs?: number;
   statusTimeoutMs?: number; // default 3 s
   webhookMaxBytes?: number; // default 1 MiB
+  /** Server-sent event streams open at once, over /v1/events/stream and /dashboard/events (default 1000). */
+  maxEventStreams?: number;
+  /** … from one client address (default 32). */
+  maxEventStreamsPerClient?: number;
+  /** How long a dashboard session cookie is honoured after sign-in; default 12 h. */
+  dashboardSessionMs?: number;
   log?: Logger;
   logWrite?: (line: string) => void;
   defaultMetrics?: boolean;
@@ -126,7 +133,13 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   const statusTimeoutMs = opts.statusTimeoutMs ?? 3000;
   const reconciler = new Reconciler({ state, registry, client, metrics, log, workerFor, heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 30_000, usageRefreshMs: opts.usageRefreshMs, statusTimeoutMs, concurrency: Math.max(concurrency, 16) });
 
-  const closers: (() => void)[] = [];
+  const closeHooks = new CloseHooks(log);
+  const streams = new EventStreams(
+    { total: opts.maxEventStreams ?? DEFAULT_EVENT_STREAM_LIMITS.total, perClient: opts.maxEventStreamsPerClient ?? DEFAULT_EVENT_STREAM_LIMITS.perClient },
+    metrics,
+    log,
+  );
+  closeHooks.add(() => streams.closeAll());
   // The server listens before the clone is open (agents may report meanwhile), so a webhook can arrive
   // early; its fetch must wait for the clone, or it races `git.open()` on a half-made repository.
   let gitOpened!: () => void;
@@ -144,13 +157,16 @@ export async function startController(opts: StartControllerOptions): Promise<Run
     },
     pollStatus: (a: AgentRecord) => reconciler.pollStatus(a),
     wave: () => wave.current,
-    onClose: (fn) => closers.push(fn),
+    onClose: (fn) => closeHooks.add(fn),
+    closeHookCount: () => closeHooks.size,
+    streams,
   };
   const { app } = createControllerApp(runtime, {
     tokens: () => tokens,
     webhookSecret: () => opts.webhookSecret,
     openReadAccess: opts.openReadAccess ?? false,
     webhookMaxBytes: opts.webhookMaxBytes ?? 1024 * 1024,
+    dashboardSessionMs: opts.dashboardSessionMs,
     extraRoutes: opts.extraRoutes,
   });
 
@@ -192,7 +208,7 @@ export async function startController(opts: StartControllerOptions): Promise<Run
       (closed ??= (async () => {
         timers.forEach(clearInterval);
         abort.abort();
-        closers.forEach((fn) => fn());
+        closeHooks.runAll();
         await wave.close();
         await Promise.all([...workers.values()].map((w) => w.close()));
         await sync.idle().catch(() => undefined);

@@ -25,6 +25,8 @@ export interface DashboardOptions {
   openRead: boolean;
   /** Tokens that grant read access (read and admin tokens). */
   readTokens: () => readonly string[];
+  /** How long a dashboard session cookie is honoured (default 12 h). */
+  sessionMs?: number;
 }
 
 export const CONTENT_SECURITY_POLICY = [
@@ -63,7 +65,7 @@ export function mountDashboard(app: Express, rt: ControllerRuntime, opts: Dashbo
 
   const live = new LiveHub(rt);
   const ctx: PageContext = { state: rt.state, wave: () => rt.wave() };
-  const read = requireDashboardRead({ openRead: opts.openRead, readTokens: opts.readTokens });
+  const read = requireDashboardRead({ openRead: opts.openRead, readTokens: opts.readTokens, sessionMs: opts.sessionMs });
   const send = (res: Response, status: number, body: SafeHtml) => {
     res.status(status).setHeader('Cache-Control', 'no-store');
     res.type('html').send(body.value);

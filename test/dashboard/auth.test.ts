@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startController, type RunningController } from '../../central-controller/start-controller.ts';
 import { escapeHtml, html } from '../../central-controller/dashboard/html.ts';
-import { SESSION_COOKIE } from '../../central-controller/dashboard/auth.ts';
+import { issueSession, SESSION_COOKIE, sessionValid } from '../../central-controller/dashboard/auth.ts';
 import { createGitRepo, type TestGitRepo } from '../support/git-repo.ts';
 import { ADMIN_TOKEN, browserAvailable, launchBrowser, READ_TOKEN, SHARDS_YAML, SPARE_FILE, WEBHOOK_SECRET } from './helpers.ts';
 
@@ -126,6 +126,94 @@ describe('dashboard read access with tokens', () => {
       await page.waitForSelector('#live-status.ok');
     } finally {
       await browser.close();
+    }
+  });
+});
+
+describe('dashboard session expiry and rotation', () => {
+  const HOUR = 3600_000;
+  const T0 = Date.UTC(2030, 0, 1);
+
+  test('a session is valid until its expiry and refused from then on, whatever the browser still sends', () => {
+    const v = issueSession(READ_TOKEN, T0, 12 * HOUR);
+    assert.ok(!v.includes(READ_TOKEN));
+    assert.equal(sessionValid(v, [READ_TOKEN], T0, 12 * HOUR), true);
+    assert.equal(sessionValid(v, [READ_TOKEN], T0 + 12 * HOUR - 1000, 12 * HOUR), true);
+    assert.equal(sessionValid(v, [READ_TOKEN], T0 + 12 * HOUR, 12 * HOUR), false);
+    assert.equal(sessionValid(v, [READ_TOKEN], T0 + 400 * HOUR, 12 * HOUR), false);
+    // Shortening the controller's flag shortens sessions already handed out.
+    assert.equal(sessionValid(v, [READ_TOKEN], T0 + 2 * HOUR, 1 * HOUR), false);
+  });
+
+  test('an edited issue or expiry time is refused (the HMAC covers both)', () => {
+    const v = issueSession(READ_TOKEN, T0, 12 * HOUR);
+    const [ver, issued, expires, mac] = v.split('.');
+    const later = `${ver}.${issued}.${Number(expires) + 365 * 86400}.${mac}`;
+    assert.equal(sessionValid(later, [READ_TOKEN], T0 + 13 * HOUR, 400 * 24 * HOUR), false);
+    const reissued = `${ver}.${Number(issued) + 13 * 3600}.${Number(expires) + 13 * 3600}.${mac}`;
+    assert.equal(sessionValid(reissued, [READ_TOKEN], T0 + 14 * HOUR, 12 * HOUR), false);
+    // A session "issued" in the future is not one the server made, even with a valid HMAC.
+    const future = issueSession(READ_TOKEN, T0 + 5 * HOUR, 12 * HOUR);
+    assert.equal(sessionValid(future, [READ_TOKEN], T0, 12 * HOUR), false);
+    // The pre-expiry format (a bare HMAC of the token) is no longer accepted.
+    assert.equal(sessionValid('AAAA', [READ_TOKEN], T0, 12 * HOUR), false);
+  });
+
+  test('a session made under one token is refused under another (rotation)', () => {
+    const v = issueSession(READ_TOKEN, T0, 12 * HOUR);
+    assert.equal(sessionValid(v, ['rotated-read-token-1234'], T0 + 1000, 12 * HOUR), false);
+    assert.equal(sessionValid(v, ['rotated-read-token-1234', READ_TOKEN], T0 + 1000, 12 * HOUR), true);
+  });
+
+  test('over HTTP: the cookie works, then the server refuses it once expired; a tampered expiry is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'promshard-dash-session-'));
+    const git = createGitRepo({ 'shards.yaml': SHARDS_YAML, 'teams/storage-ops/spare.yaml': SPARE_FILE });
+    const controller = await startController({ repo: git.dir, stateDir: join(dir, 'state'), token: ADMIN_TOKEN, readToken: READ_TOKEN, webhookSecret: WEBHOOK_SECRET, pollMs: 0, defaultMetrics: false, dashboardSessionMs: 2000, logWrite: () => undefined });
+    try {
+      const res = await fetch(`${controller.url}/?token=${READ_TOKEN}`);
+      await res.arrayBuffer();
+      const cookie = res.headers.get('set-cookie') ?? '';
+      assert.match(cookie, /; Max-Age=2(;|$)/);
+      const session = cookie.split(';')[0]!;
+      const ok = await fetch(controller.url + '/', { headers: { cookie: session } });
+      assert.equal(ok.status, 200);
+      await ok.arrayBuffer();
+      const [ver, issued, expires, mac] = session.slice(SESSION_COOKIE.length + 1).split('.');
+      const tampered = await fetch(controller.url + '/', { headers: { cookie: `${SESSION_COOKIE}=${ver}.${issued}.${Number(expires) + 86400}.${mac}` } });
+      assert.equal(tampered.status, 401);
+      await tampered.arrayBuffer();
+      await new Promise((r) => setTimeout(r, 3100));
+      const expired = await fetch(controller.url + '/', { headers: { cookie: session } });
+      assert.equal(expired.status, 401);
+      assert.match(await expired.text(), /expired/);
+    } finally {
+      await controller.close();
+      git.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('over HTTP: a controller restarted with a rotated read token refuses the old session', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'promshard-dash-rotate-'));
+    const git = createGitRepo({ 'shards.yaml': SHARDS_YAML, 'teams/storage-ops/spare.yaml': SPARE_FILE });
+    const start = (readToken: string) => startController({ repo: git.dir, stateDir: join(dir, 'state'), token: ADMIN_TOKEN, readToken, webhookSecret: WEBHOOK_SECRET, pollMs: 0, defaultMetrics: false, logWrite: () => undefined });
+    let controller = await start(READ_TOKEN);
+    try {
+      const res = await fetch(`${controller.url}/?token=${READ_TOKEN}`);
+      await res.arrayBuffer();
+      const session = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+      const before = await fetch(controller.url + '/', { headers: { cookie: session } });
+      assert.equal(before.status, 200);
+      await before.arrayBuffer();
+      await controller.close();
+      controller = await start('rotated-read-token-5e1d');
+      const after = await fetch(controller.url + '/', { headers: { cookie: session } });
+      assert.equal(after.status, 401);
+      await after.arrayBuffer();
+    } finally {
+      await controller.close();
+      git.destroy();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
