@@ -113,7 +113,9 @@ export class AgentRegistry {
       this.sortedAll = null;
       this.byShard = null;
       this.scheduleSave();
-    } else if (rec.url !== url) {
+    } else if (rec.url !== url && (isStatic || !rec.static)) {
+      // A static agent's address is trusted configuration: a registration or report (which anyone
+      // holding that replica's credential can send) does not move it.
       rec.url = url;
       this.scheduleSave();
     }

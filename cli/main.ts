@@ -9,6 +9,7 @@ const COMMANDS: Record<string, Command> = {
   render: { summary: 'render one Prometheus configuration directory per shard', load: () => import('../ci/render-command.ts') },
   controller: { summary: 'run the central controller', load: () => import('../central-controller/controller-command.ts') },
   agent: { summary: 'run a shard agent beside one Prometheus', load: () => import('../shard-agent/agent-command.ts') },
+  'agent-token': { summary: "print one agent's credential (derived from the controller's agent secret)", load: () => import('./agent-token-command.ts') },
   demo: { summary: 'run a local fleet on the bundled scrape-configs/ with real Prometheus', load: () => import('../demo/demo-command.ts') },
 };
 

@@ -4,8 +4,8 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { AgentRegistration, AgentReport } from '../../core/protocol/agent-api.ts';
 import type { ControllerRuntime } from '../runtime.ts';
 import { documentForReplica } from '../replica-status.ts';
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+import { AGENT_NAME as NAME } from '../../core/http/agent-credential.ts';
+import { scopeRefusal } from './auth-guards.ts';
 
 function registrationOf(body: unknown): AgentRegistration | string {
   const b = body as Partial<AgentRegistration> | null;
@@ -22,6 +22,10 @@ export function mountAgentRoutes(app: Express, rt: ControllerRuntime, guard: Req
   app.post('/v1/agents/register', guard, json, (req, res) => {
     const reg = registrationOf(req.body);
     if (typeof reg === 'string') return void res.status(400).json({ error: reg });
+    // Only this replica's credential may say where this replica is: the controller sends that
+    // credential (and the shard's document) to the URL registered here.
+    const refused = scopeRefusal(res, reg.shard, reg.replica);
+    if (refused) return void res.status(403).json({ error: refused });
     const { record, isNew } = rt.state.agents.register(reg.shard, reg.replica, reg.url);
     if (isNew || record.reachable === false) rt.state.record({ type: 'agent-registered', shard: reg.shard, replica: reg.replica, message: `agent ${record.key} registered at ${reg.url}` });
     record.reachable = true;
@@ -35,6 +39,8 @@ export function mountAgentRoutes(app: Express, rt: ControllerRuntime, guard: Req
   app.post('/v1/agents/report', guard, json, (req, res) => {
     const reg = registrationOf(req.body);
     if (typeof reg === 'string') return void res.status(400).json({ error: reg });
+    const refused = scopeRefusal(res, reg.shard, reg.replica);
+    if (refused) return void res.status(403).json({ error: refused });
     const status = (req.body as AgentReport).status;
     if (!status || typeof status !== 'object' || (status.applied !== null && typeof status.applied?.hash !== 'string')) return void res.status(400).json({ error: 'status must be an AgentStatus' });
     let record = rt.state.agents.get(reg.shard, reg.replica);
@@ -56,6 +62,8 @@ export function mountAgentRoutes(app: Express, rt: ControllerRuntime, guard: Req
     const shard = typeof req.query.shard === 'string' ? req.query.shard : '';
     const replica = typeof req.query.replica === 'string' ? req.query.replica : '';
     if (!NAME.test(shard)) return void res.status(400).json({ error: 'shard query parameter required' });
+    const refused = scopeRefusal(res, shard, replica);
+    if (refused) return void res.status(403).json({ error: refused });
     const s = rt.state.shards.get(shard);
     const doc = s ? documentForReplica(s, rt.state.agents.replicasOf(shard), replica) : null;
     if (!doc) return void res.status(404).json({ error: `no desired document for shard ${shard}` });
