@@ -5,8 +5,14 @@ import { DeadlineExceeded, fetchWithDeadline } from '../core/http/fetch-with-dea
 import type { DesiredDocument } from '../core/document/desired-document.ts';
 import type { AgentStatus, ApplyResponse } from '../core/protocol/agent-api.ts';
 import type { CardinalityFlag } from '../core/protocol/cardinality-flag.ts';
+import type { AgentScope } from '../core/http/agent-credential.ts';
 
 export class AgentUnreachable extends Error {}
+
+/** One agent as the controller calls it: where, and who (the credential presented is that replica's own). */
+export interface AgentTarget extends AgentScope {
+  url: string;
+}
 
 export interface PushAnswer {
   httpStatus: number;
@@ -17,23 +23,24 @@ const RESULTS = new Set(['applied', 'unchanged', 'written-unverified', 'rolled-b
 
 export class AgentClient {
   constructor(
-    private readonly token: () => string,
+    /** The credential presented to this agent: its own (per-agent mode) or the shared one (legacy). */
+    private readonly token: (agent: AgentScope) => string,
     private readonly timeoutMs: number,
     /** Aborts every call in flight (controller shutdown). */
     private readonly signal?: AbortSignal,
   ) {}
 
-  private async call(url: string, init: RequestInit, timeoutMs = this.timeoutMs): Promise<Response> {
+  private async call(agent: AgentTarget, path: string, init: RequestInit, timeoutMs = this.timeoutMs): Promise<Response> {
     try {
-      return await fetchWithDeadline(url, { ...init, headers: { authorization: `Bearer ${this.token()}`, ...(init.headers ?? {}) } }, timeoutMs, this.signal);
+      return await fetchWithDeadline(`${agent.url}${path}`, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${this.token(agent)}` } }, timeoutMs, this.signal);
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
       throw new AgentUnreachable(err instanceof DeadlineExceeded ? e.message : (e.cause?.code ?? e.message));
     }
   }
 
-  async push(agentUrl: string, doc: DesiredDocument, timeoutMs = this.timeoutMs): Promise<PushAnswer> {
-    const res = await this.call(`${agentUrl}/v1/apply`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(doc) }, timeoutMs);
+  async push(agent: AgentTarget, doc: DesiredDocument, timeoutMs = this.timeoutMs): Promise<PushAnswer> {
+    const res = await this.call(agent, '/v1/apply', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(doc) }, timeoutMs);
     let body: unknown;
     try {
       body = await res.json();
@@ -49,8 +56,8 @@ export class AgentClient {
     return { httpStatus: res.status, body: body as ApplyResponse };
   }
 
-  async status(agentUrl: string, timeoutMs = this.timeoutMs): Promise<AgentStatus> {
-    const res = await this.call(`${agentUrl}/v1/status`, { method: 'GET' }, timeoutMs);
+  async status(agent: AgentTarget, timeoutMs = this.timeoutMs): Promise<AgentStatus> {
+    const res = await this.call(agent, '/v1/status', { method: 'GET' }, timeoutMs);
     if (!res.ok) {
       await res.arrayBuffer().catch(() => undefined);
       throw new AgentUnreachable(`agent answered ${res.status} to GET /v1/status`);
@@ -58,8 +65,8 @@ export class AgentClient {
     return (await res.json()) as AgentStatus;
   }
 
-  async flags(agentUrl: string, timeoutMs = this.timeoutMs): Promise<CardinalityFlag[]> {
-    const res = await this.call(`${agentUrl}/v1/flags`, { method: 'GET' }, timeoutMs);
+  async flags(agent: AgentTarget, timeoutMs = this.timeoutMs): Promise<CardinalityFlag[]> {
+    const res = await this.call(agent, '/v1/flags', { method: 'GET' }, timeoutMs);
     if (!res.ok) {
       await res.arrayBuffer().catch(() => undefined);
       throw new AgentUnreachable(`agent answered ${res.status} to GET /v1/flags`);
@@ -69,8 +76,8 @@ export class AgentClient {
   }
 
   /** Per-job series and targets from the agent's last cardinality cycle. */
-  async usage(agentUrl: string, timeoutMs = this.timeoutMs): Promise<AgentUsage> {
-    const res = await this.call(`${agentUrl}/v1/usage`, { method: 'GET' }, timeoutMs);
+  async usage(agent: AgentTarget, timeoutMs = this.timeoutMs): Promise<AgentUsage> {
+    const res = await this.call(agent, '/v1/usage', { method: 'GET' }, timeoutMs);
     if (!res.ok) {
       await res.arrayBuffer().catch(() => undefined);
       throw new AgentUnreachable(`agent answered ${res.status} to GET /v1/usage`);

@@ -97,7 +97,9 @@ export class AgentRegistry {
     }
     for (const p of list) {
       if (typeof p?.shard !== 'string' || typeof p.replica !== 'string' || typeof p.url !== 'string') continue;
-      const rec = this.upsert(p.shard, p.replica, p.url, p.static);
+      // Static-ness comes from this run's --agents-file (addStatic), not from the last run's: an agent
+      // dropped from that file may register at a new address again.
+      const rec = this.upsert(p.shard, p.replica, p.url, false);
       rec.registeredAt = p.registeredAt;
       rec.lastReportAt = null; // a heartbeat from before the restart says nothing about now
     }

@@ -42,7 +42,7 @@ export class Pusher {
     try {
       for (;;) {
         try {
-          const answer = await this.o.semaphore.run(() => this.o.client.push(rec.url, doc));
+          const answer = await this.o.semaphore.run(() => this.o.client.push(rec, doc));
           outcome = classify(answer.httpStatus, answer.body);
           break;
         } catch (err) {

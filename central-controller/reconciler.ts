@@ -60,7 +60,7 @@ export class Reconciler {
 
   async pollStatus(a: AgentRecord): Promise<void> {
     try {
-      const status = await this.o.client.status(a.url, this.o.statusTimeoutMs);
+      const status = await this.o.client.status(a, this.o.statusTimeoutMs);
       const wasUnreachable = a.reachable === false;
       const before = a.applied?.hash;
       this.o.registry.observeStatus(a, status, 'poll');
@@ -91,7 +91,7 @@ export class Reconciler {
     });
     await mapBounded(due, this.o.concurrency, async (a) => {
       try {
-        const u = await this.o.client.usage(a.url, this.o.statusTimeoutMs);
+        const u = await this.o.client.usage(a, this.o.statusTimeoutMs);
         this.o.state.usage.set(a.key, { shard: a.shard, replica: a.replica, fetchedAt: now, ...u });
       } catch (err) {
         this.o.log.debug('fetching usage failed', { agent: a.key, error: (err as Error).message });
@@ -104,7 +104,7 @@ export class Reconciler {
     for (const a of agents) if ((a.status?.flagCount ?? 0) === 0) this.o.state.flags.delete(a.key);
     await mapBounded(withFlags, this.o.concurrency, async (a) => {
       try {
-        const flags = await this.o.client.flags(a.url, this.o.statusTimeoutMs);
+        const flags = await this.o.client.flags(a, this.o.statusTimeoutMs);
         this.o.state.flags.set(a.key, { shard: a.shard, replica: a.replica, fetchedAt: Date.now(), flags });
       } catch (err) {
         this.o.log.debug('fetching flags failed', { agent: a.key, error: (err as Error).message });

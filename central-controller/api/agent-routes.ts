@@ -27,6 +27,7 @@ export function mountAgentRoutes(app: Express, rt: ControllerRuntime, guard: Req
     const refused = scopeRefusal(res, reg.shard, reg.replica);
     if (refused) return void res.status(403).json({ error: refused });
     const { record, isNew } = rt.state.agents.register(reg.shard, reg.replica, reg.url);
+    if (record.static && record.url !== reg.url.replace(/\/+$/, '')) rt.log.warn('a static agent registered with another address; keeping the configured one (--agents-file)', { shard: reg.shard, replica: reg.replica, configured: record.url, registered: reg.url });
     if (isNew || record.reachable === false) rt.state.record({ type: 'agent-registered', shard: reg.shard, replica: reg.replica, message: `agent ${record.key} registered at ${reg.url}` });
     record.reachable = true;
     record.lastContactAt = Date.now();

@@ -4,6 +4,9 @@
 import type { Rule } from './rule.ts';
 import { fileUnreadable, yamlSyntax, fileLayout } from './loader-rules.ts';
 import { schema } from './schema.ts';
+import { fileName } from './file-name.ts';
+import { unsafeCharacters } from './unsafe-characters.ts';
+import { jobName } from './job-name.ts';
 import { unknownKey } from './unknown-key.ts';
 import { unknownShard } from './unknown-shard.ts';
 import { teamFolderMismatch } from './team-folder-mismatch.ts';
@@ -28,10 +31,13 @@ export const ALL_RULES: readonly Rule[] = [
   fileUnreadable,
   fileLayout,
   yamlSyntax,
+  fileName,
   schema,
+  unsafeCharacters,
   unknownKey,
   unknownShard,
   teamFolderMismatch,
+  jobName,
   duplicateJob,
   duplicateShard,
   jobTargets,

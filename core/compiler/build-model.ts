@@ -6,6 +6,7 @@ import { schemaErrorsOf } from '../../ci/rules/schema-validator.ts';
 import type { PathSegment } from '../repository/parse-yaml-file.ts';
 import { BUILTIN_CARDINALITY, BUILTIN_DEFAULTS, mergeLayers, mergeLimits } from './effective-settings.ts';
 import { parseDurationMs } from '../time/duration.ts';
+import { isAcceptedTeamFilePath } from '../repository/file-names.ts';
 import { secretsRootOf } from './secret-paths.ts';
 
 interface Locator {
@@ -94,6 +95,9 @@ export function buildModel(parsed: ParsedRepository, locator: Locator): Compiled
   const seenJobs = new Set<string>();
   const files: string[] = [];
   for (const file of parsed.teamFiles) {
+    // A name outside the file-name rule's set never enters the model, so it cannot reach a rendered
+    // configuration, an owner record or the dashboard even through a caller that ignores findings.
+    if (!isAcceptedTeamFilePath(file.path)) continue;
     files.push(file.path);
     if (schemaErrorsOf(file).length > 0) continue;
     const team = file.data as TeamFile;

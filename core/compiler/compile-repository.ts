@@ -4,6 +4,7 @@
 import { compareFindings, hasErrors, type Finding, type Position } from '../findings/finding.ts';
 import { decodeUtf8Text, parseYamlText, YamlLocator, type PathSegment } from '../repository/parse-yaml-file.ts';
 import type { RepositorySource } from '../repository/repository-source.ts';
+import { fileNameFinding, teamFilePathProblem } from '../repository/file-names.ts';
 import type { ParsedFile, ParsedRepository, ReportInput, Rule } from '../../ci/rules/rule.ts';
 import { ALL_RULES } from '../../ci/rules/index.ts';
 import { buildModel } from './build-model.ts';
@@ -63,6 +64,11 @@ export function parseRepository(source: RepositorySource): { parsed: ParsedRepos
     const parts = f.path.split('/');
     if (!isShards && !(parts.length === 3 && parts[0] === 'teams')) {
       fileFinding(f.path, 'file-layout', `team files belong directly in teams/<team>/; "${f.path}" is not read`);
+      continue;
+    }
+    const nameProblem = isShards ? undefined : teamFilePathProblem(f.path);
+    if (nameProblem) {
+      findings.push({ ruleId: 'file-name', severity: 'error', file: f.path, start: START, end: START, ...fileNameFinding(nameProblem) });
       continue;
     }
     const decoded = decodeUtf8Text(f.bytes);

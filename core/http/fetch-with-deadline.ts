@@ -2,6 +2,9 @@
 // rather than AbortSignal.any(AbortSignal.timeout()): on Node 20 the combined signal can be collected
 // before it fires, and a call to a peer that never answers then never ends (it froze the
 // controller's start-up; see docs/operations.md).
+//
+// Redirects are never followed: both callers send a bearer credential, and an answer of "go to
+// another host" must not carry it there (the redirect comes back as the 3xx answer it is).
 
 export class DeadlineExceeded extends Error {}
 
@@ -15,7 +18,7 @@ export async function fetchWithDeadline(url: string, init: RequestInit, timeoutM
   const onCancel = () => ac.abort();
   cancel?.addEventListener('abort', onCancel, { once: true });
   try {
-    const res = await fetch(url, { ...init, signal: ac.signal });
+    const res = await fetch(url, { ...init, redirect: 'manual', signal: ac.signal });
     return new Response(await res.arrayBuffer(), { status: res.status, statusText: res.statusText, headers: res.headers });
   } catch (err) {
     if (timedOut) throw new DeadlineExceeded(`no answer within ${timeoutMs} ms`);

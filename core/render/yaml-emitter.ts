@@ -1,18 +1,60 @@
 // A small deterministic YAML emitter for rendered Prometheus configurations. The general-purpose
 // `yaml` stringifier costs ~0.3 ms per job, which dominates rendering a 200-shard fleet; this one
 // handles exactly what a configuration holds (maps, lists, strings, numbers, booleans).
+//
+// Injection-proof by construction: a string is written plain only when it matches a small allow-list
+// that no YAML 1.1 or 1.2 parser reads as anything but that same string; everything else is written
+// double-quoted with every character outside printable ASCII escaped (\uXXXX, \UXXXXXXXX: both
+// YAML versions and Go's yaml.v2 read them). So no byte of a rendered string is a line break, an
+// indicator or a quote that could end the scalar, whatever the repository holds. Keys go through the
+// same function.
 
-// Strings that can stay unquoted: no YAML indicators, not mistakable for another type.
-const PLAIN_SAFE = /^(?:[A-Za-z0-9_./+]|-(?! |$))[A-Za-z0-9_./@+:, -]*$/;
-const NON_STRING_LOOKALIKE = /^(?:~|null|true|false|yes|no|on|off|y|n|[-+]?(?:\d[\d_]*)?(?:\.\d*)?(?:[eE][-+]?\d+)?|[-+]?\.(?:inf|nan)|0x[0-9a-fA-F]+|0o[0-7]+)$/i;
+// Plain only from a letter, `_` or `/` (never a number, date, `.inf`, `-` or an indicator), then
+// letters, digits and `_ . / : -` — no spaces, so never `: ` or ` #`.
+const PLAIN_WORD = /^[A-Za-z_/][A-Za-z0-9_./:-]*$/;
+// Durations (`30s`, `1m30s`) start with a digit but no YAML version reads them as a number.
+const PLAIN_DURATION = /^(?:[0-9]+(?:ms|s|m|h|d|w|y))+$/;
+// Words YAML 1.1 (Go's yaml.v2) resolves to booleans or null.
+const KEYWORD = /^(?:y|n|yes|no|on|off|true|false|null)$/i;
+
+export function isPlainSafe(s: string): boolean {
+  return (PLAIN_DURATION.test(s) || (PLAIN_WORD.test(s) && !s.endsWith(':') && !KEYWORD.test(s)));
+}
+
+/** `s` as a YAML double-quoted scalar whose bytes are printable ASCII only. */
+export function doubleQuoted(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if (ch === '"' || ch === '\\') out += '\\' + ch;
+    else if (cp >= 0x20 && cp <= 0x7e) out += ch;
+    else if (cp >= 0xd800 && cp <= 0xdfff) {
+      // A lone surrogate has no UTF-8 form: yaml.v2 refuses its escape, so the config would not load.
+      // The unsafe-characters rule refuses it first; this guards callers that skip the rules.
+      throw new Error(`cannot render a lone surrogate (U+${cp.toString(16).toUpperCase()}) in ${JSON.stringify(s.slice(0, 40))}`);
+    } else if (cp <= 0xffff) out += '\\u' + cp.toString(16).toUpperCase().padStart(4, '0');
+    else out += '\\U' + cp.toString(16).toUpperCase().padStart(8, '0');
+  }
+  return out + '"';
+}
 
 export function yamlScalar(value: unknown): string {
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'boolean') return String(value);
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`cannot render the number ${value}`);
+    return String(value);
+  }
   if (value === null || value === undefined) return 'null';
   const s = String(value);
-  if (s !== '' && PLAIN_SAFE.test(s) && !NON_STRING_LOOKALIKE.test(s) && !s.endsWith(' ') && !s.includes(': ') && !s.includes(' #') && !s.endsWith(':')) return s;
-  // JSON string escapes are valid in YAML double-quoted scalars.
-  return JSON.stringify(s);
+  return isPlainSafe(s) ? s : doubleQuoted(s);
+}
+
+/**
+ * Text for a YAML comment: printable ASCII only, so it can never end the comment line. Names that
+ * passed the file-name rule come out unchanged; anything else is escaped rather than trusted.
+ */
+export function commentText(s: string): string {
+  return /^[\x20-\x7e]*$/.test(s) ? s : doubleQuoted(s);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
