@@ -42,6 +42,19 @@ export function createControllerMetrics(opts: { defaultMetrics?: boolean } = {})
     rolloutLag: new Gauge({ name: 'promshard_controller_rollout_lag_seconds', help: 'Seconds since the desired commit was received, while the shard is not in sync (0 when in sync).', labelNames: ['shard'], registers: [registry] }),
     cardinalityFlags: new Gauge({ name: 'promshard_controller_cardinality_flags', help: 'Cardinality flags raised by agents, by owning team and shard.', labelNames: ['team', 'shard'], registers: [registry] }),
     desiredSequence: new Gauge({ name: 'promshard_controller_desired_sequence', help: 'Sequence (git rev-list --count) of the last good revision.', registers: [registry] }),
+    eventStreamsOpen: new Gauge({ name: 'promshard_controller_event_streams_open', help: 'Server-sent event streams open now, by endpoint (api = /v1/events/stream, dashboard = /dashboard/events).', labelNames: ['endpoint'], registers: [registry] }),
+    eventStreamsRejected: new Counter({
+      name: 'promshard_controller_event_streams_rejected_total',
+      help: 'Server-sent event streams refused with 429, by endpoint and by the bound reached (per-client or total).',
+      labelNames: ['endpoint', 'reason'],
+      registers: [registry],
+    }),
+    agentProtocolErrors: new Counter({
+      name: 'promshard_controller_agent_protocol_errors_total',
+      help: 'Answers and reports from agents that did not match the protocol schema (the agent is marked faulty; nothing of the answer is kept).',
+      labelNames: ['shard', 'replica', 'endpoint'],
+      registers: [registry],
+    }),
   };
   return m;
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../core/log/logger.ts';
 import type { AgentRecord } from './agent-registry.ts';
 import type { ControllerState } from './controller-state.ts';
 import type { ControllerMetrics } from './controller-metrics.ts';
+import type { EventStreams } from './event-streams.ts';
 import type { WaveCoordinator } from './wave-coordinator.ts';
 
 export interface ControllerRuntime {
@@ -16,6 +17,43 @@ export interface ControllerRuntime {
   /** GET /v1/status of one agent into the registry. */
   pollStatus(agent: AgentRecord): Promise<void>;
   wave(): WaveCoordinator['current'];
-  /** Run `fn` when the controller closes (long-lived responses such as the event stream). */
-  onClose(fn: () => void): void;
+  /**
+   * Run `fn` when the controller closes. Returns the function that unregisters it: anything shorter-
+   * lived than the controller must call it when it ends, or the hook (and all it holds) stays forever.
+   */
+  onClose(fn: () => void): () => void;
+  /** Hooks registered with onClose and not yet removed (a leak shows here first). */
+  closeHookCount(): number;
+  /** The open server-sent event streams of both endpoints, with their per-client and total bounds. */
+  streams: EventStreams;
+}
+
+/** The set behind onClose: hooks unregister themselves, and one failing hook does not skip the rest. */
+export class CloseHooks {
+  private readonly hooks = new Set<() => void>();
+
+  constructor(private readonly log: Logger) {}
+
+  add(fn: () => void): () => void {
+    // A wrapper per registration, so that registering the same function twice still needs two removals.
+    const hook = () => fn();
+    this.hooks.add(hook);
+    return () => void this.hooks.delete(hook);
+  }
+
+  get size(): number {
+    return this.hooks.size;
+  }
+
+  runAll(): void {
+    const hooks = [...this.hooks];
+    this.hooks.clear();
+    for (const fn of hooks) {
+      try {
+        fn();
+      } catch (err) {
+        this.log.error('close hook failed', { error: err });
+      }
+    }
+  }
 }

@@ -28,8 +28,12 @@ export function viewSignature(state: ControllerState): string {
   return h.digest('hex');
 }
 
+interface Client {
+  write(chunk: string): void;
+}
+
 export class LiveHub {
-  private readonly clients = new Set<Response>();
+  private readonly clients = new Set<Client>();
   private timer: NodeJS.Timeout | null = null;
   private signature = '';
   private pendingChange: NodeJS.Timeout | null = null;
@@ -41,10 +45,12 @@ export class LiveHub {
     private readonly watchMs = 1000,
   ) {
     const state = rt.state;
-    state.events.on('event', (e: ControllerEvent) => {
-      this.broadcast('timeline', e, e.id);
-      this.change(e.type);
-    });
+    state.events.on('event', (e: ControllerEvent) =>
+      this.guarded('event', () => {
+        this.broadcast('timeline', e, e.id);
+        this.change(e.type);
+      }),
+    );
     state.events.on('shard', (name: string) => this.change(`shard:${name}`));
     state.events.on('repository', () => this.change('repository'));
     rt.onClose(() => this.close());
@@ -56,51 +62,72 @@ export class LiveHub {
 
   handle(req: Request, res: Response): void {
     if (this.closed) return void res.status(503).end();
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.flushHeaders();
-    res.write(`retry: 2000\nevent: hello\ndata: ${JSON.stringify({ at: new Date().toISOString() })}\n\n`);
-    // Events the page missed since it was rendered (or since the stream dropped).
-    const since = Number(req.headers['last-event-id'] ?? req.query.since ?? 0);
-    if (Number.isFinite(since) && since > 0) for (const e of this.rt.state.recentEvents(200, since).reverse()) this.sendTo(res, 'timeline', e, e.id);
-    this.clients.add(res);
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    req.on('close', () => {
-      clearInterval(keepAlive);
-      this.clients.delete(res);
+    let keepAlive: NodeJS.Timeout | null = null;
+    const client: Client = { write: () => undefined };
+    const stream = this.rt.streams.admit(req, res, 'dashboard', () => {
+      if (keepAlive) clearInterval(keepAlive);
+      this.clients.delete(client);
       if (this.clients.size === 0) this.stopWatch();
     });
+    if (!stream) return;
+    client.write = stream.write;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.flushHeaders();
+    client.write(`retry: 2000\nevent: hello\ndata: ${JSON.stringify({ at: new Date().toISOString() })}\n\n`);
+    // Events the page missed since it was rendered (or since the stream dropped).
+    const since = Number(req.headers['last-event-id'] ?? req.query.since ?? 0);
+    if (Number.isFinite(since) && since > 0) for (const e of this.rt.state.recentEvents(200, since).reverse()) this.sendTo(client, 'timeline', e, e.id);
+    this.clients.add(client);
+    keepAlive = setInterval(() => client.write(': keep-alive\n\n'), 15_000);
     this.startWatch();
   }
 
-  private sendTo(res: Response, type: string, data: unknown, id?: number): void {
-    res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+  private sendTo(c: Client, type: string, data: unknown, id?: number): void {
+    c.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
   private broadcast(type: string, data: unknown, id?: number): void {
     for (const c of this.clients) this.sendTo(c, type, data, id);
   }
 
+  /** Runs a timer or listener body: a throw there would be uncaught and end the process. */
+  private guarded(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.rt.log.error('dashboard live feed failed', { what, error: err });
+    }
+  }
+
   /** Coalesces change notifications: at most one every 150 ms. */
   private change(reason: string): void {
     if (this.clients.size === 0) return;
     this.pendingReason = reason;
-    this.pendingChange ??= setTimeout(() => {
-      this.pendingChange = null;
-      this.signature = viewSignature(this.rt.state);
-      this.broadcast('change', { reason: this.pendingReason });
-    }, 150);
+    this.pendingChange ??= setTimeout(
+      () =>
+        this.guarded('change', () => {
+          this.pendingChange = null;
+          this.signature = viewSignature(this.rt.state);
+          this.broadcast('change', { reason: this.pendingReason });
+        }),
+      150,
+    );
   }
 
   private startWatch(): void {
     if (this.timer) return;
     this.signature = viewSignature(this.rt.state);
-    this.timer = setInterval(() => {
-      const sig = viewSignature(this.rt.state);
-      if (sig !== this.signature) {
-        this.signature = sig;
-        this.change('state');
-      }
-    }, this.watchMs);
+    this.timer = setInterval(
+      () =>
+        this.guarded('watch', () => {
+          const sig = viewSignature(this.rt.state);
+          if (sig !== this.signature) {
+            this.signature = sig;
+            this.change('state');
+          }
+        }),
+      this.watchMs,
+    );
     this.timer.unref();
   }
 
@@ -113,7 +140,7 @@ export class LiveHub {
     this.closed = true;
     this.stopWatch();
     if (this.pendingChange) clearTimeout(this.pendingChange);
-    for (const c of this.clients) c.end();
+    // The streams themselves are ended by the controller's EventStreams, which holds every one of them.
     this.clients.clear();
   }
 }
