@@ -12,7 +12,10 @@ export const CONTROLLER_USAGE = `usage: promshard controller --repo URL_OR_PATH 
   --state-dir DIR             clone and known-agents registry
   --token-file FILE           admin bearer token (every endpoint)
   --read-token-file FILE      read-only bearer token (GET endpoints)
-  --agent-token-file FILE     token used to call agents and accepted from them (default: --token-file)
+  --agent-secret-file FILE    secret each agent's own credential is derived from (promshard agent-token);
+                              an agent's credential is accepted for its own shard and replica only
+  --agent-token-file FILE     LEGACY, insecure: one token shared by every agent (any agent host can act
+                              as any replica). Without either flag agents use the admin token (worse)
   --webhook-secret-file FILE  HMAC secret of POST /v1/webhook (X-Hub-Signature-256)
   --poll DURATION             fetch interval when no webhook arrives (default 30s; 0 disables)
   --reconcile DURATION        drift-repair interval (default 10s)
@@ -39,6 +42,7 @@ export async function run(argv: string[]): Promise<number> {
       'token-file': { type: 'string' },
       'read-token-file': { type: 'string' },
       'agent-token-file': { type: 'string' },
+      'agent-secret-file': { type: 'string' },
       'webhook-secret-file': { type: 'string' },
       poll: { type: 'string', default: '30s' },
       reconcile: { type: 'string', default: '10s' },
@@ -61,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const required of ['repo', 'state-dir', 'token-file', 'webhook-secret-file'] as const) {
       if (!flags[required]) throw new UsageError(`--${required} is required`);
     }
+    if (flags['agent-secret-file'] && flags['agent-token-file']) throw new UsageError('--agent-secret-file and --agent-token-file exclude each other (per-agent credentials replace the shared token)');
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`promshard controller: ${err.message}\n\n${CONTROLLER_USAGE}`);
@@ -99,6 +104,7 @@ export async function run(argv: string[]): Promise<number> {
     token: readTokenFile(flags['token-file']!),
     readToken: flags['read-token-file'] ? readTokenFile(flags['read-token-file']) : undefined,
     agentToken: flags['agent-token-file'] ? readTokenFile(flags['agent-token-file']) : undefined,
+    agentSecret: flags['agent-secret-file'] ? readTokenFile(flags['agent-secret-file']) : undefined,
     webhookSecret: readTokenFile(flags['webhook-secret-file']!),
     pollMs: requireDurationMs(flags.poll!, '--poll'),
     reconcileMs: requireDurationMs(flags.reconcile!, '--reconcile'),

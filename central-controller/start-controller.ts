@@ -23,6 +23,7 @@ import { ShardWorker } from './shard-worker.ts';
 import { readAgentsFile } from './static-agents.ts';
 import { WaveCoordinator } from './wave-coordinator.ts';
 import type { AgentRegistration } from '../core/protocol/agent-api.ts';
+import { deriveAgentToken, type AgentScope } from '../core/http/agent-credential.ts';
 
 export interface StartControllerOptions {
   /** URL or local path of the configuration repository. */
@@ -35,7 +36,16 @@ export interface StartControllerOptions {
   token: string;
   /** Read-only token (GET endpoints). */
   readToken?: string;
-  /** Token used to call agents and accepted from agents; default `token`. */
+  /**
+   * Per-agent credentials: the secret each agent's token is derived from (`promshard agent-token`).
+   * The controller then accepts from an agent only its own credential, for its own shard and replica,
+   * and presents to each agent that agent's own credential.
+   */
+  agentSecret?: string;
+  /**
+   * Legacy shared mode, insecure (any agent host can act as any replica): one token used to call
+   * every agent and accepted from every agent. Without `agentSecret` it defaults to `token`.
+   */
   agentToken?: string;
   webhookSecret: string;
   pollMs?: number; // default 30 s; 0 disables polling
@@ -96,7 +106,15 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   const concurrency = opts.concurrency ?? 32;
   mkdirSync(opts.stateDir, { recursive: true });
 
-  const tokens: Tokens = { admin: opts.token, read: opts.readToken, agent: opts.agentToken ?? opts.token };
+  if (opts.agentSecret && opts.agentToken) throw new Error('give agents either their own credentials (agent secret) or the legacy shared agent token, not both');
+  const tokens: Tokens = opts.agentSecret ? { admin: opts.token, read: opts.readToken, agentSecret: opts.agentSecret } : { admin: opts.token, read: opts.readToken, agent: opts.agentToken ?? opts.token };
+  if (!opts.agentSecret) {
+    log.warn(
+      opts.agentToken
+        ? 'agents share one token (legacy mode): any agent host can act as any replica of any shard; give each agent its own credential with --agent-secret-file (docs/operations.md)'
+        : 'agents use the admin token (legacy mode): every agent host holds full control of the fleet; give each agent its own credential with --agent-secret-file (docs/operations.md)',
+    );
+  }
   const registry = new AgentRegistry(opts.stateDir);
   const loaded = registry.load();
   const statics = [...(opts.agents ?? []), ...(opts.agentsFile ? readAgentsFile(opts.agentsFile) : [])];
@@ -106,7 +124,11 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   const metrics = createControllerMetrics({ defaultMetrics: opts.defaultMetrics });
   const abort = new AbortController();
   setMaxListeners(0, abort.signal); // every push in flight listens to it
-  const client = new AgentClient(() => tokens.agent ?? tokens.admin, opts.pushTimeoutMs ?? 30_000, abort.signal);
+  // Each agent is shown its own credential, so an agent host (or whoever answers at its address)
+  // learns nothing that works at another agent.
+  const agentSecret = tokens.agentSecret;
+  const presented = agentSecret ? (a: AgentScope) => deriveAgentToken(agentSecret, a) : () => tokens.agent ?? tokens.admin;
+  const client = new AgentClient(presented, opts.pushTimeoutMs ?? 30_000, abort.signal);
   const pusher = new Pusher({
     client,
     state,

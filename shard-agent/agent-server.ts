@@ -1,8 +1,14 @@
 // The agent's HTTP API (see core/protocol/agent-api.ts). Authentication runs before the body is
 // read, so an unauthenticated client cannot make the agent buffer megabytes; the body limit then
 // answers 413 before any of it is parsed.
+//
+// Callers: the agent's own credential (which the controller presents, and which the agent presents to
+// the controller), or the admin token, recognised by its SHA-256 so that the agent host never holds
+// it. Only the admin may force (`?force=true` applies an older revision), so whoever holds an
+// agent's credential cannot roll it back or pin it on purpose.
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { requireBearerToken } from '../core/http/auth.ts';
+import { matchesDigest } from '../core/http/agent-credential.ts';
+import { bearerTokenOf, secretsEqual } from '../core/http/auth.ts';
 import { jsonErrorHandler, mountMetricsAndHealth } from '../core/http/server.ts';
 import type { Logger } from '../core/log/logger.ts';
 import type { AgentMetrics } from './agent-metrics.ts';
@@ -21,7 +27,10 @@ export interface UsageSource {
 
 export interface AgentAppOptions {
   pipeline: ApplyPipeline;
+  /** Credentials accepted from callers (the agent's own). */
   tokens: () => readonly string[];
+  /** Hex SHA-256 of the admin token: accepted everywhere, and the only credential that may force. */
+  adminTokenSha256?: () => string | undefined;
   maxBody: string | number;
   metrics: AgentMetrics;
   log: Logger;
@@ -39,11 +48,32 @@ export function createAgentApp(o: AgentAppOptions): Express {
     return { ok: true, detail: { prometheusReachable: s.prometheusReachable, applied: s.applied, applying: s.applying } };
   });
 
-  const auth = requireBearerToken(o.tokens);
+  const auth = (req: Request, res: Response, next: NextFunction) => {
+    const given = bearerTokenOf(req);
+    const digest = o.adminTokenSha256?.();
+    let own = false;
+    if (given !== undefined) for (const t of o.tokens()) if (secretsEqual(given, t)) own = true;
+    const admin = given !== undefined && digest !== undefined && matchesDigest(given, digest);
+    if (!own && !admin) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="promshard"');
+      res.status(401).json({ error: 'unauthorized: missing or wrong bearer token' });
+      return;
+    }
+    res.locals.admin = admin;
+    next();
+  };
+  // Before the body is read: a refused force costs the caller nothing but the headers.
+  const forceNeedsAdmin = (req: Request, res: Response, next: NextFunction) => {
+    if (req.query.force !== undefined && req.query.force !== 'false' && res.locals.admin !== true) {
+      res.status(403).json({ error: 'forbidden: ?force=true needs the admin token (the agent credential may only push documents that move forward)' });
+      return;
+    }
+    next();
+  };
   const json = express.json({ limit: o.maxBody, strict: true });
   const declaredSize = refuseDeclaredOversize(o.maxBody);
 
-  app.post('/v1/apply', auth, declaredSize, json, async (req, res) => {
+  app.post('/v1/apply', auth, forceNeedsAdmin, declaredSize, json, async (req, res) => {
     const reply = await o.pipeline.submit({ document: req.body, force: req.query.force === 'true', source: 'push' });
     res.status(reply.httpStatus).json(reply.body);
   });
