@@ -1,4 +1,5 @@
 // `promshard agent`: runs one shard agent beside one Prometheus until SIGTERM/SIGINT.
+import { readDigestFile } from '../core/http/agent-credential.ts';
 import { readTokenFile } from '../core/http/auth.ts';
 import { requireDurationMs } from '../core/time/duration.ts';
 import { parseFlags, UsageError } from '../cli/args.ts';
@@ -14,7 +15,10 @@ const USAGE = `usage: promshard agent --shard NAME --replica NAME --listen HOST:
   --prometheus-url URL         the local Prometheus (e.g. http://127.0.0.1:9090)
   --config-file PATH           the file Prometheus reads (--config.file); other files go beside it
   --state-dir DIR              where the agent records what is applied (journal, previous files)
-  --token-file FILE            bearer token callers must present
+  --token-file FILE            this agent's own credential (promshard agent-token --shard S --replica R):
+                               callers must present it, and it is presented to the controller
+  --admin-token-sha256-file F  hex SHA-256 of the admin token (promshard agent-token --admin-digest):
+                               the admin token is then accepted too; only it may POST /v1/apply?force=true
   --controller URL             central controller: register, pull the desired document, report
   --controller-token-file FILE token presented to the controller (default: the --token-file token)
   --promtool PATH              promtool binary (default /usr/bin/promtool if present); "none" disables
@@ -48,6 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     controller: { type: 'string' },
     'token-file': { type: 'string' },
     'controller-token-file': { type: 'string' },
+    'admin-token-sha256-file': { type: 'string' },
     promtool: { type: 'string' },
     'promtool-syntax-only': { type: 'boolean', default: false },
     reload: { type: 'string', default: 'http' },
@@ -90,6 +95,7 @@ export async function run(argv: string[]): Promise<number> {
       configFile: v['config-file']!,
       stateDir: v['state-dir']!,
       token,
+      adminTokenSha256: v['admin-token-sha256-file'] ? readDigestFile(v['admin-token-sha256-file']) : undefined,
       controllerUrl: v.controller,
       controllerToken,
       promtool: v.promtool === 'none' ? null : v.promtool,

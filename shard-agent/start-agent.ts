@@ -26,8 +26,13 @@ export interface StartAgentOptions {
   prometheusUrl: string;
   configFile: string;
   stateDir: string;
-  /** Bearer token that callers of this agent must present. */
+  /**
+   * This agent's own credential (`promshard agent-token`, scoped to its shard and replica): callers
+   * must present it, and the agent presents it to the controller.
+   */
   token: string;
+  /** Hex SHA-256 of the admin token: accepted from callers too, and the only credential that may force. */
+  adminTokenSha256?: string;
   controllerUrl?: string;
   /** Token this agent presents to the controller; defaults to `token`. */
   controllerToken?: string;
@@ -137,7 +142,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     },
   };
   const status = () => pipeline.status({ replica: opts.replica, url, flagCount: flagSource?.flags().length ?? 0 });
-  const app = createAgentApp({ pipeline, tokens: () => [opts.token], maxBody: opts.maxBody ?? '8mb', metrics, log, status, flagSource, usageSource });
+  const adminDigest = opts.adminTokenSha256?.toLowerCase();
+  const app = createAgentApp({ pipeline, tokens: () => [opts.token], adminTokenSha256: () => adminDigest, maxBody: opts.maxBody ?? '8mb', metrics, log, status, flagSource, usageSource });
   const { host, port } = parseListenAddress(opts.listen ?? '127.0.0.1:0');
   const server: Server = await listen(app, host, port);
   const addr = server.address();

@@ -19,7 +19,7 @@ test('a connection that is accepted but never answered ends as unreachable withi
   const url = await listen(createTcpServer(() => {}));
   const client = new AgentClient(() => 'token-123456789', 300);
   const t0 = Date.now();
-  await assert.rejects(client.status(url), (e: Error) => e instanceof AgentUnreachable && /no answer within 300 ms/.test(e.message));
+  await assert.rejects(client.status({ url, shard: 'networking', replica: 'a' }), (e: Error) => e instanceof AgentUnreachable && /no answer within 300 ms/.test(e.message));
   assert.ok(Date.now() - t0 < 2000, 'ended near its deadline');
 });
 
@@ -30,6 +30,6 @@ test('headers followed by a stalled body also end within the timeout', async () 
   }));
   const client = new AgentClient(() => 'token-123456789', 300);
   const t0 = Date.now();
-  await assert.rejects(client.status(url), AgentUnreachable);
+  await assert.rejects(client.status({ url, shard: 'networking', replica: 'a' }), AgentUnreachable);
   assert.ok(Date.now() - t0 < 2000, 'ended near its deadline');
 });
