@@ -3,8 +3,10 @@
 // positions → the compiled model (shards → jobs → targets, each knowing its file and line).
 import { compareFindings, hasErrors, type Finding, type Position } from '../findings/finding.ts';
 import { decodeUtf8Text, parseYamlText, YamlLocator, type PathSegment } from '../repository/parse-yaml-file.ts';
-import type { RepositorySource } from '../repository/repository-source.ts';
+import type { RepositorySource, SourceFile } from '../repository/repository-source.ts';
+import { CompileCache, gitBlobId, type LoadedFile } from './compile-cache.ts';
 import { fileNameFinding, teamFilePathProblem } from '../repository/file-names.ts';
+import { escapeUnsafeCharacters } from '../text/unsafe-characters.ts';
 import type { ParsedFile, ParsedRepository, ReportInput, Rule } from '../../ci/rules/rule.ts';
 import { ALL_RULES } from '../../ci/rules/index.ts';
 import { buildModel } from './build-model.ts';
@@ -48,7 +50,41 @@ export class SourceLocator {
   }
 }
 
-export function parseRepository(source: RepositorySource): { parsed: ParsedRepository; findings: Finding[]; texts: Map<string, string> } {
+/** Loads one file: its parsed form, or the findings that keep it out. Depends only on its path and bytes. */
+function loadFile(f: SourceFile): LoadedFile {
+  const findings: Finding[] = [];
+  const fileFinding = (file: string, ruleId: string, message: string, start = START, end = start) =>
+    findings.push({ ruleId, severity: 'error', file, start, end, message });
+  const done = (file?: ParsedFile): LoadedFile => ({ file, isShards: f.path === 'shards.yaml' || f.path === 'shards.yml', findings });
+  if (f.problem || !f.bytes) {
+    fileFinding(f.path, f.problem?.ruleId ?? 'file-unreadable', f.problem?.message ?? 'file could not be read');
+    return done();
+  }
+  const isShards = f.path === 'shards.yaml' || f.path === 'shards.yml';
+  const parts = f.path.split('/');
+  if (!isShards && !(parts.length === 3 && parts[0] === 'teams')) {
+    fileFinding(f.path, 'file-layout', `team files belong directly in teams/<team>/; ${escapeUnsafeCharacters(JSON.stringify(f.path))} is not read`);
+    return done();
+  }
+  const nameProblem = isShards ? undefined : teamFilePathProblem(f.path);
+  if (nameProblem) {
+    findings.push({ ruleId: 'file-name', severity: 'error', file: f.path, start: START, end: START, ...fileNameFinding(nameProblem) });
+    return done();
+  }
+  const decoded = decodeUtf8Text(f.bytes);
+  if (!decoded.ok) {
+    fileFinding(f.path, 'file-unreadable', decoded.message, decoded.start);
+    return done();
+  }
+  const y = parseYamlTextMemo(decoded.text);
+  if (!y.ok) {
+    fileFinding(f.path, y.problem.ruleId, y.problem.message, y.problem.start, y.problem.end);
+    return done();
+  }
+  return done({ path: f.path, kind: isShards ? 'shards' : 'team', teamFolder: isShards ? undefined : parts[1], text: decoded.text, data: y.data });
+}
+
+export function parseRepository(source: RepositorySource, cache?: CompileCache): { parsed: ParsedRepository; findings: Finding[]; texts: Map<string, string> } {
   const findings: Finding[] = [];
   const texts = new Map<string, string>();
   const parsed: ParsedRepository = { shardsFile: null, teamFiles: [] };
@@ -56,33 +92,12 @@ export function parseRepository(source: RepositorySource): { parsed: ParsedRepos
     findings.push({ ruleId, severity: 'error', file, start, end, message });
 
   for (const f of source.files) {
-    if (f.problem || !f.bytes) {
-      fileFinding(f.path, f.problem?.ruleId ?? 'file-unreadable', f.problem?.message ?? 'file could not be read');
-      continue;
-    }
-    const isShards = f.path === 'shards.yaml' || f.path === 'shards.yml';
-    const parts = f.path.split('/');
-    if (!isShards && !(parts.length === 3 && parts[0] === 'teams')) {
-      fileFinding(f.path, 'file-layout', `team files belong directly in teams/<team>/; "${f.path}" is not read`);
-      continue;
-    }
-    const nameProblem = isShards ? undefined : teamFilePathProblem(f.path);
-    if (nameProblem) {
-      findings.push({ ruleId: 'file-name', severity: 'error', file: f.path, start: START, end: START, ...fileNameFinding(nameProblem) });
-      continue;
-    }
-    const decoded = decodeUtf8Text(f.bytes);
-    if (!decoded.ok) {
-      fileFinding(f.path, 'file-unreadable', decoded.message, decoded.start);
-      continue;
-    }
-    const y = parseYamlTextMemo(decoded.text);
-    if (!y.ok) {
-      fileFinding(f.path, y.problem.ruleId, y.problem.message, y.problem.start, y.problem.end);
-      continue;
-    }
-    texts.set(f.path, decoded.text);
-    const file: ParsedFile = { path: f.path, kind: isShards ? 'shards' : 'team', teamFolder: isShards ? undefined : parts[1], text: decoded.text, data: y.data };
+    const loaded = cache && f.bytes && !f.problem ? cache.load(f.path, f.blob ?? gitBlobId(f.bytes), () => loadFile(f)) : loadFile(f);
+    findings.push(...loaded.findings);
+    const file = loaded.file;
+    if (!file) continue;
+    const isShards = loaded.isShards;
+    texts.set(f.path, file.text);
     if (isShards) {
       if (parsed.shardsFile) fileFinding(f.path, 'file-layout', `both shards.yaml and shards.yml exist; keep one (using ${parsed.shardsFile.path})`);
       else parsed.shardsFile = file;
@@ -92,6 +107,81 @@ export function parseRepository(source: RepositorySource): { parsed: ParsedRepos
     fileFinding('shards.yaml', 'file-layout', 'shards.yaml is missing: the repository must declare its shards at its root');
   }
   return { parsed, findings, texts };
+}
+
+const INTERNAL_ERROR = 'internal error in rule';
+const isInternalError = (f: Finding) => f.message.startsWith(INTERNAL_ERROR);
+
+/** The shard group of a team file for 'shard'-scoped rules: its `shard:` value when a string (as the rules read it). */
+function shardGroupOf(file: ParsedFile): string {
+  const d = file.data;
+  return typeof d === 'object' && d !== null && !Array.isArray(d) && typeof (d as Record<string, unknown>).shard === 'string' ? ((d as Record<string, unknown>).shard as string) : '';
+}
+
+/**
+ * The same findings as `runRules(parsed, locator)`, reusing what `cache` holds (see Rule.scope):
+ * 'file' rules run only on team files not seen before, 'shard' rules only on shard groups whose files
+ * changed, the rest on everything. A rule that crashed is never cached, so its error stays.
+ */
+export function runRulesCached(parsed: ParsedRepository, locator: SourceLocator, cache: CompileCache, rules: readonly Rule[] = ALL_RULES): Finding[] {
+  const shardsFile = parsed.shardsFile;
+  cache.useShardsFile(shardsFile ? (cache.keyOf(shardsFile) ?? `uncached:${shardsFile.text}`) : 'none');
+  const fileRules = rules.filter((r) => r.scope === 'file');
+  const shardRules = rules.filter((r) => r.scope === 'shard');
+  const otherRules = rules.filter((r) => r.scope !== 'file' && r.scope !== 'shard');
+  const out: Finding[] = [];
+
+  if (shardsFile && cache.shardsFileFindings === null) {
+    const found = runRules({ shardsFile, teamFiles: [] }, locator, fileRules);
+    if (!found.some(isInternalError)) cache.shardsFileFindings = found;
+    else out.push(...found);
+  }
+  if (shardsFile) out.push(...(cache.shardsFileFindings ?? []));
+  const stale: ParsedFile[] = [];
+  const fresh: Finding[][] = [];
+  for (const f of parsed.teamFiles) {
+    const key = cache.keyOf(f);
+    const known = key !== undefined ? cache.fileFindingsOf(key) : undefined;
+    if (known) fresh.push(known);
+    else stale.push(f);
+  }
+  if (stale.length > 0) {
+    const byFile = new Map<string, Finding[]>(stale.map((f) => [f.path, []]));
+    for (const finding of runRules({ shardsFile, teamFiles: stale }, locator, fileRules)) {
+      if (isInternalError(finding)) out.push(finding);
+      else byFile.get(finding.file)?.push(finding); // shards.yaml's own findings are cached above
+    }
+    for (const f of stale) {
+      const key = cache.keyOf(f);
+      if (key) cache.setFileFindings(key, byFile.get(f.path)!);
+      out.push(...byFile.get(f.path)!);
+    }
+  }
+  for (const known of fresh) out.push(...known);
+
+  const groups = new Map<string, ParsedFile[]>();
+  for (const f of parsed.teamFiles) {
+    const g = shardGroupOf(f);
+    let list = groups.get(g);
+    if (!list) groups.set(g, (list = []));
+    list.push(f);
+  }
+  cache.retainShardGroups(new Set(groups.keys()));
+  for (const [group, files] of groups) {
+    const signature = files.map((f) => cache.keyOf(f) ?? `uncached:${f.path}:${f.text}`).join('\n');
+    const hit = cache.shardGroup(group);
+    if (hit && hit.signature === signature) {
+      out.push(...hit.findings);
+      continue;
+    }
+    const found = runRules({ shardsFile, teamFiles: files }, locator, shardRules);
+    if (!found.some(isInternalError)) cache.setShardGroup(group, signature, found);
+    out.push(...found);
+  }
+  if (groups.size === 0) out.push(...runRules({ shardsFile, teamFiles: [] }, locator, shardRules));
+
+  out.push(...runRules(parsed, locator, otherRules));
+  return out;
 }
 
 export function runRules(parsed: ParsedRepository, locator: SourceLocator, rules: readonly Rule[] = ALL_RULES): Finding[] {
@@ -116,7 +206,7 @@ export function runRules(parsed: ParsedRepository, locator: SourceLocator, rules
       rule.check({ repo: parsed, report });
     } catch (err) {
       // A rule bug must not hide other findings, nor pass an invalid repository.
-      findings.push({ ruleId: rule.id, severity: 'error', file: 'shards.yaml', start: START, end: START, message: `internal error in rule ${rule.id}: ${(err as Error).message}` });
+      findings.push({ ruleId: rule.id, severity: 'error', file: 'shards.yaml', start: START, end: START, message: `${INTERNAL_ERROR} ${rule.id}: ${(err as Error).message}` });
     }
   }
   return findings;
@@ -126,10 +216,12 @@ export function runRules(parsed: ParsedRepository, locator: SourceLocator, rules
  * `withModel: false` skips the model, for callers that only need findings (validate); `withRules:
  * false` skips the rules, for callers that only need the model of a revision already judged (plan's base).
  */
-export function compileRepository(source: RepositorySource, opts: { withModel?: boolean; withRules?: boolean } = {}): Compilation {
-  const { parsed, findings: loadFindings, texts } = parseRepository(source);
+export function compileRepository(source: RepositorySource, opts: { withModel?: boolean; withRules?: boolean; cache?: CompileCache } = {}): Compilation {
+  const { cache } = opts;
+  const { parsed, findings: loadFindings, texts } = parseRepository(source, cache);
   const locator = new SourceLocator(texts);
-  const findings = [...loadFindings, ...(opts.withRules === false ? [] : runRules(parsed, locator))].sort(compareFindings);
-  const model = opts.withModel === false ? null : buildModel(parsed, locator);
+  const ruleFindings = opts.withRules === false ? [] : cache ? runRulesCached(parsed, locator, cache) : runRules(parsed, locator);
+  const findings = [...loadFindings, ...ruleFindings].sort(compareFindings);
+  const model = opts.withModel === false ? null : buildModel(parsed, locator, cache);
   return { findings, model, parsed, valid: !hasErrors(findings) && (model !== null || opts.withModel === false) };
 }
