@@ -20,7 +20,8 @@ const MAX_PATH_QUOTED = 200;
 export function credentialFileValues(job: unknown): { keyPath: PathSegment[]; value: string }[] {
   const out: { keyPath: PathSegment[]; value: string }[] = [];
   const visit = (node: unknown, path: PathSegment[]) => {
-    if (path.length > 32) return;
+    // Far deeper than any key the schema allows under a job; anything there is refused by unknown-key and never rendered.
+    if (path.length > 64) return;
     if (Array.isArray(node)) {
       node.forEach((v, i) => visit(v, [...path, i]));
       return;
@@ -79,6 +80,7 @@ export const credentialPath: Rule = {
   id: 'credential-path',
   severity: 'error',
   summary: "A credential or TLS file (any *_file key) outside the owning team's secrets directory <secrets_root>/<team>/.",
+  scope: 'file',
   check(ctx) {
     const root = checkRoot(ctx);
     if (root === undefined) return;
