@@ -9,6 +9,7 @@ export const credentialsOverHttp: Rule = {
   id: 'credentials-over-http',
   severity: 'warning',
   summary: 'basic_auth or authorization on a job scraped over plain http, which sends the credentials in clear text.',
+  scope: 'file',
   check(ctx) {
     forEachJob(ctx.repo, ({ file, job, path }) => {
       if (job.scheme !== undefined && job.scheme !== 'http') return;

@@ -10,6 +10,7 @@ export const dnsPort: Rule = {
   id: 'dns-port',
   severity: 'error',
   summary: 'DNS discovery of A, AAAA or MX records without a port (Prometheus refuses it), or a port on SRV records (ignored).',
+  scope: 'file',
   check(ctx) {
     forEachJob(ctx.repo, ({ file, job, path }) => {
       const dns = isRecord(job.discovery) ? job.discovery.dns : undefined;

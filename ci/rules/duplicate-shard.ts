@@ -8,6 +8,7 @@ export const duplicateShard: Rule = {
   id: 'duplicate-shard',
   severity: 'error',
   summary: 'A shard name declared twice in shards.yaml; the second entry would be ignored.',
+  scope: 'file',
   check(ctx) {
     const file = ctx.repo.shardsFile;
     if (!file || !isRecord(file.data) || !Array.isArray(file.data.shards)) return;

@@ -58,6 +58,7 @@ export const duplicateTarget: Rule = {
   id: 'duplicate-target',
   severity: 'warning',
   summary: 'A target listed twice in one job (error), or scraped by two jobs on the same shard (warning).',
+  scope: 'shard',
   check(ctx) {
     const jobs: JobRef[] = [];
     // shard + metrics_path + params → normalised address → index in `jobs` of its first job.

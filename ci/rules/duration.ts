@@ -52,6 +52,7 @@ export const duration: Rule = {
   id: 'duration',
   severity: 'error',
   summary: 'A duration field (interval, timeout, refresh_interval, evaluation_interval) that is not a valid, positive Prometheus duration.',
+  scope: 'file',
   check(ctx) {
     const checkField = (file: string, owner: unknown, path: PathSegment[], key: string, what: string) => {
       if (!isRecord(owner) || typeof owner[key] !== 'string') return;

@@ -11,6 +11,7 @@ export const jobTargets: Rule = {
   id: 'job-targets',
   severity: 'error',
   summary: 'A job with no source of targets, or with static targets and discovery at once.',
+  scope: 'file',
   check(ctx) {
     forEachJob(ctx.repo, ({ file, job, path }) => {
       const name = typeof job.name === 'string' ? quote(job.name) : `at ${path.join('.')}`;

@@ -47,6 +47,7 @@ export const labelName: Rule = {
   id: 'label-name',
   severity: 'error',
   summary: 'A reserved (job, instance, team, __*) or invalid label name in labels or external_labels.',
+  scope: 'file',
   check(ctx) {
     const checkSet = (file: string, set: unknown, path: () => PathSegment[], where: () => string) => {
       if (!isRecord(set)) return;

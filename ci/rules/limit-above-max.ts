@@ -28,6 +28,7 @@ export const limitAboveMax: Rule = {
   id: 'limit-above-max',
   severity: 'error',
   summary: "A job's limit (sample_limit, label_limit, …) above the shard's max_limits, or 0 (no limit) where a maximum applies.",
+  scope: 'file',
   check(ctx) {
     const defaults = shardDefaults(ctx.repo);
     const shards = shardsByName(ctx.repo);

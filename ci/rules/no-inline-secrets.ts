@@ -26,6 +26,7 @@ export const noInlineSecrets: Rule = {
   id: 'no-inline-secrets',
   severity: 'error',
   summary: 'A secret (password, bearer_token, credentials, key, …) written inline instead of referenced with a *_file key.',
+  scope: 'file',
   check(ctx) {
     // `path` is one mutable stack, copied only when reporting: this walks every node of every file.
     const path: PathSegment[] = [];

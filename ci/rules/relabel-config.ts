@@ -34,6 +34,7 @@ export const relabelConfig: Rule = {
   id: 'relabel-config',
   severity: 'error',
   summary: 'A relabel rule Prometheus would refuse (unknown action, missing or invalid target_label, fields the action does not take), or one that is obviously wrong.',
+  scope: 'file',
   check(ctx) {
     forEachRelabelRule(ctx.repo, ({ file, jobName, list, index, rule, path }) => {
       const where = `${list}[${index}] of job ${quote(jobName)}`;

@@ -41,6 +41,7 @@ export const relabelRegex: Rule = {
   id: 'relabel-regex',
   severity: 'error',
   summary: 'A relabel regex that RE2 cannot compile (as Prometheus anchors it: ^(?:regex)$), such as a lookahead or a backreference.',
+  scope: 'file',
   check(ctx) {
     forEachRelabelRule(ctx.repo, ({ file, jobName, list, index, rule, path }) => {
       if (typeof rule.regex !== 'string') return;

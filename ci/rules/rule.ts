@@ -43,12 +43,22 @@ export interface Rule {
   severity: Severity;
   /** One line for docs and SARIF rule metadata. */
   summary: string;
+  /**
+   * What the rule's findings depend on, so that the controller's incremental compile
+   * (core/compiler/compile-cache.ts) may reuse them when those inputs did not change:
+   * - 'file': only the team file it reports on, and shards.yaml. It never reports on a team file
+   *   because of another one, and what it reports on shards.yaml does not depend on team files.
+   * - 'shard': only team files that declare the same `shard:` value (and shards.yaml).
+   * - unset: the whole repository; re-run on every compilation (keep such rules cheap).
+   * A wrong claim makes incremental and full compilations disagree: the property test catches it.
+   */
+  scope?: 'file' | 'shard';
   check(ctx: RuleContext): void;
 }
 
 /** A rule whose findings are raised by the loader itself (file and YAML problems); it documents the id. */
 export function loaderRule(id: string, summary: string): Rule {
-  return { id, severity: 'error', summary, check: () => {} };
+  return { id, severity: 'error', summary, scope: 'file', check: () => {} };
 }
 
 export type { Finding };

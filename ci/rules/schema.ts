@@ -61,6 +61,7 @@ export const schema: Rule = {
   id: 'schema',
   severity: 'error',
   summary: 'The file does not have the shape the format requires: a wrong type, a missing required key, a value outside the allowed set.',
+  scope: 'file',
   check(ctx) {
     for (const file of [ctx.repo.shardsFile, ...ctx.repo.teamFiles]) {
       if (!file) continue;

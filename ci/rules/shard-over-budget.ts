@@ -19,6 +19,7 @@ export const shardOverBudget: Rule = {
   id: 'shard-over-budget',
   severity: 'error',
   summary: "A shard whose static targets add up to more than its budget's max_targets.",
+  scope: 'shard',
   check(ctx) {
     const shardsFile = ctx.repo.shardsFile;
     if (!shardsFile) return;

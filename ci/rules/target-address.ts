@@ -132,6 +132,7 @@ export const targetAddress: Rule = {
   id: 'target-address',
   severity: 'error',
   summary: 'A static target that is not host:port: a URL, a path, whitespace, a missing or invalid port, or IPv6 without brackets.',
+  scope: 'file',
   check(ctx) {
     forEachJob(ctx.repo, ({ file, job, path }) => {
       const check = (list: unknown, at: () => PathSegment[]) => {

@@ -9,6 +9,7 @@ export const teamFolderMismatch: Rule = {
   id: 'team-folder-mismatch',
   severity: 'error',
   summary: "A team file's team: differs from the folder it lives in (teams/<team>/).",
+  scope: 'file',
   check(ctx) {
     for (const file of ctx.repo.teamFiles) {
       if (!isRecord(file.data) || typeof file.data.team !== 'string' || file.teamFolder === undefined) continue;

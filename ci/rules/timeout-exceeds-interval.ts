@@ -18,6 +18,7 @@ export const timeoutExceedsInterval: Rule = {
   id: 'timeout-exceeds-interval',
   severity: 'error',
   summary: 'A scrape timeout longer than the scrape interval it applies to; Prometheus refuses such a configuration.',
+  scope: 'file',
   check(ctx) {
     const defaults = shardDefaults(ctx.repo);
     const defInterval = typeof defaults.interval === 'string' ? defaults.interval : BUILTIN_DEFAULTS.interval;

@@ -8,6 +8,7 @@ export const unknownKey: Rule = {
   id: 'unknown-key',
   severity: 'error',
   summary: 'A key that the file format does not define, usually a typo; promshard suggests the closest key.',
+  scope: 'file',
   check(ctx) {
     for (const file of [ctx.repo.shardsFile, ...ctx.repo.teamFiles]) {
       if (!file) continue;

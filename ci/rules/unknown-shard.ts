@@ -9,6 +9,7 @@ export const unknownShard: Rule = {
   id: 'unknown-shard',
   severity: 'error',
   summary: "A team file's shard: is not declared in shards.yaml, so no Prometheus would scrape its jobs.",
+  scope: 'file',
   check(ctx) {
     if (!ctx.repo.shardsFile) return; // file-layout reports the missing shards.yaml
     const shards = shardsByName(ctx.repo);

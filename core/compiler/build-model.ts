@@ -3,7 +3,8 @@
 import type { CompiledJob, CompiledRepository, CompiledShard, CompiledTarget, Job, Shard, ShardsFile, SourceLocation, TeamFile } from '../../schemas/model.ts';
 import type { ParsedRepository } from '../../ci/rules/rule.ts';
 import { schemaErrorsOf } from '../../ci/rules/schema-validator.ts';
-import type { PathSegment } from '../repository/parse-yaml-file.ts';
+import { YamlLocator, type PathSegment } from '../repository/parse-yaml-file.ts';
+import type { CompileCache } from './compile-cache.ts';
 import { BUILTIN_CARDINALITY, BUILTIN_DEFAULTS, mergeLayers, mergeLimits } from './effective-settings.ts';
 import { parseDurationMs } from '../time/duration.ts';
 import { isAcceptedTeamFilePath } from '../repository/file-names.ts';
@@ -70,7 +71,12 @@ export function nameLinesByText(text: string): Map<string, { line: number; colum
   return out;
 }
 
-export function buildModel(parsed: ParsedRepository, locator: Locator): CompiledRepository | null {
+function fileLocator(text: string): Locator {
+  let yaml: YamlLocator | undefined;
+  return { locate: (_file, path, onKey) => (yaml ??= new YamlLocator(text)).locate(path, onKey) };
+}
+
+export function buildModel(parsed: ParsedRepository, locator: Locator, cache?: CompileCache): CompiledRepository | null {
   const shardsFile = parsed.shardsFile;
   if (!shardsFile || schemaErrorsOf(shardsFile).length > 0) return null;
   const fleet = shardsFile.data as ShardsFile;
@@ -103,13 +109,18 @@ export function buildModel(parsed: ParsedRepository, locator: Locator): Compiled
     const team = file.data as TeamFile;
     const shard = shards.get(team.shard);
     if (!shard) continue;
-    let lines: Map<string, { line: number; column: number }> | undefined;
-    const nameLines = () => (lines ??= nameLinesByText(file.text));
-    team.jobs.forEach((job, i) => {
-      if (seenJobs.has(job.name)) return; // duplicate-job reports it; the first definition wins
+    const compileFile = (loc: Locator) => {
+      let lines: Map<string, { line: number; column: number }> | undefined;
+      const nameLines = () => (lines ??= nameLinesByText(file.text));
+      return team.jobs.map((job, i) => compileJob(job, team, shard, defaults, file.path, ['jobs', i], loc, nameLines));
+    };
+    // Cached jobs outlive this compilation, so they locate lines through their own file's text only.
+    const jobs = cache ? cache.jobsOf(file, () => compileFile(fileLocator(file.text))) : compileFile(locator);
+    for (const job of jobs) {
+      if (seenJobs.has(job.name)) continue; // duplicate-job reports it; the first definition wins
       seenJobs.add(job.name);
-      shard.compiled.jobs.push(compileJob(job, team, shard, defaults, file.path, ['jobs', i], locator, nameLines));
-    });
+      shard.compiled.jobs.push(job);
+    }
   }
   const compiledShards = [...shards.values()].map((s) => s.compiled).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const s of compiledShards) s.jobs.sort((a, b) => (a.name < b.name ? -1 : 1));

@@ -3,6 +3,7 @@
 import { buildDesiredDocument, MAIN_CONFIG_FILE, type DesiredDocument, type JobOwner } from '../document/desired-document.ts';
 import type { CompiledRepository, CompiledShard } from '../../schemas/model.ts';
 import { renderPrometheusConfig } from './render-prometheus-config.ts';
+import type { CompileCache } from '../compiler/compile-cache.ts';
 
 export function ownersOf(shard: CompiledShard): Record<string, JobOwner> {
   const owners: Record<string, JobOwner> = {};
@@ -17,10 +18,13 @@ export function renderShardFiles(shard: CompiledShard): { path: string; content:
 export function buildShardDocuments(
   model: CompiledRepository,
   revision: { revision: string; sequence: number; committedAt: string },
+  opts: { cache?: CompileCache } = {},
 ): Map<string, DesiredDocument> {
   const docs = new Map<string, DesiredDocument>();
   for (const shard of model.shards) {
-    docs.set(shard.name, buildDesiredDocument({ shard: shard.name, ...revision, files: renderShardFiles(shard), owners: ownersOf(shard) }));
+    const render = () => ({ files: renderShardFiles(shard), owners: ownersOf(shard) });
+    const { files, owners } = opts.cache ? opts.cache.render(shard.name, shard.jobs, render) : render();
+    docs.set(shard.name, buildDesiredDocument({ shard: shard.name, ...revision, files, owners }));
   }
   return docs;
 }

@@ -15,6 +15,8 @@ export const MAX_FILES = 50_000;
 export interface SourceFile {
   /** Relative to the repository root, forward slashes. */
   path: string;
+  /** Git blob id of the contents, when read from git (the compile cache's key). */
+  blob?: string;
   /** Contents, or undefined when the file was refused (see `problem`). */
   bytes?: Buffer;
   problem?: { ruleId: 'file-unreadable'; message: string };
@@ -100,7 +102,7 @@ export async function readRepositoryFromGit(gitDir: string, ref: string, subdir 
     else wanted.push(e);
   }
   const blobs = await catFileBatch(gitDir, wanted.map((e) => e.sha));
-  wanted.forEach((e, i) => files.push({ path: e.path, bytes: blobs[i] }));
+  wanted.forEach((e, i) => files.push({ path: e.path, blob: e.sha, bytes: blobs[i] }));
   files.sort((a, b) => (a.path < b.path ? -1 : 1));
   return { origin: `git:${ref}`, files };
 }

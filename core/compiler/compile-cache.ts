@@ -1,0 +1,152 @@
+// What the compiler may reuse between two compilations of nearly the same repository: the load and
+// parse of each file, the findings of rules whose findings depend on few files, each file's compiled
+// jobs, and each shard's rendering. Everything is keyed by path and git blob id (the content), and
+// everything derived from shards.yaml is keyed by shards.yaml's blob too, so a hit is always what a
+// full compilation would compute. The controller passes one cache to every compilation; CI compiles
+// once and needs none. The test in test/compiler/incremental-compile.test.ts checks that a cached
+// compilation equals a full one (model, findings, rendered bytes) over random edits.
+import { createHash } from 'node:crypto';
+import type { Finding } from '../findings/finding.ts';
+import type { ParsedFile } from '../../ci/rules/rule.ts';
+import type { CompiledJob } from '../../schemas/model.ts';
+
+/** What loading one file gave: the parsed file, or the findings that kept it out. */
+export interface LoadedFile {
+  file?: ParsedFile;
+  isShards: boolean;
+  findings: Finding[];
+}
+
+/** Git's blob id of some bytes (`git hash-object`), for sources read from a directory. */
+export function gitBlobId(bytes: Buffer): string {
+  return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+}
+
+export interface CacheStats {
+  loaded: number;
+  fileFindings: number;
+  shardGroups: number;
+  jobs: number;
+  renders: number;
+}
+
+export class CompileCache {
+  private loaded = new Map<string, LoadedFile>();
+  /** ParsedFile → its `path\0blob` key (ParsedFile objects are reused from `loaded`). */
+  private keys = new WeakMap<ParsedFile, string>();
+  /** Key of the shards.yaml the entries below were computed against. */
+  private shardsKey: string | undefined;
+  /** Findings of file-scoped rules on one team file. */
+  private fileFindings = new Map<string, Finding[]>();
+  /** Findings of file-scoped rules on shards.yaml itself (null: not computed yet). */
+  private shardsFindings: Finding[] | null = null;
+  /** Findings of shard-scoped rules per shard group, valid while the group's files are the same. */
+  private shardGroups = new Map<string, { signature: string; findings: Finding[] }>();
+  private jobs = new Map<string, CompiledJob[]>();
+  private jobKeys = new WeakMap<CompiledJob, string>();
+  private renders = new Map<string, { key: string; value: unknown }>();
+
+  static key(path: string, blob: string): string {
+    return `${path}\0${blob}`;
+  }
+
+  /** The loaded form of one file, computed once per path and content. */
+  load(path: string, blob: string, compute: () => LoadedFile): LoadedFile {
+    const key = CompileCache.key(path, blob);
+    let entry = this.loaded.get(key);
+    if (!entry) {
+      entry = compute();
+      this.loaded.set(key, entry);
+      if (entry.file) this.keys.set(entry.file, key);
+    }
+    return entry;
+  }
+
+  keyOf(file: ParsedFile): string | undefined {
+    return this.keys.get(file);
+  }
+
+  /** Forgets everything computed against another shards.yaml. */
+  useShardsFile(key: string): void {
+    if (key === this.shardsKey) return;
+    this.shardsKey = key;
+    this.fileFindings.clear();
+    this.shardsFindings = null;
+    this.shardGroups.clear();
+    this.jobs.clear();
+    this.renders.clear();
+  }
+
+  fileFindingsOf(key: string): Finding[] | undefined {
+    return this.fileFindings.get(key);
+  }
+  setFileFindings(key: string, findings: Finding[]): void {
+    this.fileFindings.set(key, findings);
+  }
+  get shardsFileFindings(): Finding[] | null {
+    return this.shardsFindings;
+  }
+  set shardsFileFindings(f: Finding[] | null) {
+    this.shardsFindings = f;
+  }
+
+  shardGroup(group: string): { signature: string; findings: Finding[] } | undefined {
+    return this.shardGroups.get(group);
+  }
+  setShardGroup(group: string, signature: string, findings: Finding[]): void {
+    this.shardGroups.set(group, { signature, findings });
+  }
+  /** Drops groups that no longer exist (a shard nobody declares any more). */
+  retainShardGroups(groups: Set<string>): void {
+    for (const g of this.shardGroups.keys()) if (!groups.has(g)) this.shardGroups.delete(g);
+  }
+
+  /** The compiled jobs of one team file (against the current shards.yaml). */
+  jobsOf(file: ParsedFile, compute: () => CompiledJob[]): CompiledJob[] {
+    const key = this.keys.get(file);
+    if (!key) return compute();
+    let jobs = this.jobs.get(key);
+    if (!jobs) {
+      jobs = compute();
+      this.jobs.set(key, jobs);
+      for (const j of jobs) this.jobKeys.set(j, key);
+    }
+    return jobs;
+  }
+
+  /**
+   * A shard's rendering, reused while the shard is made of the same cached jobs. Jobs that did not
+   * come from this cache make the shard uncacheable (rendered every time).
+   */
+  render<T>(shard: string, jobs: readonly CompiledJob[], compute: () => T): T {
+    const parts: string[] = [];
+    for (const j of jobs) {
+      const k = this.jobKeys.get(j);
+      if (!k) return compute();
+      parts.push(`${k}\0${j.name}`);
+    }
+    const key = parts.join('\n');
+    const hit = this.renders.get(shard);
+    if (hit && hit.key === key) return hit.value as T;
+    const value = compute();
+    this.renders.set(shard, { key, value });
+    return value;
+  }
+
+  /**
+   * Bounds the cache: keeps only the files given (the head's, and any older versions still served),
+   * and what was derived from them.
+   */
+  prune(keep: Iterable<{ path: string; blob: string }>): void {
+    const live = new Set<string>();
+    for (const k of keep) live.add(CompileCache.key(k.path, k.blob));
+    if (this.shardsKey !== undefined && live.has(this.shardsKey)) live.add(this.shardsKey);
+    for (const map of [this.loaded, this.fileFindings, this.jobs] as Map<string, unknown>[]) {
+      for (const k of map.keys()) if (!live.has(k)) map.delete(k);
+    }
+  }
+
+  stats(): CacheStats {
+    return { loaded: this.loaded.size, fileFindings: this.fileFindings.size, shardGroups: this.shardGroups.size, jobs: this.jobs.size, renders: this.renders.size };
+  }
+}
