@@ -73,3 +73,10 @@ export interface AgentRegistration {
 export interface AgentReport extends AgentRegistration {
   status: AgentStatus;
 }
+
+/** GET /v1/usage: per-job series and targets measured by the agent's last cardinality cycle. */
+export interface AgentUsage {
+  measuredAt: string | null;
+  headSeries: number | null;
+  jobs: { job: string; series: number; targets: number }[];
+}
