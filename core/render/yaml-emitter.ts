@@ -14,8 +14,9 @@
 const PLAIN_WORD = /^[A-Za-z_/][A-Za-z0-9_./:-]*$/;
 // Durations (`30s`, `1m30s`) start with a digit but no YAML version reads them as a number.
 const PLAIN_DURATION = /^(?:[0-9]+(?:ms|s|m|h|d|w|y))+$/;
-// Words YAML 1.1 (Go's yaml.v2) resolves to booleans or null.
-const KEYWORD = /^(?:y|n|yes|no|on|off|true|false|null)$/i;
+// Words YAML 1.1 (Go's yaml.v2) resolves to booleans or null, and bare exponents (`e0`), which the
+// `yaml` package's 1.1 schema reads as a float.
+const KEYWORD = /^(?:y|n|yes|no|on|off|true|false|null|[eE][-+]?[0-9]+)$/i;
 
 export function isPlainSafe(s: string): boolean {
   return (PLAIN_DURATION.test(s) || (PLAIN_WORD.test(s) && !s.endsWith(':') && !KEYWORD.test(s)));
