@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startController, type RunningController } from '../../central-controller/start-controller.ts';
+import { adminTokenDigest, deriveAgentToken } from '../../core/http/agent-credential.ts';
 import { createLogger } from '../../core/log/logger.ts';
 import { createAgentMetrics } from '../../shard-agent/agent-metrics.ts';
 import { createAgentApp } from '../../shard-agent/agent-server.ts';
@@ -17,12 +18,24 @@ import { fetchStatus, routeKey, routesOf } from './helpers.ts';
 
 const ADMIN = 'matrix-admin-token-0001';
 const READ = 'matrix-read-token-0002';
-const AGENT = 'matrix-agent-token-0003';
+const AGENT_SECRET = 'matrix-agent-secret-0003';
 const WRONG = 'matrix-wrong-token-9999';
+// Per-agent credentials: the agent under test is networking/a; "sibling" is the other replica of its
+// shard, "stranger" a replica of another shard, "forged" a credential made with another secret.
+const AGENT = deriveAgentToken(AGENT_SECRET, { shard: 'networking', replica: 'a' });
 
-type Caller = 'none' | 'wrong' | 'read' | 'agent' | 'admin';
-const CALLERS: Caller[] = ['none', 'wrong', 'read', 'agent', 'admin'];
-const tokenOf: Record<Caller, string | null> = { none: null, wrong: WRONG, read: READ, agent: AGENT, admin: ADMIN };
+type Caller = 'none' | 'wrong' | 'read' | 'agent' | 'sibling' | 'stranger' | 'forged' | 'admin';
+const CALLERS: Caller[] = ['none', 'wrong', 'read', 'agent', 'sibling', 'stranger', 'forged', 'admin'];
+const tokenOf: Record<Caller, string | null> = {
+  none: null,
+  wrong: WRONG,
+  read: READ,
+  agent: AGENT,
+  sibling: deriveAgentToken(AGENT_SECRET, { shard: 'networking', replica: 'b' }),
+  stranger: deriveAgentToken(AGENT_SECRET, { shard: 'storage', replica: 'a' }),
+  forged: deriveAgentToken('another-secret-of-8+', { shard: 'networking', replica: 'a' }),
+  admin: ADMIN,
+};
 
 interface Row {
   /** Concrete request for the route pattern. */
@@ -37,28 +50,35 @@ const OPEN = { default: 200 };
 const READERS = { default: 401, read: 200, admin: 200 };
 
 // ------------------------------------------------------------------------------------------------
-// Agent: one token (the agent's); the controller presents the same one.
+// Agent: its own credential (which the controller presents to it) or the admin token (known to the
+// agent by its SHA-256 only). Another agent's credential, even of the same shard, is refused.
+const AGENT_OR_ADMIN = { default: 401, agent: 200, admin: 200 };
 const AGENT_ROUTES: Record<string, Row> = {
   'GET /metrics': { path: '/metrics', expect: OPEN },
   'GET /healthz': { path: '/healthz', expect: OPEN },
   // Authorised callers get past the token to the body check: {} is not a document (400).
-  'POST /v1/apply': { path: '/v1/apply', body: '{}', expect: { default: 401, agent: 400 } },
-  'GET /v1/status': { path: '/v1/status', expect: { default: 401, agent: 200 } },
-  'GET /v1/flags': { path: '/v1/flags', expect: { default: 401, agent: 200 } },
-  'GET /v1/usage': { path: '/v1/usage', expect: { default: 401, agent: 200 } },
-  'POST /v1/cardinality/analyze': { path: '/v1/cardinality/analyze', body: '{}', expect: { default: 401, agent: 200 } },
+  'POST /v1/apply': { path: '/v1/apply', body: '{}', expect: { default: 401, agent: 400, admin: 400 } },
+  'GET /v1/status': { path: '/v1/status', expect: AGENT_OR_ADMIN },
+  'GET /v1/flags': { path: '/v1/flags', expect: AGENT_OR_ADMIN },
+  'GET /v1/usage': { path: '/v1/usage', expect: AGENT_OR_ADMIN },
+  'POST /v1/cardinality/analyze': { path: '/v1/cardinality/analyze', body: '{}', expect: AGENT_OR_ADMIN },
 };
+// Forcing (applying an older revision) takes the admin token: the agent's own credential gets 403.
+const AGENT_FORCE: Row = { path: '/v1/apply?force=true', body: '{}', expect: { default: 401, agent: 403, admin: 400 } };
 
 // ------------------------------------------------------------------------------------------------
-// Controller: admin (everything), read (GETs), agent (the agent endpoints); the webhook takes an HMAC
-// signature, never a bearer token; /metrics, /healthz and the dashboard's static assets are open.
+// Controller: admin (everything), read (GETs), agent credentials (the agent endpoints, for their own
+// shard and replica only: 403 for another); the webhook takes an HMAC signature, never a bearer
+// token; /metrics, /healthz and the dashboard's static assets are open. The scope check needs a
+// well-formed body, so the register/report lines stop at the body check (400) for every credential:
+// the scope of those two is in the next table.
 const CONTROLLER_ROUTES: Record<string, Row> = {
   'GET /metrics': { path: '/metrics', expect: OPEN },
   'GET /healthz': { path: '/healthz', expect: OPEN },
   'POST /v1/webhook': { path: '/v1/webhook', body: '{}', expect: { default: 401 } },
-  'POST /v1/agents/register': { path: '/v1/agents/register', body: '{}', expect: { default: 401, agent: 400, admin: 400 } },
-  'POST /v1/agents/report': { path: '/v1/agents/report', body: '{}', expect: { default: 401, agent: 400, admin: 400 } },
-  'GET /v1/agents/desired': { path: '/v1/agents/desired?shard=networking&replica=a', expect: { default: 401, agent: 200, admin: 200 } },
+  'POST /v1/agents/register': { path: '/v1/agents/register', body: '{}', expect: { default: 401, agent: 400, sibling: 400, stranger: 400, admin: 400 } },
+  'POST /v1/agents/report': { path: '/v1/agents/report', body: '{}', expect: { default: 401, agent: 400, sibling: 400, stranger: 400, admin: 400 } },
+  'GET /v1/agents/desired': { path: '/v1/agents/desired?shard=networking&replica=a', expect: { default: 401, agent: 200, sibling: 403, stranger: 403, admin: 200 } },
   'GET /v1/events/stream': { path: '/v1/events/stream', stream: true, expect: READERS },
   'GET /v1/repository': { path: '/v1/repository', expect: READERS },
   'GET /v1/shards': { path: '/v1/shards', expect: READERS },
@@ -79,6 +99,15 @@ const CONTROLLER_ROUTES: Record<string, Row> = {
   'GET /shards/:name': { path: '/shards/networking', expect: READERS },
   'GET /repository': { path: '/repository', expect: READERS },
   'GET /dashboard/events': { path: '/dashboard/events', stream: true, expect: READERS },
+};
+
+// The agent endpoints with well-formed bodies for networking/a (whose credential is "agent").
+const AGENT_URL_OF_A = 'http://127.0.0.1:9/a';
+const CONTROLLER_SCOPED: Record<string, Row> = {
+  'POST /v1/agents/register': { path: '/v1/agents/register', body: `{"shard":"networking","replica":"a","url":"${AGENT_URL_OF_A}"}`, expect: { default: 401, agent: 200, sibling: 403, stranger: 403, admin: 200 } },
+  // The body is completed in `before` with a real agent's status.
+  'POST /v1/agents/report': { path: '/v1/agents/report', body: '', expect: { default: 401, agent: 200, sibling: 403, stranger: 403, admin: 200 } },
+  'GET /v1/agents/desired': { path: '/v1/agents/desired?shard=networking&replica=b', expect: { default: 401, agent: 403, sibling: 200, stranger: 403, admin: 200 } },
 };
 
 async function call(base: string, method: string, row: Row, caller: Caller): Promise<number> {
@@ -129,8 +158,9 @@ describe('authentication matrix', () => {
       'teams/netops/routers.yaml': 'team: netops\nshard: networking\njobs:\n  - name: routers\n    targets: ["127.0.0.1:9101"]\n',
     });
     // No Prometheus is needed to check who may call what: every authorised request stops at a body check or reads state.
-    agent = await startAgent({ shard: 'networking', replica: 'a', prometheusUrl: 'http://127.0.0.1:9', configFile: join(dir, 'agent', 'prometheus.yml'), stateDir: join(dir, 'agent-state'), token: AGENT, promtool: null, defaultMetrics: false, probeIntervalMs: 60_000, logWrite: () => undefined });
-    controller = await startController({ repo: repo.dir, stateDir: join(dir, 'controller'), token: ADMIN, readToken: READ, agentToken: AGENT, webhookSecret: 'matrix-webhook-secret', pollMs: 0, reconcileMs: 60_000, defaultMetrics: false, logWrite: () => undefined });
+    agent = await startAgent({ shard: 'networking', replica: 'a', prometheusUrl: 'http://127.0.0.1:9', configFile: join(dir, 'agent', 'prometheus.yml'), stateDir: join(dir, 'agent-state'), token: AGENT, adminTokenSha256: adminTokenDigest(ADMIN), promtool: null, defaultMetrics: false, probeIntervalMs: 60_000, logWrite: () => undefined });
+    CONTROLLER_SCOPED['POST /v1/agents/report']!.body = JSON.stringify({ shard: 'networking', replica: 'a', url: AGENT_URL_OF_A, status: agent.status() });
+    controller = await startController({ repo: repo.dir, stateDir: join(dir, 'controller'), token: ADMIN, readToken: READ, agentSecret: AGENT_SECRET, webhookSecret: 'matrix-webhook-secret', pollMs: 0, reconcileMs: 60_000, defaultMetrics: false, logWrite: () => undefined });
   });
   after(async () => {
     await agent?.close();
@@ -157,13 +187,18 @@ describe('authentication matrix', () => {
     checkTable(routesOf(controller.app).map(routeKey), CONTROLLER_ROUTES, 'controller');
   });
 
-  it('agent: every route × {no token, wrong token, right token}', async () => {
-    const wrong = await runMatrix(agent.url, AGENT_ROUTES, ['none', 'wrong', 'agent', 'admin']);
+  it('agent: every route × {no token, wrong token, read token, own credential, sibling/stranger/forged credential, admin token}', async () => {
+    const wrong = await runMatrix(agent.url, { ...AGENT_ROUTES, 'POST /v1/apply (force)': AGENT_FORCE }, CALLERS);
     assert.deepEqual(wrong, []);
   });
 
-  it('controller: every route × {no token, wrong token, read token, agent token, admin token}', async () => {
+  it('controller: every route × {no token, wrong token, read token, own credential, sibling/stranger/forged credential, admin token}', async () => {
     const wrong = await runMatrix(controller.url, CONTROLLER_ROUTES, CALLERS);
+    assert.deepEqual(wrong, []);
+  });
+
+  it('controller: the agent endpoints with real bodies answer 403 to a credential of another shard or replica', async () => {
+    const wrong = await runMatrix(controller.url, CONTROLLER_SCOPED, CALLERS);
     assert.deepEqual(wrong, []);
   });
 });
