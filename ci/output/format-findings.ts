@@ -1,6 +1,12 @@
 // Renders findings for people and machines: text (one per line), GitHub workflow annotations, JSON, SARIF 2.1.0.
 import type { Finding } from '../../core/findings/finding.ts';
 import { ALL_RULES } from '../rules/index.ts';
+import { escapeUnsafeCharacters } from '../../core/text/unsafe-characters.ts';
+
+// Text shown to a person (a terminal, a GitHub annotation) has every control, invisible and bidi
+// character made visible (`\u202e`): a file name or value from the repository cannot reorder, hide or
+// rewrite the line it is printed in. JSON and SARIF keep exact strings (JSON escaping is theirs).
+const visible = (s: string) => escapeUnsafeCharacters(s);
 
 export const FORMATS = ['text', 'github', 'json', 'sarif'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -28,8 +34,8 @@ export function formatText(findings: readonly Finding[], opts: FormatOptions): s
   const paint = (code: string, s: string) => (opts.color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const lines = findings.map((f) => {
     const sev = f.severity === 'error' ? paint('31', 'error') : paint('33', 'warning');
-    let line = `${opts.displayPath(f.file)}:${f.start.line}:${f.start.column}: ${sev} [${f.ruleId}] ${f.message}`;
-    if (f.hint) line += `\n    hint: ${f.hint}`;
+    let line = `${visible(opts.displayPath(f.file))}:${f.start.line}:${f.start.column}: ${sev} [${f.ruleId}] ${visible(f.message)}`;
+    if (f.hint) line += `\n    hint: ${visible(f.hint)}`;
     return line;
   });
   lines.push(summaryLine(findings, opts.filesChecked));
@@ -38,16 +44,16 @@ export function formatText(findings: readonly Finding[], opts: FormatOptions): s
 
 /** GitHub workflow commands; property values and messages are escaped as the runner requires. */
 export function formatGithub(findings: readonly Finding[], opts: FormatOptions): string {
-  const prop = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/:/g, '%3A').replace(/,/g, '%2C');
-  const data = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  const prop = (s: string) => visible(s).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/:/g, '%3A').replace(/,/g, '%2C');
+  const data = (s: string) => visible(s).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
   const lines = findings.map((f) => {
     const kind = f.severity === 'error' ? 'error' : 'warning';
     const props = `file=${prop(opts.displayPath(f.file))},line=${f.start.line},col=${f.start.column},endLine=${f.end.line},endColumn=${f.end.column},title=${prop(f.ruleId)}`;
-    return `::${kind} ${props}::${data(f.message + (f.hint ? `\nhint: ${f.hint}` : ''))}`;
+    return `::${kind} ${props}::${data(f.message)}${f.hint ? `%0Ahint: ${data(f.hint)}` : ''}`;
   });
   // GitHub shows at most 10 annotations per step, so a plain summary of every finding follows.
   lines.push(`::group::promshard: ${summaryLine(findings, opts.filesChecked)}`);
-  for (const f of findings) lines.push(`${opts.displayPath(f.file)}:${f.start.line}:${f.start.column}: ${f.severity} [${f.ruleId}] ${f.message}`);
+  for (const f of findings) lines.push(`${visible(opts.displayPath(f.file))}:${f.start.line}:${f.start.column}: ${f.severity} [${f.ruleId}] ${visible(f.message)}`);
   lines.push('::endgroup::');
   return lines.join('\n') + '\n';
 }

@@ -1,6 +1,12 @@
 // Renders a plan as text for a terminal or as Markdown ready to post on a pull request.
 import type { Finding } from '../../core/findings/finding.ts';
 import type { Plan, ShardPlan } from './compute-plan.ts';
+import { escapeUnsafeCharacters } from '../../core/text/unsafe-characters.ts';
+
+/** Lines for a terminal or a PR comment: a name's control or bidi character shows as `\u202e` instead of acting. */
+function visibleLines(lines: string[]): string {
+  return lines.map((l) => escapeUnsafeCharacters(l)).join('\n') + '\n';
+}
 
 export interface PlanExtras {
   base: string;
@@ -40,7 +46,7 @@ export function formatPlanText(plan: Plan, x: PlanExtras): string {
     for (const n of x.liveNotes.filter((n) => n.shard === s.shard)) out.push(`  ${n.severity}: ${n.message}`);
   }
   out.push('', `${plan.shards.length} shard(s) change, ${plan.unchangedShards} unchanged.`);
-  return out.join('\n') + '\n';
+  return visibleLines(out);
 }
 
 const md = (s: string) => s.replace(/[|`<>*_[\]\\]/g, (c) => `\\${c}`);
@@ -76,5 +82,5 @@ export function formatPlanMarkdown(plan: Plan, x: PlanExtras): string {
     out.push('#### Live fleet', '');
     for (const n of x.liveNotes) out.push(`- ${n.severity === 'error' ? ':x:' : ':warning:'} **${md(n.shard)}**: ${md(n.message)}`);
   }
-  return out.join('\n') + '\n';
+  return visibleLines(out);
 }
