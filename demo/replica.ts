@@ -27,6 +27,7 @@ export interface ReplicaOptions {
   promtool: string | null;
   tracker: ProcessTracker;
   controllerUrl: string;
+  /** This agent's own credential (derived from the controller's agent secret for this shard and replica). */
   token: string;
   log: Logger;
   heartbeatMs?: number;

@@ -11,6 +11,7 @@ import { createDemoRepository, type DemoRepository } from './demo-repository.ts'
 import { startHealthyExporter, startOffendingExporter, type DemoExporter } from './demo-exporters.ts';
 import type { ProcessTracker } from './processes.ts';
 import { freePort } from '../core/net/free-port.ts';
+import { deriveAgentToken } from '../core/http/agent-credential.ts';
 import { startReplica, type RunningReplica } from './replica.ts';
 
 export interface DemoOptions {
@@ -86,6 +87,8 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     o.progress(`configuration repository: ${repository.dir}`);
 
     const token = randomBytes(24).toString('base64url');
+    // Each agent gets its own credential, scoped to its shard and replica (docs/operations.md).
+    const agentSecret = randomBytes(32).toString('base64url');
     const webhookSecret = randomBytes(24).toString('base64url');
     const port = await choosePort(o.port);
     o.progress('starting the controller…');
@@ -95,6 +98,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
       listen: `127.0.0.1:${port}`,
       stateDir: join(o.baseDir, 'controller-state'),
       token,
+      agentSecret,
       webhookSecret,
       openReadAccess: true,
       pollMs: o.pollMs,
@@ -114,7 +118,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     const replicas: RunningReplica[] = [];
     const results = await Promise.allSettled(
       names.map(async (n) => {
-        const r = await startReplica({ ...n, dir: join(o.baseDir, 'replicas'), prometheusBin: o.prometheusBin, promtool: o.promtool, tracker, controllerUrl: controller.url, token, log: o.log });
+        const r = await startReplica({ ...n, dir: join(o.baseDir, 'replicas'), prometheusBin: o.prometheusBin, promtool: o.promtool, tracker, controllerUrl: controller.url, token: deriveAgentToken(agentSecret, n), log: o.log });
         replicas.push(r);
         closers.push(() => r.close());
         return r;

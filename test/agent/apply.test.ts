@@ -5,7 +5,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sha256Hex } from '../../core/document/desired-document.ts';
+import { adminTokenDigest } from '../../core/http/agent-credential.ts';
 import { activeTargets, configWithJobs, makeDoc, metricValue, startExporter, startFixture, TOKEN, waitFor, type Fixture } from './helpers.ts';
+
+const ADMIN = 'agent-test-admin-token-1e4b7c';
 
 describe('agent apply pipeline (real Prometheus)', () => {
   let fx: Fixture;
@@ -14,7 +17,8 @@ describe('agent apply pipeline (real Prometheus)', () => {
 
   before(async () => {
     exporter = await startExporter();
-    fx = await startFixture({ maxBody: '64kb' });
+    // The agent knows the admin token by its digest only; only the admin may force.
+    fx = await startFixture({ maxBody: '64kb', adminTokenSha256: adminTokenDigest(ADMIN) });
     goodConfig = configWithJobs({ exporter: [exporter.hostPort] });
   });
   after(async () => {
@@ -135,7 +139,7 @@ describe('agent apply pipeline (real Prometheus)', () => {
   it('applies an older revision only with ?force=true, and multi-file documents', async () => {
     const rules = 'groups:\n  - name: demo\n    rules:\n      - record: demo:up\n        expr: demo_up\n';
     const withRules = configWithJobs({ exporter: [exporter.hostPort] }, '  evaluation_interval: 1s') + 'rule_files: [rules/demo.yml]\n';
-    const res = await fx.post('/v1/apply?force=true', makeDoc('rev-rules', 1, withRules, [{ path: 'rules/demo.yml', content: rules }]));
+    const res = await fx.post('/v1/apply?force=true', makeDoc('rev-rules', 1, withRules, [{ path: 'rules/demo.yml', content: rules }]), { token: ADMIN });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.result, 'applied');
     assert.equal(readFileSync(join(fx.dir, 'rules', 'demo.yml'), 'utf8'), rules);

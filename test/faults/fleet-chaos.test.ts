@@ -24,7 +24,7 @@ import { signWebhookBody } from '../../core/http/auth.ts';
 import { createGitRepo, type TestGitRepo } from '../support/git-repo.ts';
 import { compileFiles } from '../support/repo-fixture.ts';
 import { prometheusInstalled, startPrometheus, type RunningPrometheus } from '../support/prometheus.ts';
-import { killAllChildren, runSeed, seededRandom, stablePort, startAgentProcess, startControllerProcess, writeSecret, type NodeProcess } from '../support/fleet.ts';
+import { killAllChildren, runSeed, seededRandom, stablePort, startAgentProcess, startControllerProcess, writeAdminDigest, writeAgentCredential, writeSecret, type NodeProcess } from '../support/fleet.ts';
 import { startTcpProxy, type ProxyMode, type TcpProxy } from '../support/tcp-proxy.ts';
 import { configKey } from '../support/config-semantics.ts';
 
@@ -34,6 +34,7 @@ const STEPS = Number(process.env.PROMSHARD_FAULT_STEPS ?? 20);
 export const CONVERGENCE_BOUND_MS = 30_000;
 const SAMPLE_MS = 150;
 const TOKEN = 'fault-suite-token-3b9e61f0c2';
+const AGENT_SECRET = 'fault-suite-agent-secret-91d0e4';
 const SECRET = 'fault-suite-webhook-secret-77d1';
 const BOOTSTRAP = 'global:\n  scrape_interval: 15s\nscrape_configs: []\n';
 const SHARDS = ['networking', 'storage'] as const;
@@ -131,6 +132,9 @@ describe(`fault injection: controller + 2 shards × 2 agents + Prometheus (seed 
   const rigs: ReplicaRig[] = [];
   const tokenFile = () => join(root, 'token');
   const secretFile = () => join(root, 'secret');
+  // Per-agent credentials: the controller derives each agent's from this secret; the test reads the
+  // agents' status with the admin token, which agents know by its digest only.
+  const agentSecretFile = () => join(root, 'agent-secret');
   let model: RepoModel;
   /** Every valid rendering so far (plus the bootstrap file), per shard: exact bytes and meanings. */
   const allowedBytes: Record<Shard, Set<string>> = { networking: new Set([BOOTSTRAP]), storage: new Set([BOOTSTRAP]) };
@@ -152,6 +156,7 @@ describe(`fault injection: controller + 2 shards × 2 agents + Prometheus (seed 
       stateDir: join(root, 'controller-state'),
       tokenFile: tokenFile(),
       webhookSecretFile: secretFile(),
+      agentSecretFile: agentSecretFile(),
       flags: ['--poll', '1s', '--reconcile', '1s', '--heartbeat-timeout', '3s', '--push-timeout', '5s', '--concurrency', '4'],
     });
     controller = proc;
@@ -165,7 +170,8 @@ describe(`fault injection: controller + 2 shards × 2 agents + Prometheus (seed 
       prometheusUrl: r.prometheus.url,
       configFile: r.configFile,
       stateDir: r.stateDir,
-      tokenFile: tokenFile(),
+      tokenFile: writeAgentCredential(root, AGENT_SECRET, r.shard, r.replica),
+      adminTokenSha256File: writeAdminDigest(root, TOKEN),
       controllerUrl,
       advertiseUrl: r.proxy?.url,
       flags: ['--pull-interval', '2s', '--heartbeat-interval', '1s', '--probe-interval', '500ms', '--reload-timeout', '5s', '--promtool-syntax-only'],
@@ -246,6 +252,7 @@ describe(`fault injection: controller + 2 shards × 2 agents + Prometheus (seed 
     root = mkdtempSync(join(tmpdir(), 'promshard-faults-'));
     writeSecret(root, 'token', TOKEN);
     writeSecret(root, 'secret', SECRET);
+    writeSecret(root, 'agent-secret', AGENT_SECRET);
     model = {
       networking: [
         { name: 'routers', ports: [BASE_PORT.networking + 1, BASE_PORT.networking + 2], interval: '15s' },

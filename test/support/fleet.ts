@@ -4,6 +4,7 @@
 // sure none outlives the test, even when the test fails half-way.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { adminTokenDigest, deriveAgentToken } from '../../core/http/agent-credential.ts';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -116,6 +117,16 @@ export function writeSecret(dir: string, name: string, value: string): string {
   return path;
 }
 
+/** Writes one agent's own credential (what `promshard agent-token` prints) and returns its path. */
+export function writeAgentCredential(dir: string, agentSecret: string, shard: string, replica: string): string {
+  return writeSecret(dir, `agent-${shard}-${replica}.token`, deriveAgentToken(agentSecret, { shard, replica }));
+}
+
+/** Writes the admin token's digest (what `promshard agent-token --admin-digest` prints) and returns its path. */
+export function writeAdminDigest(dir: string, adminToken: string): string {
+  return writeSecret(dir, 'admin-token.sha256', adminTokenDigest(adminToken));
+}
+
 export interface AgentProcessOptions {
   shard: string;
   replica: string;
@@ -123,7 +134,10 @@ export interface AgentProcessOptions {
   prometheusUrl: string;
   configFile: string;
   stateDir: string;
+  /** The agent's own credential (writeAgentCredential). */
   tokenFile: string;
+  /** The admin token's digest (writeAdminDigest): the admin may then call and force this agent. */
+  adminTokenSha256File?: string;
   controllerUrl?: string;
   advertiseUrl?: string;
   /** Extra CLI flags (e.g. ['--pull-interval', '2s']). */
@@ -142,6 +156,7 @@ export async function startAgentProcess(o: AgentProcessOptions): Promise<{ proc:
     '--config-file', o.configFile,
     '--state-dir', o.stateDir,
     '--token-file', o.tokenFile,
+    ...(o.adminTokenSha256File ? ['--admin-token-sha256-file', o.adminTokenSha256File] : []),
     ...(o.controllerUrl ? ['--controller', o.controllerUrl] : []),
     ...(o.advertiseUrl ? ['--advertise-url', o.advertiseUrl] : []),
     ...(o.flags ?? []),
@@ -157,6 +172,8 @@ export interface ControllerProcessOptions {
   tokenFile: string;
   webhookSecretFile: string;
   readTokenFile?: string;
+  /** Per-agent credentials: the secret they are derived from (writeAgentCredential). */
+  agentSecretFile?: string;
   flags?: string[];
   spawn?: Omit<SpawnOptions, 'readyPattern'>;
 }
@@ -171,6 +188,7 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
     '--token-file', o.tokenFile,
     '--webhook-secret-file', o.webhookSecretFile,
     ...(o.readTokenFile ? ['--read-token-file', o.readTokenFile] : []),
+    ...(o.agentSecretFile ? ['--agent-secret-file', o.agentSecretFile] : []),
     ...(o.flags ?? []),
   ];
   const { proc, ready } = await spawnPromshard(args, { ...o.spawn, readyPattern: /promshard controller listening on (\S+)/ });
