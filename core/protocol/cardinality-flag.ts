@@ -26,10 +26,26 @@ export type ValuePattern =
 export interface CardinalityFix {
   /** labeldrop: remove the label; replace: rewrite its values to a bounded set. */
   kind: 'labeldrop' | 'replace';
-  /** YAML ready to paste into the job of the team file (a `metric_relabel_configs:` block). */
+  /**
+   * YAML ready to paste into the job of the team file: a `metric_relabel_configs:` block holding the
+   * job's whole resulting list (its current rules, unchanged and in order, then the new ones), so it
+   * replaces the job's key rather than adding a second one.
+   */
   snippet: string;
-  /** The same rules, structured (keys among source_labels, separator, regex, modulus, target_label, replacement, action). */
+  /** The new rules only, structured (keys among source_labels, separator, regex, modulus, target_label, replacement, action). Never a rule the job already runs. */
   rules: RelabelConfig[];
+  /** The job's whole list after the fix: its `existingRules` current rules first, then `rules`. */
+  resultingRules: RelabelConfig[];
+  /** How many of `resultingRules` the job already runs (read from the configuration Prometheus has loaded). */
+  existingRules: number;
+  /** Distinct values of the label after the fix, by simulating the rules on its current values (0 for a labeldrop). */
+  residualValues: number;
+  /** Values the simulation ran on: all current values of the label, unless there were more than the agent fetches. */
+  valuesExamined: number;
+  /** False when the residual would still be flagged: a partial fix (the snippet and note say so). */
+  complete: boolean;
+  /** Up to three values left after the fix (what a partial fix did not normalise). */
+  residualExamples: string[];
   /** Series of the metric that would disappear, measured with PromQL on the current series. */
   estimatedSeriesSaved: number;
   /** Series of the metric before / after the fix (same measurement). */
@@ -46,7 +62,7 @@ export interface CardinalityFlag {
   job: string;
   /** Owning team from the desired document's owners map; "unknown" when the job is not in it. */
   team: string;
-  /** Team file (relative to the repository root); "" when unknown. */
+  /** Team file, relative to the folder that holds shards.yaml (`teams/<team>/<file>.yaml`); "" when unknown. */
   file: string;
   /** Line of the job in `file`; 0 when unknown. */
   line: number;

@@ -9,14 +9,16 @@ import type { Logger } from '../../core/log/logger.ts';
 import type { CardinalityFlag } from '../../core/protocol/cardinality-flag.ts';
 import { BudgetExceeded, createQueryClient } from './prometheus-queries.ts';
 import { collectHeadStats, collectJobStats, type HeadStats, type JobStats } from './job-stats.ts';
-import { labelDetail, measureLabel, metricSelector, seriesAfterFix, type LabelMeasurement } from './label-analysis.ts';
+import { currentValues, labelDetail, measureLabel, metricSelector, seriesAfterFix, type LabelMeasurement } from './label-analysis.ts';
 import { GrowthTracker } from './growth-tracker.ts';
-import { barsFor, isCandidate, judge, MIN_DISTINCT_VALUES, resolveThresholds } from './thresholds.ts';
+import { barsFor, isCandidate, judge, lowestApplicableBar, MIN_DISTINCT_VALUES, resolveThresholds } from './thresholds.ts';
 import { labelPrior, SKIPPED_LABELS } from './label-priors.ts';
 import { selectLabels } from './label-selection.ts';
-import { classifySample, truncateExample } from './value-classifier.ts';
+import { classifySample, classifyValue, STRONG_PATTERNS, truncateExample } from './value-classifier.ts';
 import { buildFix, planFix } from './fix-suggestion.ts';
 import { flagId, ownerOf } from './flag.ts';
+import { metricRelabelRulesByJob } from './job-relabel-rules.ts';
+import type { RelabelConfig } from '../../schemas/model.ts';
 
 export const DEFAULT_INTERVAL_MS = 60_000;
 export const DEFAULT_BUDGET_MS = 20_000;
@@ -239,6 +241,13 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
     // 5. details, judgement, fixes.
     const judged = new Set<string>();
     const next = new Map<string, CardinalityFlag>();
+    // The jobs' current metric_relabel_configs, read once per cycle and only when a flag needs a fix.
+    let loadedRules: Promise<Map<string, RelabelConfig[]> | null> | null = null;
+    const rulesOf = async (job: string): Promise<RelabelConfig[] | null> => {
+      loadedRules ??= client.loadedConfig().then(metricRelabelRulesByJob, (e) => (note(e, 'loaded configuration'), null));
+      const byJob = await loadedRules;
+      return byJob ? (byJob.get(job) ?? []) : null;
+    };
     const nowIso = new Date().toISOString();
     let detailed = 0;
     await Promise.all(
@@ -251,13 +260,25 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
           const j = judge({ distinct: c.distinct, metricSeries: d.metricSeries, seriesAffected: d.seriesAffected, rising: c.rising, sample, bars: c.bars, thresholds: c.t });
           if (!j) return;
           const own = ownerOf(owners, c.job);
-          const plan = planFix({ label: c.label, selector: metricSelector(c.job, c.metric), pattern: sample.pattern, patternShare: sample.share, maxIdSegments: sample.maxIdSegments });
+          // The fix is computed from every current value, not the sample, and checked on them.
+          let values = d.sample;
+          try {
+            values = await currentValues(client, c);
+          } catch (e) {
+            note(e, `fix values ${c.key}`);
+          }
+          const plan = await planFix({ label: c.label, selector: metricSelector(c.job, c.metric), values, existing: await rulesOf(c.job) });
           let after = d.metricSeries;
           try {
             after = await seriesAfterFix(client, plan.afterQuery);
           } catch (e) {
             note(e, `fix estimate ${c.key}`);
           }
+          // Would what is left still be flagged? Judged like the label itself, with no growth streak.
+          const residualSample = classifySample(spread(plan.residual, 500));
+          const residual = { distinct: plan.residual.length, metricSeries: after, sample: residualSample, bars: c.bars, thresholds: c.t };
+          const complete = plan.kind === 'labeldrop' || !judge({ ...residual, seriesAffected: after, rising: 0 });
+          if (!complete) plan.residual.sort((a, b) => idLooking(b) - idLooking(a));
           const prev = current.get(c.key);
           next.set(c.key, {
             id: c.key,
@@ -283,7 +304,18 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
             firstSeen: prev?.firstSeen ?? nowIso,
             lastSeen: nowIso,
             thresholds: c.t,
-            fix: buildFix(plan, { job: c.job, metric: c.metric, label: c.label, file: own.file, seriesBefore: d.metricSeries, seriesAfter: after }),
+            fix: buildFix(plan, {
+              job: c.job,
+              metric: c.metric,
+              label: c.label,
+              file: own.file,
+              line: own.line,
+              seriesBefore: d.metricSeries,
+              seriesAfter: after,
+              distinctValues: c.distinct,
+              complete,
+              residualBar: lowestApplicableBar(residual),
+            }),
           });
         } catch (e) {
           note(e, `detail ${c.key}`);
@@ -410,6 +442,18 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
     flags: () => [...current.values()].sort((a, b) => (a.severity !== b.severity ? (a.severity === 'critical' ? -1 : 1) : b.distinctValues - a.distinctValues)),
     lastCycle: () => last,
   };
+}
+
+/** At most `n` values spread evenly over `values`. */
+function spread<T>(values: readonly T[], n: number): T[] {
+  if (values.length <= n) return [...values];
+  const step = values.length / n;
+  return Array.from({ length: n }, (_, i) => values[Math.floor(i * step)]!);
+}
+
+function idLooking(v: string): number {
+  const p = classifyValue(v);
+  return p && STRONG_PATTERNS.has(p) ? 1 : 0;
 }
 
 function mergeTimings(...parts: Readonly<Record<string, number>>[]): Record<string, number> {

@@ -9,13 +9,20 @@
 //      series of the metric, series carrying L, and a sample of values (`bottomk(S, count by (L) (…))`:
 //      the least frequent values, i.e. the long tail that makes the cardinality; at most S rows) — all
 //      in one request joined with `or`.
-// 3. fix estimate, one query per flag: the series count after the suggested relabelling
+// 3. fix values, one query per flag: every current value of the label in the metric
+//      bottomk(V, count by (L) (…))
+//    (all of them up to V; the fix is computed and simulated on these, see fix-suggestion.ts). Not
+//    GET /api/v1/label/L/values: that reads the head index, which keeps the values of dead series for
+//    hours, so after a partial fix it would keep proposing rules for values that no longer exist.
+// 4. fix estimate, one query per flag: the series count after the suggested relabelling
 //    (fix-suggestion.ts builds it).
 import { promqlString, type QueryClient } from './prometheus-queries.ts';
 
 export const LABEL_PASS_TOPK = 500;
 /** Values sampled per candidate: the least frequent ones (bottomk), i.e. the long tail that makes the cardinality. */
 export const SAMPLE_SIZE = 24;
+/** Values fetched per flag to compute and check its fix; a label with more is checked on this many. */
+export const MAX_FIX_VALUES = 50_000;
 
 export interface LabelMeasurement {
   job: string;
@@ -65,6 +72,17 @@ export async function labelDetail(client: QueryClient, m: LabelMeasurement, perS
         out.sample.push(v);
       }
     }
+  }
+  return out;
+}
+
+/** Every current value of the label in the metric (at most `max`). */
+export async function currentValues(client: QueryClient, m: LabelMeasurement, max = MAX_FIX_VALUES): Promise<string[]> {
+  const rows = await client.instant(`bottomk(${max}, count by (${m.label}) (${metricSelector(m.job, m.metric, `, ${m.label}!=""`)}))`, 'fix-values');
+  const out: string[] = [];
+  for (const r of rows) {
+    const v = r.metric[m.label];
+    if (v !== undefined) out.push(v);
   }
   return out;
 }

@@ -32,6 +32,8 @@ export interface QueryClient {
   /** GET /api/v1/label/<name>/values (index only; no chunk is read). */
   labelValues(name: string, startSeconds?: number): Promise<string[]>;
   tsdbStatus(): Promise<TsdbStatus>;
+  /** GET /api/v1/status/config: the YAML Prometheus is running (defaults filled in). */
+  loadedConfig(): Promise<string>;
   readonly count: number;
   readonly errors: number;
   /** Milliseconds spent waiting for responses, summed per kind of query. */
@@ -148,6 +150,9 @@ export function createQueryClient(opts: QueryClientOptions): QueryClient {
     },
     async tsdbStatus() {
       return (await request('tsdb', '/api/v1/status/tsdb')) as TsdbStatus;
+    },
+    async loadedConfig() {
+      return ((await request('config', '/api/v1/status/config')) as { yaml: string }).yaml;
     },
     get count() {
       return count;

@@ -89,3 +89,15 @@ export function judge(input: {
     input.seriesAffected > t.max_series_per_job;
   return { reasons, severity: critical ? 'critical' : 'warning' };
 }
+
+/**
+ * The lowest bar a label's values would be judged against: the id-pattern bar when they look like
+ * identifiers, the unique-per-series bar when nearly every series has its own value, the high-count
+ * bar otherwise. Used to say what a partial fix leaves above.
+ */
+export function lowestApplicableBar(input: { distinct: number; metricSeries: number; sample: SampleClassification; bars: Bars; thresholds: Required<CardinalityThresholds> }): number {
+  const { bars } = input;
+  if (input.sample.idShare >= MIN_ID_SHARE) return bars.idBar;
+  const ratio = input.metricSeries > 0 ? input.distinct / input.metricSeries : 0;
+  return ratio >= input.thresholds.max_value_ratio ? bars.uniqueBar : bars.highBar;
+}

@@ -1,6 +1,7 @@
 // Classifies label values by shape: identifiers (uuid, ulid, long hex, long numeric ids, timestamps,
 // e-mail addresses, URL paths with id segments) and weaker hints (IP addresses, very long strings).
 import type { ValuePattern } from '../../core/protocol/cardinality-flag.ts';
+import { idPositions, isPathLike } from './path-normalisation.ts';
 
 /** Patterns that on their own mean "this label carries identifiers". */
 export const STRONG_PATTERNS: ReadonlySet<ValuePattern> = new Set<ValuePattern>([
@@ -21,8 +22,6 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:
 const EMAIL = /^[^\s@/]+@[^\s@/]+\.[a-z]{2,}$/i;
 const IPV4 = /^(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}(?::\d{1,5})?$/;
 const IPV6 = /^\[?(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}\]?(?::\d{1,5})?$/i;
-/** A path segment that is an identifier: number, uuid, ulid, long hex. */
-const ID_SEGMENT = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{12,}|[0-7][0-9A-HJKMNP-TV-Z]{25})$/i;
 
 export const LONG_STRING_CHARS = 64;
 
@@ -33,11 +32,7 @@ function isUnixTimestamp(v: string): boolean {
 
 /** Number of path segments that are identifiers (0 when `v` is not a path). */
 export function idSegments(v: string): number {
-  if (!v.startsWith('/') && !/^https?:\/\//i.test(v)) return 0;
-  const path = v.replace(/^https?:\/\/[^/]+/i, '').split(/[?#]/)[0] ?? '';
-  let n = 0;
-  for (const seg of path.split('/')) if (seg && ID_SEGMENT.test(seg)) n++;
-  return n;
+  return isPathLike(v) ? idPositions(v).length : 0;
 }
 
 /** The pattern a value matches, most specific first; null for ordinary values. */
