@@ -1,13 +1,14 @@
 // The wire contract between shard agents and the central controller. Both sides import these types.
 //
-// Agent endpoints (bearer token = the agent's token):
+// Agent endpoints (bearer token = the agent's own credential, or the admin token; force = admin only):
 //   POST /v1/apply[?force=true]   body: DesiredDocument            → ApplyResponse
 //   GET  /v1/status                                                → AgentStatus
 //   GET  /v1/flags                                                 → { flags: CardinalityFlag[] }
 //   POST /v1/cardinality/analyze                                   → { flags: CardinalityFlag[] }
 //   GET  /metrics, GET /healthz                                    (no token)
 //
-// Controller endpoints used by agents (bearer token = the controller's token):
+// Controller endpoints used by agents (bearer token = the agent's own credential, valid for its own
+// shard and replica only; see core/http/agent-credential.ts):
 //   POST /v1/agents/register      body: AgentRegistration          → { ok: true }
 //   POST /v1/agents/report        body: AgentReport                → { ok: true }
 //   GET  /v1/agents/desired?shard=S&replica=R                      → DesiredDocument | 404
