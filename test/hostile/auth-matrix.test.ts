@@ -107,7 +107,8 @@ const CONTROLLER_SCOPED: Record<string, Row> = {
   'POST /v1/agents/register': { path: '/v1/agents/register', body: `{"shard":"networking","replica":"a","url":"${AGENT_URL_OF_A}"}`, expect: { default: 401, agent: 200, sibling: 403, stranger: 403, admin: 200 } },
   // The body is completed in `before` with a real agent's status.
   'POST /v1/agents/report': { path: '/v1/agents/report', body: '', expect: { default: 401, agent: 200, sibling: 403, stranger: 403, admin: 200 } },
-  'GET /v1/agents/desired': { path: '/v1/agents/desired?shard=networking&replica=b', expect: { default: 401, agent: 403, sibling: 200, stranger: 403, admin: 200 } },
+  // Callers allowed for networking/b get past the scope check to "no document for b yet" (404).
+  'GET /v1/agents/desired': { path: '/v1/agents/desired?shard=networking&replica=b', expect: { default: 401, agent: 403, sibling: 404, stranger: 403, admin: 404 } },
 };
 
 async function call(base: string, method: string, row: Row, caller: Caller): Promise<number> {
