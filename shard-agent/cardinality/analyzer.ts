@@ -44,7 +44,7 @@ export interface CycleReport {
   queries: number;
   queryErrors: number;
   responseBytes: number;
-  /** Response wait per kind of query (job-stats, tsdb, labels, label-values, label-pass, label-detail, fix-estimate), ms. */
+  /** Response wait per kind of query (job-stats, tsdb, labels, label-values, label-pass, label-detail, fix-values, config, fix-estimate), ms. */
   queryMsByKind: Record<string, number>;
   head: HeadStats | null;
   jobs: (JobStats & { team: string; churning: boolean; overSeriesLimit: boolean })[];
