@@ -95,7 +95,7 @@ async function benchOnce(opts: { applies?: number; jobs?: number; entry: string 
 
     const push = async (variant: number) => {
       const content = config(jobs, variant);
-      const doc = buildDesiredDocument({ shard: 'bench', revision: `rev-${variant}`, sequence: variant, committedAt: new Date().toISOString(), files: [{ path: 'prometheus.yml', content }] });
+      const doc = buildDesiredDocument({ shard: 'bench', revision: `rev-${variant}`, generation: variant, committedAt: new Date().toISOString(), files: [{ path: 'prometheus.yml', content }] });
       const body = JSON.stringify(doc);
       const t0 = performance.now();
       const res = await fetch(`${url}/v1/apply`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });

@@ -7,7 +7,7 @@ import type { AgentStatus, ApplyResult } from '../core/protocol/agent-api.ts';
 
 export interface AppliedRef {
   revision: string;
-  sequence: number;
+  generation: number;
   hash: string;
   verified: boolean;
 }
@@ -56,6 +56,12 @@ export interface AgentRecord {
   provenByPushAt: number | null;
 }
 
+  /**
+   * Set when the agent answered that its Prometheus was already down before the document (see
+   * PrometheusDown): the rollout passed over this replica, which proves the document itself once
+   * Prometheus answers. Cleared when the agent reports Prometheus reachable.
+   */
+  prometheusDown: { hash: string; revision: string; since: string; reason: string } | null;
 interface PersistedAgent {
   shard: string;
   replica: string;
@@ -102,6 +108,8 @@ export class AgentRegistry {
       const rec = this.upsert(p.shard, p.replica, p.url, false);
       rec.registeredAt = p.registeredAt;
       rec.lastReportAt = null; // a heartbeat from before the restart says nothing about now
+  /** Told of every status observed; `firstContact` on an agent's first status since this controller started. */
+  onStatus: ((rec: AgentRecord, firstContact: boolean) => void) | null = null;
     }
     return this.agents.size;
   }
@@ -110,7 +118,7 @@ export class AgentRegistry {
     const key = agentKey(shard, replica);
     let rec = this.agents.get(key);
     if (!rec) {
-      rec = { key, shard, replica, url, static: isStatic, registeredAt: null, lastReportAt: null, lastContactAt: null, reachable: null, lastError: null, status: null, applied: null, lastPush: null, failure: null, pushing: false, provenByPushAt: null };
+      rec = { key, shard, replica, url, static: isStatic, registeredAt: null, lastReportAt: null, lastContactAt: null, reachable: null, lastError: null, status: null, applied: null, lastPush: null, failure: null, pushing: false, provenByPushAt: null, prometheusDown: null };
       this.agents.set(key, rec);
       this.sortedAll = null;
       this.byShard = null;
@@ -149,10 +157,10 @@ export class AgentRegistry {
     rec.lastContactAt = now;
     rec.reachable = true;
     rec.lastError = null;
-    const reported = status.applied ? { revision: status.applied.revision, sequence: status.applied.sequence, hash: status.applied.hash, verified: status.applied.verified } : null;
+    const reported = status.applied ? { revision: status.applied.revision, generation: status.applied.generation, hash: status.applied.hash, verified: status.applied.verified } : null;
     // A report queued by the agent before our push finished can arrive after its answer: do not let
     // it turn a freshly proven replica back into a stale one (the next heartbeat is authoritative).
-    const staleReport = via === 'report' && rec.applied && rec.provenByPushAt !== null && now - rec.provenByPushAt < STALE_REPORT_WINDOW_MS && (reported?.sequence ?? -1) < rec.applied.sequence;
+    const staleReport = via === 'report' && rec.applied && rec.provenByPushAt !== null && now - rec.provenByPushAt < STALE_REPORT_WINDOW_MS && (reported?.generation ?? -1) < rec.applied.generation;
     if (!staleReport) rec.applied = reported;
     // It took the document after all (its own pull, or a retry): the failure is over.
     if (rec.failure && rec.applied?.verified && rec.applied.hash === rec.failure.hash) rec.failure = null;
@@ -171,6 +179,7 @@ export class AgentRegistry {
     if (!this.byShard) {
       this.byShard = new Map();
       for (const a of this.all()) {
+    const firstContact = rec.status === null;
         const list = this.byShard.get(a.shard) ?? [];
         list.push(a);
         this.byShard.set(a.shard, list);
@@ -183,6 +192,8 @@ export class AgentRegistry {
     return [...new Set(this.all().map((a) => a.shard))];
   }
 
+    if (status.prometheusReachable) rec.prometheusDown = null;
+    this.onStatus?.(rec, firstContact);
   private scheduleSave(): void {
     if (!this.file || this.saveTimer) return;
     this.saveTimer = setTimeout(() => {

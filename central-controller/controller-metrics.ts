@@ -41,7 +41,7 @@ export function createControllerMetrics(opts: { defaultMetrics?: boolean } = {})
     shardInSync: new Gauge({ name: 'promshard_controller_shard_in_sync', help: '1 when every known replica of the shard runs the desired document.', labelNames: ['shard'], registers: [registry] }),
     rolloutLag: new Gauge({ name: 'promshard_controller_rollout_lag_seconds', help: 'Seconds since the desired commit was received, while the shard is not in sync (0 when in sync).', labelNames: ['shard'], registers: [registry] }),
     cardinalityFlags: new Gauge({ name: 'promshard_controller_cardinality_flags', help: 'Cardinality flags raised by agents, by owning team and shard.', labelNames: ['team', 'shard'], registers: [registry] }),
-    desiredSequence: new Gauge({ name: 'promshard_controller_desired_sequence', help: 'Sequence (git rev-list --count) of the last good revision.', registers: [registry] }),
+    desiredGeneration: new Gauge({ name: 'promshard_controller_desired_generation', help: 'Generation of the last good revision (only ever increases; independent of git history).', registers: [registry] }),
     eventStreamsOpen: new Gauge({ name: 'promshard_controller_event_streams_open', help: 'Server-sent event streams open now, by endpoint (api = /v1/events/stream, dashboard = /dashboard/events).', labelNames: ['endpoint'], registers: [registry] }),
     eventStreamsRejected: new Counter({
       name: 'promshard_controller_event_streams_rejected_total',

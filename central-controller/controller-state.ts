@@ -8,12 +8,15 @@ import type { Finding } from '../core/findings/finding.ts';
 import type { CardinalityFlag } from '../core/protocol/cardinality-flag.ts';
 import type { CompiledRepository, CompiledShard } from '../schemas/model.ts';
 import type { CommitInfo } from './git-follower.ts';
-import type { AgentRegistry } from './agent-registry.ts';
+import type { AgentRecord, AgentRegistry } from './agent-registry.ts';
+import { GenerationClock } from './generation-clock.ts';
 
 export interface RevisionRef extends CommitInfo {
   /** When the controller first saw this commit (webhook or poll), ms since the epoch: the latency clock starts here. */
   receivedAt: number;
 }
+  /** The generation its documents were issued with, once adopted. */
+  generation?: number;
 
 export interface RepositoryState {
   repo: string;
@@ -35,7 +38,7 @@ export type RolloutStatus = 'rolling-out' | 'done' | 'failed' | 'superseded' | '
 
 export interface RolloutRecord {
   revision: string;
-  sequence: number;
+  generation: number;
   hash: string;
   startedAt: string;
   finishedAt: string | null;
@@ -52,6 +55,13 @@ export interface ShardState {
   desired: DesiredDocument | null;
   desiredRef: RevisionRef | null;
   /** What the rollout worker drives replicas to; lags `desired` while a wave waits for its canary. */
+  /**
+   * Replicas passed over because their Prometheus was already down before the document reached them
+   * (the agent's verdict): they prove it themselves when Prometheus returns.
+   */
+  skipped: { replica: string; reason: string }[];
+  /** Why the rollout halted, when it did, in words (the replica's error says what happened). */
+  haltReason?: string;
   released: DesiredDocument | null;
   releasedRef: RevisionRef | null;
   /** Last document proven on at least one replica; served to replicas that must wait. */
@@ -69,6 +79,8 @@ export type EventType =
   | 'repository-valid'
   | 'wave-started'
   | 'wave-halted'
+  /** Set while a wave holds this shard back (its canary shard failed): why, in words. */
+  heldBy: string | null;
   | 'wave-done'
   | 'rollout-started'
   | 'rollout-done'
@@ -83,6 +95,9 @@ export interface ControllerEvent {
   id: number;
   at: string;
   type: EventType;
+  | 'rollout-superseded'
+  | 'replica-skipped'
+  | 'generation-recovered'
   message: string;
   shard?: string;
   replica?: string;
@@ -150,16 +165,53 @@ export class ControllerState {
   constructor(
     readonly agents: AgentRegistry,
     repo: { repo: string; branch: string },
-    private readonly timelineSize = 500,
+    opts: { timelineSize?: number; generationFile?: string } = {},
   ) {
     this.events.setMaxListeners(0);
+    this.timelineSize = opts.timelineSize ?? 500;
+    this.generation = new GenerationClock(opts.generationFile ?? null);
     this.repository = { repo: repo.repo, branch: repo.branch, subdir: '', head: null, lastGood: null, valid: null, findings: [], lastSyncAt: null, lastSyncError: null, model: null };
+    agents.onStatus = (rec, firstContact) => this.observeAgentGeneration(rec, firstContact);
   }
 
+  /**
+   * What an agent runs bounds the generations this controller may issue. A controller restarted with
+   * an empty state directory learns the fleet's generation here; documents it stamped before it knew
+   * are stamped again, above it, before they are pushed.
+   */
+  private observeAgentGeneration(rec: AgentRecord, firstContact: boolean): void {
+    const generation = rec.applied?.generation;
+    if (generation === undefined || !this.generation.observe(generation, firstContact)) return;
+    const floor = this.generation.floor;
+    let restampedShards = 0;
+    for (const s of this.shards.values()) {
+      if (![s.stable, s.released, s.desired].some((d) => d && d.generation <= floor)) continue;
+      // In this order, so that stable < released < desired still holds: a replica that pulled the
+      // stable document must not refuse the released one.
+      const restamped = new Map<DesiredDocument, DesiredDocument>();
+      const fresh = (d: DesiredDocument | null) => {
+        if (!d) return d;
+        if (!restamped.has(d)) restamped.set(d, { ...d, generation: this.generation.next() });
+        return restamped.get(d)!;
+      };
+      s.stable = fresh(s.stable);
+      s.released = fresh(s.released);
+      s.desired = fresh(s.desired);
+      // Refusals of the old stamp as "older than what runs" are answered by the new one.
+      for (const a of this.agents.replicasOf(s.name)) if (a.failure?.result === 'stale') a.failure = null;
+      restampedShards++;
+      this.shardChanged(s.name);
+    }
+    if (restampedShards > 0) this.record({ type: 'generation-recovered', shard: rec.shard, replica: rec.replica, message: `agent ${rec.key} runs generation ${generation}; the documents of ${restampedShards} shard(s) are issued again above it (now ${this.generation.current})` });
+  }
+  /** Orders documents for the agents; see generation-clock.ts. */
+  readonly generation: GenerationClock;
+
   shard(name: string): ShardState {
+  private readonly timelineSize: number;
     let s = this.shards.get(name);
     if (!s) {
-      s = { name, desired: null, desiredRef: null, released: null, releasedRef: null, stable: null, trialReplica: null, compiled: null, rollout: null, history: [] };
+      s = { name, desired: null, desiredRef: null, released: null, releasedRef: null, stable: null, trialReplica: null, compiled: null, rollout: null, history: [], heldBy: null };
       this.shards.set(name, s);
     }
     return s;

@@ -1,14 +1,12 @@
 // Follows one branch of the configuration repository: a bare clone in the state directory, fetched on
-// demand (webhook, poll, POST /v1/sync). Reads commit metadata and the sequence number
-// (`git rev-list --count`), which orders revisions for the agents.
+// demand (webhook, poll, POST /v1/sync). Reads commit metadata; the order of documents for the agents
+// is the controller's generation (generation-clock.ts), not anything derived from git history.
 import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 
 export interface CommitInfo {
   sha: string;
-  /** `git rev-list --count <sha>`: monotonic along the followed branch. */
-  sequence: number;
   /** Committer date, ISO 8601. */
   committedAt: string;
   /** Subject line. */
@@ -57,14 +55,23 @@ export class GitFollower {
   async commit(sha: string): Promise<CommitInfo> {
     const out = await this.git.raw(['log', '-1', '--format=%H%x00%cI%x00%an%x00%s', sha]);
     const [full, committedAt, author, message] = out.trim().split('\0');
-    const sequence = Number((await this.git.raw(['rev-list', '--count', sha])).trim());
-    return { sha: full, sequence, committedAt: new Date(committedAt).toISOString(), message: message ?? '', author: author ?? '' };
+    return { sha: full, committedAt: new Date(committedAt).toISOString(), message: message ?? '', author: author ?? '' };
   }
 
   /** `sha`'s first-parent ancestors, newest first, excluding `sha` itself; at most `max`. */
   async ancestors(sha: string, max: number): Promise<string[]> {
     const out = await this.git.raw(['rev-list', '--first-parent', `--max-count=${max + 1}`, sha]);
     return out.split('\n').map((l) => l.trim()).filter(Boolean).slice(1);
+  }
+
+  /** True when `ancestor` is `sha` or one of its ancestors (false too when either is unknown here). */
+  async isAncestor(ancestor: string, sha: string): Promise<boolean> {
+    try {
+      await this.git.raw(['merge-base', '--is-ancestor', ancestor, sha]);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** True when `path` exists in the tree of `sha`. */

@@ -14,8 +14,9 @@ import type { Semaphore } from './semaphore.ts';
 export type PushOutcome =
   | { kind: 'proven'; body: ApplyResponse } // applied or unchanged: the replica runs the document
   | { kind: 'refused'; body: ApplyResponse } // rolled-back or rejected: the document failed on this replica
-  | { kind: 'stale'; body: ApplyResponse } // 409: the replica runs a newer sequence
-  | { kind: 'unverified'; body: ApplyResponse } // written, but Prometheus did not answer: not proven
+  | { kind: 'stale'; body: ApplyResponse } // 409: the replica runs a newer generation (or another document at this one)
+  | { kind: 'unverified'; body: ApplyResponse } // written, but Prometheus went down with this (or a just-loaded) document: not proven
+  | { kind: 'prometheus-down'; body: ApplyResponse } // written, but Prometheus was already down before it: not proven, not to blame
   | { kind: 'superseded'; body: ApplyResponse }
   | { kind: 'unreachable'; error: string };
 
@@ -74,7 +75,7 @@ export class Pusher {
       rec.lastError = null;
     }
     if (outcome.kind === 'proven') {
-      rec.applied = { revision: doc.revision, sequence: doc.sequence, hash: doc.hash, verified: true };
+      rec.applied = { revision: doc.revision, generation: doc.generation, hash: doc.hash, verified: true };
       rec.failure = null;
       rec.provenByPushAt = Date.now();
       if (outcome.body.result === 'applied' && ref) this.o.metrics.commitToApplied.observe(Math.max(0, Date.now() - ref.receivedAt) / 1000);
@@ -99,7 +100,7 @@ function classify(httpStatus: number, body: ApplyResponse): PushOutcome {
     case 'unchanged':
       return { kind: 'proven', body };
     case 'written-unverified':
-      return { kind: 'unverified', body };
+      return body.prometheusDown?.cause === 'before-document' ? { kind: 'prometheus-down', body } : { kind: 'unverified', body };
     case 'superseded':
       return { kind: 'superseded', body };
     case 'rejected':

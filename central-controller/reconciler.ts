@@ -7,7 +7,7 @@ import type { AgentClient } from './agent-client.ts';
 import type { AgentRecord, AgentRegistry } from './agent-registry.ts';
 import type { ControllerState } from './controller-state.ts';
 import type { ControllerMetrics } from './controller-metrics.ts';
-import { replicaState, runsHash, shardInSync, shardLagSeconds } from './replica-status.ts';
+import { REPLICA_STATES, replicaState, runsHash, shardInSync, shardLagSeconds } from './replica-status.ts';
 import { mapBounded } from './semaphore.ts';
 import type { ShardWorker } from './shard-worker.ts';
 
@@ -114,7 +114,7 @@ export class Reconciler {
 
   refreshGauges(): void {
     const m = this.o.metrics;
-    const counts: Record<string, number> = { 'in-sync': 0, 'rolling-out': 0, failed: 0, unreachable: 0, unknown: 0 };
+    const counts = Object.fromEntries(REPLICA_STATES.map((st) => [st, 0])) as Record<string, number>;
     for (const a of this.o.registry.all()) counts[replicaState(this.o.state.shards.get(a.shard), a)]++;
     for (const [state, n] of Object.entries(counts)) m.agents.set({ state }, n);
     for (const s of this.o.state.shards.values()) {

@@ -84,8 +84,8 @@ export class RepositorySync {
     if (sha === this.lastCompiled) return;
     const commit = await this.o.git.commit(sha);
     const ref: RevisionRef = { ...commit, receivedAt };
-    this.o.state.record({ type: 'commit-received', revision: sha, message: `commit ${sha.slice(0, 12)} (#${commit.sequence}) received: ${commit.message}` });
-    const compiled = await compileRevision(this.o.git, commit, this.o.subdir);
+    this.o.state.record({ type: 'commit-received', revision: sha, message: `commit ${sha.slice(0, 12)} received: ${commit.message}` });
+    const compiled = await this.compiler.compile(commit);
     this.lastCompiled = sha;
     repo.head = ref;
     repo.subdir = compiled.subdir;
@@ -110,7 +110,11 @@ export class RepositorySync {
       this.o.state.repositoryChanged();
       return;
     }
-    this.adopt(ref, compiled.documents, compiled.model);
+    // A rewritten branch (a force-pushed revert) needs nothing special: its documents get a new, higher
+    // generation like any commit's. Said in the timeline, because the operator should know.
+    const rewritten = repo.lastGood !== null && !(await this.o.git.isAncestor(repo.lastGood.sha, sha));
+    this.compiler.adopted(compiled);
+    this.adopt(ref, compiled.documents, compiled.model, { rewritten });
   }
 
   /**
@@ -122,10 +126,12 @@ export class RepositorySync {
     for (const sha of await this.o.git.ancestors(head, MAX_ANCESTORS_SEARCHED)) {
       if (sha === lastGood?.sha) return;
       const commit = await this.o.git.commit(sha);
-      if (lastGood && commit.sequence <= lastGood.sequence) return;
-      const compiled = await compileRevision(this.o.git, commit, this.o.subdir);
+      // Older than the last good revision (behind it on the branch): nothing newer lies further down.
+      if (lastGood && (await this.o.git.isAncestor(sha, lastGood.sha))) return;
+      const compiled = await this.compiler.compile(commit);
       if (compiled.valid && compiled.documents && compiled.model) {
-        this.o.log.warn('head is invalid; serving the newest valid ancestor', { head, revision: sha, sequence: commit.sequence });
+        this.compiler.adopted(compiled);
+        this.o.log.warn('head is invalid; serving the newest valid ancestor', { head, revision: sha });
         this.adopt({ ...commit, receivedAt }, compiled.documents, compiled.model, { keepHead: true });
         return;
       }
@@ -134,17 +140,15 @@ export class RepositorySync {
   }
 
   /** Makes `ref` the last good revision and its documents the desired ones. */
-  private adopt(ref: RevisionRef, documents: Map<string, DesiredDocument>, model: CompiledRepository, opts: { keepHead?: boolean } = {}): void {
+  private adopt(ref: RevisionRef, documents: Map<string, DesiredDocument>, model: CompiledRepository, opts: { keepHead?: boolean; rewritten?: boolean } = {}): void {
     const compiled = { documents, model };
     const repo = this.o.state.repository;
-    const commit = ref;
     const sha = ref.sha;
-    if (repo.lastGood && commit.sequence < repo.lastGood.sequence) {
-      this.o.log.warn('the branch moved backwards (force push?); agents refuse lower sequences until the branch passes the old one', { revision: sha, sequence: commit.sequence, previous: repo.lastGood.sequence });
-    }
+    if (opts.rewritten) this.o.log.warn('the branch was rewritten (force push): the new head is not a descendant of the last good revision; it rolls out under a new generation like any commit', { revision: sha, previous: repo.lastGood?.sha });
     repo.lastGood = ref;
     repo.model = compiled.model;
-    this.o.metrics.desiredSequence.set(commit.sequence);
+    // One generation per adopted revision, issued only when a shard's document changes.
+    let generation: number | undefined;
     let changed = 0;
     const seen = new Set<string>();
     for (const shardModel of compiled.model.shards) {
@@ -153,7 +157,7 @@ export class RepositorySync {
       s.compiled = shardModel;
       const doc = compiled.documents.get(shardModel.name)!;
       if (s.desired?.hash !== doc.hash) {
-        s.desired = doc;
+        s.desired = { ...doc, generation: (generation ??= this.o.state.generation.next()) };
         s.desiredRef = ref;
         changed++;
       }
@@ -166,8 +170,11 @@ export class RepositorySync {
         s.compiled = null;
       }
     }
-    if (!opts.keepHead) this.o.state.record({ type: 'repository-valid', revision: sha, message: `commit ${sha.slice(0, 12)} (#${commit.sequence}) is valid; ${changed} shard(s) changed` });
-    this.o.log.info('revision compiled', { revision: sha, sequence: commit.sequence, changedShards: changed, findings: repo.findings.length });
+    ref.generation = generation ?? this.o.state.generation.current;
+    this.o.metrics.desiredGeneration.set(ref.generation);
+    const rewritten = opts.rewritten ? ` (the branch was rewritten: ${sha.slice(0, 12)} does not descend from the last good revision; it rolls out like any commit)` : '';
+    if (!opts.keepHead) this.o.state.record({ type: 'repository-valid', revision: sha, message: `commit ${sha.slice(0, 12)} is valid; ${changed} shard(s) changed${changed > 0 ? `, generation ${ref.generation}` : ''}${rewritten}` });
+    this.o.log.info('revision compiled', { revision: sha, generation: ref.generation, changedShards: changed, findings: repo.findings.length });
     this.o.state.repositoryChanged();
     if (changed > 0) this.o.onDesiredChanged();
   }

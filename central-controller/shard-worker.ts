@@ -4,10 +4,14 @@
 //
 // A pass walks the replicas in order (natural sort of the replica name). A replica gets the document
 // only after the one before it proved its reload (`applied` or `unchanged`). A refusal (rolled-back,
-// rejected, or a stale 409) halts the shard: later replicas stay on their configuration, and the
-// failed replica is retried with exponential backoff (the reconcile loop kicks the worker) until it
-// takes the document or a newer revision is released. An unreachable replica is skipped (it proves
-// nothing and refuses nothing); it converges when it comes back, by push or by its own pull.
+// rejected, a stale 409, or Prometheus going down with the document) halts the shard: later replicas
+// stay on their configuration (`held`), and the failed replica is retried with exponential backoff
+// (the reconcile loop kicks the worker) until it takes the document or a newer revision is released.
+// An unreachable replica, and one whose Prometheus was already down before the document reached it,
+// is skipped (it proves nothing and refuses nothing); it converges when it comes back, by push, by its
+// own pull, or (Prometheus down) by its agent proving the written files when Prometheus answers.
+// A released document that is no longer the shard's desired one (a newer revision waits for its
+// canary) is not pushed any further: no replica reloads a revision that is already superseded.
 import type { DesiredDocument } from '../core/document/desired-document.ts';
 import type { Logger } from '../core/log/logger.ts';
 import type { AgentRecord, AgentRegistry } from './agent-registry.ts';
@@ -73,23 +77,45 @@ export class ShardWorker {
 
   private startRollout(target: DesiredDocument): RolloutRecord {
     const s = this.shard;
-    if (s.rollout && s.rollout.hash === target.hash) return s.rollout;
-    if (s.rollout && s.rollout.status !== 'done') {
-      s.rollout.status = 'superseded';
-      s.rollout.finishedAt = new Date().toISOString();
-      this.o.metrics.rolloutsTotal.inc({ outcome: 'superseded' });
+    if (s.rollout && s.rollout.hash === target.hash && s.rollout.status !== 'superseded') {
+      s.rollout.generation = target.generation; // stamped again after a recovery: same document
+      return s.rollout;
     }
-    const r: RolloutRecord = { revision: target.revision, sequence: target.sequence, hash: target.hash, startedAt: new Date().toISOString(), finishedAt: null, status: 'rolling-out', proven: [] };
+    this.supersede(s.rollout);
+    const r: RolloutRecord = { revision: target.revision, generation: target.generation, hash: target.hash, startedAt: new Date().toISOString(), finishedAt: null, status: 'rolling-out', proven: [], skipped: [] };
     s.rollout = r;
     s.history = [r, ...s.history].slice(0, this.o.historySize ?? 20);
     this.o.state.record({ type: 'rollout-started', shard: s.name, revision: target.revision, message: `rollout of ${target.revision.slice(0, 12)} to shard ${s.name} started` });
     return r;
   }
 
+  private supersede(r: RolloutRecord | null): void {
+    if (!r || r.status === 'done' || r.status === 'superseded') return;
+    r.status = 'superseded';
+    r.finishedAt = new Date().toISOString();
+    this.o.metrics.rolloutsTotal.inc({ outcome: 'superseded' });
+  }
+
+  /** A newer document than the released one is desired: it waits for its canary, and this one is stale. */
+  private outdated(target: DesiredDocument): boolean {
+    const desired = this.shard.desired;
+    return !!desired && desired.hash !== target.hash;
+  }
+
+  /** Stops pushing a superseded document; the shard takes the newest one when its wave releases it. */
+  private pause(target: DesiredDocument): void {
+    const r = this.shard.rollout;
+    if (!r || r.hash !== target.hash || r.status === 'superseded' || r.status === 'done') return;
+    this.supersede(r);
+    const desired = this.shard.desired!;
+    this.o.state.record({ type: 'rollout-superseded', shard: this.shard.name, revision: target.revision, message: `rollout of ${target.revision.slice(0, 12)} to shard ${this.shard.name} stopped: revision ${desired.revision.slice(0, 12)} supersedes it and waits for its canary; no more replicas reload ${target.revision.slice(0, 12)}` });
+  }
+
   private async pass(): Promise<void> {
     const s = this.shard;
     const target = s.released;
     if (!target) return;
+    if (this.outdated(target)) return this.pause(target);
     const replicas = this.o.registry.replicasOf(s.name);
     if (replicas.length === 0) return;
     if (replicas.every((r) => runsHash(r, target.hash))) {
@@ -108,9 +134,14 @@ export class ShardWorker {
         this.again = true; // a newer revision: start over with it, from the first replica
         return;
       }
+      if (this.outdated(target)) return this.pause(target);
       if (runsHash(rec, target.hash)) continue;
       if (rec.reachable === false) {
         pending = true;
+        continue;
+      }
+      if (rec.prometheusDown?.hash === target.hash) {
+        pending = true; // its agent has the files and proves them when Prometheus answers
         continue;
       }
       if (rec.failure && rec.failure.hash === target.hash && Date.now() < rec.failure.retryAt) {
@@ -128,6 +159,13 @@ export class ShardWorker {
         pending = true;
         continue;
       }
+      if (outcome === 'prometheus-down') {
+        pending = true;
+        const reason = rec.prometheusDown!.reason;
+        if (!rollout.skipped.some((x) => x.replica === rec.replica)) rollout.skipped.push({ replica: rec.replica, reason });
+        this.o.state.record({ type: 'replica-skipped', shard: s.name, replica: rec.replica, revision: target.revision, error: reason, message: `rollout of ${target.revision.slice(0, 12)} to shard ${s.name} skipped replica ${rec.replica} and goes on: its Prometheus was already down (${reason}); the agent has the files and proves them when Prometheus answers` });
+        continue;
+      }
       if (outcome === 'newer') {
         this.again = true;
         return;
@@ -141,9 +179,10 @@ export class ShardWorker {
       rollout.status = 'failed';
       rollout.failedReplica = halted.replica;
       rollout.error = halted.error;
+      rollout.haltReason = haltReason(this.o.registry.get(s.name, halted.replica)?.failure?.result);
       if (failedNow) {
         this.o.metrics.rolloutsTotal.inc({ outcome: 'failed' });
-        this.o.state.record({ type: 'rollout-failed', shard: s.name, replica: halted.replica, revision: target.revision, error: halted.error, message: `rollout of ${target.revision.slice(0, 12)} to shard ${s.name} halted at replica ${halted.replica}: ${halted.error}` });
+        this.o.state.record({ type: 'rollout-failed', shard: s.name, replica: halted.replica, revision: target.revision, error: halted.error, message: `rollout of ${target.revision.slice(0, 12)} to shard ${s.name} halted at replica ${halted.replica} (${rollout.haltReason}): ${halted.error}` });
       }
       return;
     }
@@ -158,37 +197,64 @@ export class ShardWorker {
     r.finishedAt = new Date().toISOString();
     delete r.failedReplica;
     delete r.error;
+    delete r.haltReason;
     this.o.metrics.rolloutsTotal.inc({ outcome: 'succeeded' });
     this.o.state.record({ type: 'rollout-done', shard: this.shard.name, revision: target.revision, message: `shard ${this.shard.name} runs ${target.revision.slice(0, 12)} on every reachable replica` });
   }
 
   /** Pushes to one replica; a `superseded` answer (a pull raced us) is retried at once, a few times. */
-  private async pushUntilAnswered(rec: AgentRecord, target: DesiredDocument): Promise<'proven' | 'failed' | 'unreachable' | 'newer'> {
+  private async pushUntilAnswered(rec: AgentRecord, target: DesiredDocument): Promise<'proven' | 'failed' | 'unreachable' | 'newer' | 'prometheus-down'> {
     for (let i = 0; i < 3; i++) {
       if (this.shard.released !== target) return 'newer';
       const outcome = await this.o.pusher.push(rec, target, this.shard.releasedRef);
       switch (outcome.kind) {
         case 'proven':
+          rec.prometheusDown = null;
           return 'proven';
         case 'unreachable':
           return 'unreachable';
         case 'superseded':
           continue;
+        case 'prometheus-down': {
+          const down = outcome.body.prometheusDown!;
+          rec.prometheusDown = { hash: target.hash, revision: target.revision, since: down.since, reason: down.reason };
+          rec.failure = null;
+          return 'prometheus-down';
+        }
         case 'refused':
         case 'stale':
         case 'unverified': {
+          // Stamped again meanwhile (the controller learned a higher generation from an agent): retry at once.
+          if (outcome.kind === 'stale' && this.shard.released !== target) return 'newer';
           const attempts = rec.failure?.hash === target.hash ? rec.failure.attempts + 1 : 1;
           const error =
             outcome.kind === 'stale'
               ? `replica runs a newer revision: ${outcome.body.error ?? ''}`.trim()
               : outcome.kind === 'unverified'
-                ? `written but not proven (Prometheus unreachable): ${outcome.body.error ?? ''}`.trim()
+                ? `written but not proven: ${outcome.body.prometheusDown?.reason ?? `Prometheus stopped answering while it loaded this document`}${outcome.body.error ? ` (${outcome.body.error})` : ''}`
                 : (outcome.body.error ?? outcome.body.result);
-          rec.failure = { hash: target.hash, revision: target.revision, attempts, retryAt: Date.now() + backoffDelayMs(attempts - 1, this.o.failureRetryBaseMs, this.o.failureRetryMaxMs), error, result: outcome.body.result };
+          const result = outcome.kind === 'stale' ? 'stale' : outcome.body.result;
+          rec.failure = { hash: target.hash, revision: target.revision, attempts, retryAt: Date.now() + backoffDelayMs(attempts - 1, this.o.failureRetryBaseMs, this.o.failureRetryMaxMs), error, result };
           return 'failed';
         }
       }
     }
     return 'unreachable';
+  }
+}
+
+/** Why a replica's failure halts the rollout, in words (shown with the halt on the API and dashboard). */
+export function haltReason(result: string | undefined): string {
+  switch (result) {
+    case 'written-unverified':
+      return 'Prometheus went down during or right after this document: it may be a poisoned configuration';
+    case 'rolled-back':
+      return 'Prometheus refused the configuration and the agent restored the previous one';
+    case 'rejected':
+      return 'the agent refused the document before touching anything';
+    case 'stale':
+      return 'the replica runs a newer generation (another controller?)';
+    default:
+      return 'the replica did not prove the document';
   }
 }

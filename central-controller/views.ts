@@ -4,10 +4,10 @@ import type { CardinalityFlag } from '../core/protocol/cardinality-flag.ts';
 import type { CompiledJob } from '../schemas/model.ts';
 import type { AgentRecord } from './agent-registry.ts';
 import type { ControllerState, RevisionRef, ShardState } from './controller-state.ts';
-import { replicaState, shardInSync, shardLagSeconds } from './replica-status.ts';
+import { replicaStatus, shardInSync, shardLagSeconds } from './replica-status.ts';
 
 const revisionView = (r: RevisionRef | null) =>
-  r ? { sha: r.sha, sequence: r.sequence, committedAt: r.committedAt, receivedAt: new Date(r.receivedAt).toISOString(), message: r.message, author: r.author } : null;
+  r ? { sha: r.sha, generation: r.generation ?? null, committedAt: r.committedAt, receivedAt: new Date(r.receivedAt).toISOString(), message: r.message, author: r.author } : null;
 
 export function repositoryView(state: ControllerState) {
   const r = state.repository;
@@ -25,7 +25,7 @@ export function repositoryView(state: ControllerState) {
 }
 
 export function replicaView(shard: ShardState | undefined, a: AgentRecord, now = Date.now()) {
-  const state = replicaState(shard, a);
+  const { state, reason } = replicaStatus(shard, a);
   const lag = state === 'in-sync' || !shard?.desiredRef ? 0 : Math.max(0, (now - shard.desiredRef.receivedAt) / 1000);
   return {
     replica: a.replica,
@@ -47,15 +47,18 @@ export function replicaView(shard: ShardState | undefined, a: AgentRecord, now =
 function targetCount(jobs: readonly CompiledJob[]): number {
   return jobs.reduce((n, j) => n + j.targets.length, 0);
 }
+    ...(reason ? { reason } : {}),
 
 export function shardSummary(state: ControllerState, s: ShardState, now = Date.now(), usage: Map<string, UsageEntry> = freshestUsageByShard(state)) {
   const replicas = state.agents.replicasOf(s.name);
   return {
     name: s.name,
-    desired: s.desired ? { revision: s.desired.revision, sequence: s.desired.sequence, hash: s.desired.hash, committedAt: s.desired.committedAt } : null,
-    released: s.released ? { revision: s.released.revision, sequence: s.released.sequence, hash: s.released.hash } : null,
+    desired: s.desired ? { revision: s.desired.revision, generation: s.desired.generation, hash: s.desired.hash, committedAt: s.desired.committedAt } : null,
+    released: s.released ? { revision: s.released.revision, generation: s.released.generation, hash: s.released.hash } : null,
+    heldBy: s.heldBy,
     budget: s.compiled?.budget ?? null,
     targetCount: s.compiled ? targetCount(s.compiled.jobs) : 0,
+    prometheusDownSince: a.status?.prometheusDownSince ?? a.prometheusDown?.since ?? null,
     jobCount: s.compiled?.jobs.length ?? 0,
     replicasDeclared: s.compiled?.replicas ?? null,
     inSync: shardInSync(s, replicas),

@@ -61,13 +61,15 @@ export class WaveCoordinator {
     if (!s.desired || s.released?.hash === s.desired.hash) return;
     s.released = s.desired;
     s.releasedRef = s.desiredRef;
+    s.heldBy = null;
     this.o.workerFor(s.name).kick();
   }
 
   private async run(generation: number): Promise<void> {
+    for (const s of this.o.state.shards.values()) s.heldBy = null; // a new wave: earlier holds no longer apply
     const changed = [...this.o.state.shards.values()].filter((s) => s.desired && s.desired.hash !== s.released?.hash).sort((a, b) => (a.name < b.name ? -1 : 1));
     if (changed.length === 0) return;
-    const revision = [...changed].sort((a, b) => b.desired!.sequence - a.desired!.sequence)[0].desired!.revision;
+    const revision = [...changed].sort((a, b) => b.desired!.generation - a.desired!.generation)[0].desired!.revision;
     if (changed.length === 1) {
       this.current = { revision, canary: null, shards: [changed[0].name], status: 'released' };
       this.release(changed[0]);
@@ -86,6 +88,11 @@ export class WaveCoordinator {
       if (outcome === 'ok') break;
       reportedHalt = true;
       this.current.status = 'halted';
+      for (const s of changed) {
+        if (s === canary) continue;
+        s.heldBy = `the wave of ${revision.slice(0, 12)} halted: its canary shard ${canary.name} failed, so this shard keeps its configuration`;
+        this.o.state.shardChanged(s.name);
+      }
       this.o.state.record({ type: 'wave-halted', shard: canary.name, revision, message: `canary shard ${canary.name} failed; ${names.length - 1} other shards keep their configuration` });
     }
     this.current.status = 'released';

@@ -29,7 +29,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write('promshard render: the repository is invalid; nothing was written\n');
     return 1;
   }
-  const docs = buildShardDocuments(compilation.model, { revision: 'working-tree', sequence: 0, committedAt: new Date(0).toISOString() });
+  const docs = buildShardDocuments(compilation.model, { revision: 'working-tree', generation: 0, committedAt: new Date(0).toISOString() });
   const out = resolve(values.out);
   // Render into a sibling temp dir and swap it in, so a reader never sees half of a render.
   const staging = `${out}.tmp-${process.pid}`;

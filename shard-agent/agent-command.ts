@@ -31,6 +31,9 @@ const USAGE = `usage: promshard agent --shard NAME --replica NAME --listen HOST:
   --pull-interval DURATION     desired-document pull period (default 30s)
   --heartbeat-interval DUR     status report period (default 10s)
   --probe-interval DURATION    Prometheus reachability probe period (default 2s)
+  --outage-blame-window DURATION
+                               a Prometheus outage starting this soon after a document was loaded is
+                               blamed on that document: the rollout halts instead of skipping (default 60s)
   --reload-timeout DURATION    how long a reload may take to be proven (default 10s)
   --max-body SIZE              POST /v1/apply body limit (default 8mb)
   --cardinality-interval DUR   how often to analyse cardinality (default 60s; 0 turns it off)
@@ -62,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
     'pull-interval': { type: 'string', default: '30s' },
     'heartbeat-interval': { type: 'string', default: '10s' },
     'probe-interval': { type: 'string', default: '2s' },
+    'outage-blame-window': { type: 'string', default: '60s' },
     'reload-timeout': { type: 'string', default: '10s' },
     'max-body': { type: 'string', default: '8mb' },
     'cardinality-interval': { type: 'string', default: '60s' },
@@ -78,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
       reload = { kind: 'signal', pid: v['prometheus-pid'] ? Number(v['prometheus-pid']) : undefined, pidFile: v['prometheus-pid-file'] };
     } else throw new UsageError('--reload must be http or signal');
     if (!/^\d+(b|kb|mb|gb)?$/i.test(v['max-body']!)) throw new UsageError('--max-body must be a size such as 8mb');
-    const duration = (name: 'pull-interval' | 'heartbeat-interval' | 'probe-interval' | 'reload-timeout' | 'cardinality-interval' | 'cardinality-budget') => {
+    const duration = (name: 'pull-interval' | 'heartbeat-interval' | 'probe-interval' | 'outage-blame-window' | 'reload-timeout' | 'cardinality-interval' | 'cardinality-budget') => {
       try {
         return requireDurationMs(v[name]!, `--${name}`);
       } catch (err) {
@@ -105,6 +109,7 @@ export async function run(argv: string[]): Promise<number> {
       pullIntervalMs: duration('pull-interval'),
       heartbeatMs: duration('heartbeat-interval'),
       probeIntervalMs: duration('probe-interval'),
+      outageBlameWindowMs: duration('outage-blame-window'),
       reloadTimeoutMs: duration('reload-timeout'),
       maxBody: v['max-body'],
       // 0 turns the analyzer off; otherwise it runs on this schedule (and on demand).

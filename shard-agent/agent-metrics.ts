@@ -8,14 +8,14 @@ export interface AgentMetrics {
   applyDuration: Histogram;
   reloadDuration: Histogram;
   appliedRevisionInfo: Gauge<'revision' | 'hash'>;
-  appliedSequence: Gauge;
+  appliedGeneration: Gauge;
   appliedVerified: Gauge;
   lastSuccessTimestamp: Gauge;
   prometheusUp: Gauge;
   reportsDroppedTotal: Counter;
   reportQueueLength: Gauge;
   controllerErrorsTotal: Counter<'operation'>;
-  setApplied(applied: { revision: string; hash: string; sequence: number; verified: boolean } | null): void;
+  setApplied(applied: { revision: string; hash: string; generation: number; verified: boolean } | null): void;
   countApply(result: ApplyResult): void;
 }
 
@@ -44,7 +44,7 @@ export function createAgentMetrics(opts: { defaultMetrics?: boolean; labels?: Re
       registers,
     }),
     appliedRevisionInfo: new Gauge({ name: 'promshard_agent_applied_revision_info', help: 'The revision and configuration hash on disk (1).', labelNames: ['revision', 'hash'] as const, registers }),
-    appliedSequence: new Gauge({ name: 'promshard_agent_applied_sequence', help: 'Sequence number of the applied revision.', registers }),
+    appliedGeneration: new Gauge({ name: 'promshard_agent_applied_generation', help: 'Generation of the applied document (only ever increases; independent of git history).', registers }),
     appliedVerified: new Gauge({ name: 'promshard_agent_applied_verified', help: '1 when Prometheus was shown to run the applied configuration, 0 while verification is pending.', registers }),
     lastSuccessTimestamp: new Gauge({ name: 'promshard_agent_last_success_timestamp_seconds', help: 'When an apply last ended applied (reload proven) or unchanged.', registers }),
     prometheusUp: new Gauge({ name: 'promshard_agent_prometheus_up', help: '1 when the local Prometheus answered the last probe.', registers }),
@@ -55,7 +55,7 @@ export function createAgentMetrics(opts: { defaultMetrics?: boolean; labels?: Re
       m.appliedRevisionInfo.reset();
       if (!applied) return;
       m.appliedRevisionInfo.set({ revision: applied.revision, hash: applied.hash }, 1);
-      m.appliedSequence.set(applied.sequence);
+      m.appliedGeneration.set(applied.generation);
       m.appliedVerified.set(applied.verified ? 1 : 0);
     },
     countApply(result) {

@@ -35,6 +35,22 @@ export interface ApplyPipelineOptions {
   /** Test-only: sleep this long inside every apply, to make applies overlap. */
   testDelayMs?: number;
   historySize?: number;
+  /**
+   * An outage of Prometheus that starts this soon after it was asked to load a new document is blamed
+   * on that document (default 60 s): a configuration can take Prometheus down after a good reload,
+   * once scraping a huge target list runs it out of memory.
+   */
+  outageBlameWindowMs?: number;
+}
+
+const DEFAULT_OUTAGE_BLAME_WINDOW_MS = 60_000;
+
+/** The current outage of the local Prometheus. */
+interface Outage {
+  /** When the agent first found Prometheus down (ms since the epoch, this host's clock). */
+  since: number;
+  /** The document being loaded when it went down, or loaded shortly before; null when no apply is to blame. */
+  blamed: { revision: string; hash: string } | null;
 }
 
 export interface ApplyRequest {
@@ -76,7 +92,10 @@ export class ApplyPipeline {
   private readonly queue: ApplyQueue<Job, ApplyReply>;
   private readonly listeners: ((record: ApplyRecord) => void)[] = [];
   private refusedHash: string | null = null;
-  prometheusReachable = false;
+  private reachable = false;
+  private outage: Outage | null = null;
+  /** The last new document Prometheus was asked to load, and when that ended (ms). */
+  private lastLoad: { revision: string; hash: string; at: number } | null = null;
 
   private constructor(private readonly o: ApplyPipelineOptions) {
     this.queue = new ApplyQueue<Job, ApplyReply>(
@@ -90,8 +109,48 @@ export class ApplyPipeline {
     const { state, report } = await reconcileAtStartup(o.store, o.layout, o.shard, o.log);
     p.state = state;
     p.startup = report;
+    // Files found unproven at start-up may be what took Prometheus down: an outage seen now is blamed on them.
+    if (state.applied && !state.applied.verified) p.lastLoad = { revision: state.applied.revision, hash: state.applied.hash, at: Date.now() };
     o.metrics.setApplied(state.applied);
     return p;
+  }
+
+  get prometheusReachable(): boolean {
+    return this.reachable;
+  }
+
+  get prometheusDownSince(): string | null {
+    return this.outage ? new Date(this.outage.since).toISOString() : null;
+  }
+
+  /**
+   * Records whether Prometheus answers (probe or apply). An outage keeps the time it began and what it
+   * is blamed on: the document being loaded (`loading`), or one loaded within the blame window.
+   */
+  observePrometheus(up: boolean, loading?: { revision: string; hash: string }): void {
+    this.reachable = up;
+    this.o.metrics.prometheusUp.set(up ? 1 : 0);
+    if (up) {
+      this.outage = null;
+      return;
+    }
+    if (this.outage) return;
+    const now = Date.now();
+    const recent = this.lastLoad && now - this.lastLoad.at <= (this.o.outageBlameWindowMs ?? DEFAULT_OUTAGE_BLAME_WINDOW_MS) ? this.lastLoad : null;
+    const blamed = loading ?? (recent ? { revision: recent.revision, hash: recent.hash } : null);
+    this.outage = { since: now, blamed };
+    this.o.log.warn('Prometheus went down', { blamedRevision: blamed?.revision ?? null });
+  }
+
+  /** For a written-unverified answer: since when Prometheus is down, and whether a document may be to blame. */
+  private outageDetail(doc: { revision: string; hash: string }): ApplyResponse['prometheusDown'] {
+    const o = this.outage;
+    if (!o) return undefined;
+    const since = new Date(o.since).toISOString();
+    const windowS = Math.round((this.o.outageBlameWindowMs ?? DEFAULT_OUTAGE_BLAME_WINDOW_MS) / 1000);
+    if (!o.blamed) return { since, cause: 'before-document', reason: `Prometheus has been down since ${since}, before this document was written, and no configuration was loaded within ${windowS} s before that: the document cannot have caused it` };
+    if (o.blamed.hash === doc.hash) return { since, cause: 'with-document', reason: `Prometheus went down at ${since}, while this document (revision ${o.blamed.revision}) was being loaded or within ${windowS} s after: it may be what brought Prometheus down` };
+    return { since, cause: 'with-document', reason: `Prometheus went down at ${since}, within ${windowS} s after revision ${o.blamed.revision} was loaded: that configuration may have brought it down, so this document is not rolled on past it` };
   }
 
   get applied(): AppliedState | null {
@@ -124,7 +183,7 @@ export class ApplyPipeline {
     } catch (err) {
       if (!(err instanceof DocumentRejected)) throw err;
       const d = (req.document ?? {}) as Partial<DesiredDocument>;
-      const meta = { revision: String(d.revision ?? ''), sequence: Number(d.sequence ?? -1), hash: String(d.hash ?? '') };
+      const meta = { revision: String(d.revision ?? ''), generation: Number(d.generation ?? -1), hash: String(d.hash ?? '') };
       return this.finish(meta, 'rejected', { startedAt, receivedAt, error: err.message, httpStatus: err.httpStatus, source: req.source });
     }
     const stale = this.staleness(verified.doc, req.force ?? false);
@@ -134,32 +193,47 @@ export class ApplyPipeline {
     return outcome;
   }
 
+  /**
+   * Generations only ever increase, so a lower one is an old document (a lagging or second controller),
+   * and a different document at the same generation is another controller's: the first one stays.
+   */
   private staleness(doc: DesiredDocument, force: boolean): string | undefined {
     const applied = this.state.applied;
-    if (force || !applied || doc.sequence >= applied.sequence) return undefined;
-    return `revision ${doc.revision} (sequence ${doc.sequence}) is older than the applied revision ${applied.revision} (sequence ${applied.sequence}); use ?force=true to roll back on purpose`;
+    if (force || !applied || doc.generation > applied.generation) return undefined;
+    if (doc.generation === applied.generation && doc.hash === applied.hash) return undefined;
+    if (doc.generation === applied.generation) {
+      return `revision ${doc.revision} (generation ${doc.generation}) is a different document at the generation of the applied revision ${applied.revision}: two controllers assigned the same generation; the applied one stays; use ?force=true to replace it on purpose`;
+    }
+    return `revision ${doc.revision} (generation ${doc.generation}) is older than the applied revision ${applied.revision} (generation ${applied.generation}); use ?force=true to roll back on purpose`;
   }
 
   private async run(job: Job): Promise<ApplyReply> {
     const { doc, files } = job.verified;
     const startedAt = new Date().toISOString();
     const base = { startedAt, receivedAt: job.receivedAt, source: job.source };
-    const log = this.o.log.child({ revision: doc.revision, sequence: doc.sequence, hash: doc.hash.slice(0, 12), source: job.source });
+    const log = this.o.log.child({ revision: doc.revision, generation: doc.generation, hash: doc.hash.slice(0, 12), source: job.source });
     if (this.o.testDelayMs) await new Promise((r) => setTimeout(r, this.o.testDelayMs));
 
     // Checked again: a newer revision may have been applied while this one waited.
     const stale = this.staleness(doc, job.force);
     if (stale) return this.finish(doc, 'rejected', { ...base, error: stale, httpStatus: 409 });
 
+    // Probed now, not only by the periodic watch: Prometheus found down here was down before this
+    // document touched anything, so the document cannot be what brought it down.
+    this.observePrometheus(await this.o.prometheus.ready());
+
     const applied = this.state.applied;
-    if (applied && applied.hash === doc.hash && (await diskMatches(this.o.layout, applied.files, applied.files.map((f) => f.path)))) {
-      if (applied.revision !== doc.revision || applied.sequence !== doc.sequence) {
+    // Files already written but unproven are proven by a full apply once Prometheus answers again.
+    const settled = applied?.verified || !this.reachable;
+    if (applied && applied.hash === doc.hash && settled && (await diskMatches(this.o.layout, applied.files, applied.files.map((f) => f.path)))) {
+      if (applied.revision !== doc.revision || applied.generation !== doc.generation) {
         applied.revision = doc.revision;
-        applied.sequence = doc.sequence;
+        applied.generation = doc.generation;
       }
       this.state.owners = doc.owners;
-      // Still unproven (Prometheus was down): say so rather than "unchanged".
-      return this.finish(doc, applied.verified ? 'unchanged' : 'written-unverified', { ...base, error: applied.verified ? undefined : 'verification pending: Prometheus has not been reachable since the write' });
+      // Still unproven (Prometheus is down): say so rather than "unchanged".
+      if (applied.verified) return this.finish(doc, 'unchanged', base);
+      return this.finish(doc, 'written-unverified', { ...base, error: 'verification pending: Prometheus has not been reachable since the write', prometheusDown: this.outageDetail(doc) });
     }
 
     const managed = applied?.files.map((f) => f.path) ?? [];
@@ -174,9 +248,9 @@ export class ApplyPipeline {
         if (!check.ok) return this.finish(doc, 'rejected', { ...base, error: check.error, httpStatus: 422 });
         if (check.skipped) log.warn('promtool check skipped', { reason: check.skipped });
       }
-      previous = await snapshotOnDisk(this.o.layout, [MAIN_CONFIG_FILE, ...managed, ...files.map((f) => f.path)], { revision: applied?.revision ?? null, sequence: applied?.sequence ?? null });
+      previous = await snapshotOnDisk(this.o.layout, [MAIN_CONFIG_FILE, ...managed, ...files.map((f) => f.path)], { revision: applied?.revision ?? null, generation: applied?.generation ?? null });
       await this.o.store.savePrevious(previous);
-      await this.o.store.saveJournal({ startedAt, revision: doc.revision, sequence: doc.sequence, hash: doc.hash, files: digests, previousHash: previous.hash });
+      await this.o.store.saveJournal({ startedAt, revision: doc.revision, generation: doc.generation, hash: doc.hash, files: digests, previousHash: previous.hash });
     } catch (err) {
       log.error('preparing the apply failed; nothing was changed', { error: err });
       await this.o.store.clearJournal().catch(() => undefined);
@@ -194,11 +268,11 @@ export class ApplyPipeline {
     }
     crashPoint('after-rename-before-state');
 
-    const newState: AppliedState = { revision: doc.revision, sequence: doc.sequence, hash: doc.hash, appliedAt: new Date().toISOString(), verified: false, files: digests };
+    const newState: AppliedState = { revision: doc.revision, generation: doc.generation, hash: doc.hash, appliedAt: new Date().toISOString(), verified: false, files: digests };
     const mainContent = files.find((f) => f.path === MAIN_CONFIG_FILE)!.content;
     const verdict = await this.reloadAndProve(mainContent, writtenAt);
-    this.prometheusReachable = verdict.kind !== 'unreachable';
-    this.o.metrics.prometheusUp.set(this.prometheusReachable ? 1 : 0);
+    this.observePrometheus(verdict.kind !== 'unreachable', doc);
+    this.lastLoad = { revision: doc.revision, hash: doc.hash, at: Date.now() };
 
     if (verdict.kind === 'proven' || verdict.kind === 'unreachable') {
       newState.verified = verdict.kind === 'proven';
@@ -208,7 +282,7 @@ export class ApplyPipeline {
       // Applied state and its record change together, so a status read never sees one without the other.
       this.state.applied = newState;
       this.state.owners = doc.owners;
-      const reply = this.finish(doc, verdict.kind === 'proven' ? 'applied' : 'written-unverified', { ...base, reloadMs: verdict.reloadMs, error: verdict.kind === 'unreachable' ? verdict.error : undefined });
+      const reply = this.finish(doc, verdict.kind === 'proven' ? 'applied' : 'written-unverified', { ...base, reloadMs: verdict.reloadMs, error: verdict.kind === 'unreachable' ? verdict.error : undefined, prometheusDown: verdict.kind === 'unreachable' ? this.outageDetail(doc) : undefined });
       // The journal goes only once the state naming the new files is durable.
       await this.o.store.saveState(this.state);
       await this.o.store.clearJournal();
@@ -261,8 +335,9 @@ export class ApplyPipeline {
       // Everything on disk was in place before this moment; any reload after it reads those files.
       const verdict = await this.reloadAndProve(main, Date.now());
       if (verdict.kind === 'unreachable') return;
-      this.prometheusReachable = true;
-      const doc = { revision: applied.revision, sequence: applied.sequence, hash: applied.hash };
+      this.observePrometheus(true);
+      this.lastLoad = { revision: applied.revision, hash: applied.hash, at: Date.now() };
+      const doc = { revision: applied.revision, generation: applied.generation, hash: applied.hash };
       const base = { startedAt, receivedAt: started, source: 'verify' as const, count: false };
       if (verdict.kind === 'proven') {
         applied.verified = true;
@@ -282,21 +357,21 @@ export class ApplyPipeline {
       this.state.applied =
         previous.revision === null
           ? null
-          : { revision: previous.revision, sequence: previous.sequence ?? 0, hash: previous.hash, appliedAt: new Date().toISOString(), verified: false, files: previous.files.filter((f) => f.content !== null).map((f) => ({ path: f.path, sha256: sha256Hex(f.content!) })) };
+          : { revision: previous.revision, generation: previous.generation ?? 0, hash: previous.hash, appliedAt: new Date().toISOString(), verified: false, files: previous.files.filter((f) => f.content !== null).map((f) => ({ path: f.path, sha256: sha256Hex(f.content!) })) };
       const rollbackError = await this.rollBack(previous);
       this.finish(doc, 'rolled-back', { ...base, error: rollbackError ? `${verdict.error}; rollback not proven: ${rollbackError}` : verdict.error });
     });
   }
 
   private finish(
-    doc: { revision: string; sequence: number; hash: string },
+    doc: { revision: string; generation: number; hash: string },
     result: ApplyResult,
-    info: { startedAt: string; receivedAt: number; error?: string; reloadMs?: number; httpStatus?: number; source?: string; count?: boolean },
+    info: { startedAt: string; receivedAt: number; error?: string; reloadMs?: number; httpStatus?: number; source?: string; count?: boolean; prometheusDown?: ApplyResponse['prometheusDown'] },
   ): ApplyReply {
     const applyMs = Math.round(performance.now() - info.receivedAt);
     const record: ApplyRecord = {
       revision: doc.revision,
-      sequence: doc.sequence,
+      generation: doc.generation,
       hash: doc.hash,
       result,
       ...(info.error ? { error: info.error } : {}),
@@ -316,7 +391,7 @@ export class ApplyPipeline {
     if (result !== 'rejected' && result !== 'superseded') void this.o.store.saveState(this.state).catch((err) => this.o.log.error('saving state failed', { error: err }));
     if (result === 'rejected' || result === 'rolled-back') this.o.log.warn(`apply ${result}`, { revision: doc.revision, error: info.error, source: info.source });
     for (const l of this.listeners) l(record);
-    const body: ApplyResponse = { result, shard: this.o.shard, revision: doc.revision, hash: doc.hash, applyMs, ...(info.error ? { error: info.error } : {}), ...(info.reloadMs !== undefined ? { reloadMs: info.reloadMs } : {}) };
+    const body: ApplyResponse = { result, shard: this.o.shard, revision: doc.revision, hash: doc.hash, applyMs, ...(info.error ? { error: info.error } : {}), ...(info.reloadMs !== undefined ? { reloadMs: info.reloadMs } : {}), ...(info.prometheusDown ? { prometheusDown: info.prometheusDown } : {}) };
     return { httpStatus: info.httpStatus ?? HTTP_STATUS[result], body };
   }
 
@@ -326,9 +401,10 @@ export class ApplyPipeline {
       shard: this.o.shard,
       replica: self.replica,
       url: self.url,
-      applied: a ? { revision: a.revision, sequence: a.sequence, hash: a.hash, appliedAt: a.appliedAt, verified: a.verified } : null,
+      applied: a ? { revision: a.revision, generation: a.generation, hash: a.hash, appliedAt: a.appliedAt, verified: a.verified } : null,
       lastResult: this.state.recent[0] ?? null,
-      prometheusReachable: this.prometheusReachable,
+      prometheusReachable: this.reachable,
+      prometheusDownSince: this.prometheusDownSince,
       applying: this.queue.running,
       recent: this.state.recent,
       flagCount: self.flagCount,

@@ -25,7 +25,7 @@ export function snapshotHash(files: readonly { path: string; content: string | n
 }
 
 /** The current on-disk contents of `paths` (document paths). */
-export async function snapshotOnDisk(layout: ConfigLayout, paths: Iterable<string>, meta: { revision: string | null; sequence: number | null }): Promise<FileSnapshot> {
+export async function snapshotOnDisk(layout: ConfigLayout, paths: Iterable<string>, meta: { revision: string | null; generation: number | null }): Promise<FileSnapshot> {
   const files: FileSnapshot['files'] = [];
   for (const path of [...new Set(paths)].sort()) files.push({ path, content: await readIfExists(targetPathFor(layout, path)) });
   return { ...meta, hash: snapshotHash(files), files };

@@ -16,7 +16,7 @@ export function startPrometheusWatch(o: { pipeline: ApplyPipeline; client: Prome
     if (up !== lastUp) (up ? o.log.info : o.log.warn)(up ? 'Prometheus is reachable' : 'Prometheus is unreachable', { prometheus: o.client.baseUrl });
     lastUp = up;
     // An apply in progress owns the verdict; the probe only fills the gaps between applies.
-    if (!o.pipeline.applying) o.pipeline.prometheusReachable = up;
+    if (!o.pipeline.applying) o.pipeline.observePrometheus(up);
     o.metrics.prometheusUp.set(up ? 1 : 0);
     const a = o.pipeline.applied;
     if (up && a && !a.verified && !o.pipeline.applying) await o.pipeline.verifyPending();

@@ -51,6 +51,8 @@ export interface StartAgentOptions {
   backoffMaxMs?: number; // default 30 s
   probeIntervalMs?: number; // default 2 s
   reloadTimeoutMs?: number; // default 10 s
+  /** An outage of Prometheus starting this soon after a document was loaded is blamed on it; default 60 s. */
+  outageBlameWindowMs?: number;
   /** Body limit for POST /v1/apply (bytes or '8mb'); default '8mb'. */
   maxBody?: string | number;
   flagSource?: FlagSource;
@@ -113,6 +115,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     metrics,
     log,
     testDelayMs: opts.testDelayMs,
+    outageBlameWindowMs: opts.outageBlameWindowMs,
   });
 
   let url = '';

@@ -50,7 +50,7 @@ export async function reconcileAtStartup(store: StateStore, layout: ConfigLayout
     const universe = new Set([...(previous?.files ?? []).map((f) => f.path), ...journal.files.map((f) => f.path)]);
     const what = `revision ${journal.revision} (hash ${journal.hash.slice(0, 12)})`;
     if (await diskMatches(layout, journal.files, universe)) {
-      state.applied = { revision: journal.revision, sequence: journal.sequence, hash: journal.hash, appliedAt: journal.startedAt, verified: false, files: journal.files };
+      state.applied = { revision: journal.revision, generation: journal.generation, hash: journal.hash, appliedAt: journal.startedAt, verified: false, files: journal.files };
       return finish('interrupted-apply-new-on-disk', `an apply of ${what} was interrupted after its files were in place; the new configuration is on disk and will be verified against Prometheus`);
     }
     if (previous && previous.hash === journal.previousHash && (await diskMatches(layout, previousDigests, universe))) {

@@ -17,7 +17,7 @@ export interface FileDigest {
 
 export interface AppliedState {
   revision: string;
-  sequence: number;
+  generation: number;
   hash: string;
   appliedAt: string;
   /** false while Prometheus has not been shown to run it (written-unverified, or found after a crash). */
@@ -36,7 +36,7 @@ export interface PersistedState {
 /** A complete file set: `content: null` means the file did not exist. */
 export interface FileSnapshot {
   revision: string | null;
-  sequence: number | null;
+  generation: number | null;
   hash: string;
   files: { path: string; content: string | null }[];
 }
@@ -44,7 +44,7 @@ export interface FileSnapshot {
 export interface ApplyJournal {
   startedAt: string;
   revision: string;
-  sequence: number;
+  generation: number;
   hash: string;
   files: FileDigest[];
   /** Hash of previous.json's set, which was written before this journal. */
@@ -74,7 +74,14 @@ export class StateStore {
     return JSON.parse(text) as T;
   }
 
-  loadState = () => this.readJson<PersistedState>(this.statePath);
+  loadState = async () => {
+    const s = await this.readJson<PersistedState>(this.statePath);
+    if (s) {
+      if (s.applied) withGeneration(s.applied);
+      s.recent = (s.recent ?? []).map(withGeneration);
+    }
+    return s;
+  };
   private saving: Promise<void> = Promise.resolve();
   /** Writes are chained so that a later state can never be overtaken by an earlier one. */
   saveState = (s: PersistedState): Promise<void> => {
@@ -83,10 +90,31 @@ export class StateStore {
     this.saving = next;
     return next;
   };
-  loadPrevious = () => this.readJson<FileSnapshot>(this.previousPath);
+  loadPrevious = async () => {
+    const p = await this.readJson<FileSnapshot>(this.previousPath);
+    return p && withGeneration(p);
+  };
   savePrevious = (s: FileSnapshot) => writeJsonAtomic(this.previousPath, s);
-  loadJournal = () => this.readJson<ApplyJournal>(this.journalPath);
+  loadJournal = async () => {
+    const j = await this.readJson<ApplyJournal>(this.journalPath);
+    return j && withGeneration(j);
+  };
   saveJournal = (j: ApplyJournal) => writeJsonAtomic(this.journalPath, j);
   clearJournal = () => removeDurably(this.journalPath);
   removeTempFiles = () => removeStaleTempFiles(this.dir);
+}
+
+/**
+ * Agents before the generation existed recorded the git position as `sequence`. It was monotonic along
+ * the branch just as a generation is, so it is taken as the generation: an upgraded agent keeps
+ * refusing what it refused before, and a controller recovering its generation from the agents' reports
+ * continues above it.
+ */
+function withGeneration<T extends { generation: number | null }>(record: T): T {
+  const legacy = record as T & { sequence?: number | null };
+  if (legacy.generation === undefined && legacy.sequence !== undefined) {
+    legacy.generation = legacy.sequence;
+    delete legacy.sequence;
+  }
+  return record;
 }

@@ -24,14 +24,15 @@ export function shardStateOf(s: ShardSummary): string {
   if (s.replicas.length === 0) return 'no agents';
   if (s.inSync) return 'in-sync';
   if (s.replicas.some((r) => r.state === 'failed') || s.rollout?.status === 'failed') return 'failed';
+  if (s.heldBy) return 'held';
   const reachable = s.replicas.filter((r) => r.state !== 'unreachable');
   if (reachable.length < s.replicas.length && reachable.every((r) => r.state === 'in-sync')) return 'unreachable';
   return 'rolling-out';
 }
 
-function revLink(sha: string | null | undefined, seq?: number | null): SafeHtml {
+function revLink(sha: string | null | undefined, generation?: number | null): SafeHtml {
   if (!sha) return html`<span class="muted">—</span>`;
-  return html`<code class="rev" data-revision="${sha}" title="${sha}">${shortSha(sha)}</code>${seq !== undefined && seq !== null ? html` <span class="muted">#${seq}</span>` : ''}`;
+  return html`<code class="rev" data-revision="${sha}" title="${sha}">${shortSha(sha)}</code>${generation !== undefined && generation !== null ? html` <span class="muted generation" title="generation">g${generation}</span>` : ''}`;
 }
 
 function lastReload(state: ControllerState, shard: string, r: ReplicaSummary): SafeHtml {
@@ -139,7 +140,7 @@ export function fleetPage(ctx: PageContext): SafeHtml {
   <p class="lead">${shards.length} shard${shards.length === 1 ? '' : 's'} · ${join(
     [...counts.entries()].sort().map(([k, n]) => html`${stateBadge(k)} ${n}`),
     ' · ',
-  )} · following <code>${repo.branch}</code> at ${revLink(repo.lastGood?.sha, repo.lastGood?.sequence)}${repo.lastGood ? html` <span class="muted">“${repo.lastGood.message}”</span>` : ''}</p>
+  )} · following <code>${repo.branch}</code> at ${revLink(repo.lastGood?.sha, repo.lastGood?.generation)}${repo.lastGood ? html` <span class="muted">“${repo.lastGood.message}”</span>` : ''}</p>
   ${waveLine(ctx)}
 </section>
 <section class="shards grid" aria-label="shards">
@@ -165,12 +166,12 @@ function shardCard(ctx: PageContext, s: ShardSummary): SafeHtml {
   return html`<article class="card shard" data-shard="${s.name}" data-state="${st}">
   <header><h2><a href="/shards/${seg(s.name)}">${s.name}</a></h2>${stateBadge(st)}</header>
   <dl class="facts">
-    <dt>desired</dt><dd class="desired">${revLink(s.desired?.revision, s.desired?.sequence)}${committed ? html` <span class="muted">committed ${ago(committed)}</span>` : ''}</dd>
+    <dt>desired</dt><dd class="desired">${revLink(s.desired?.revision, s.desired?.generation)}${committed ? html` <span class="muted">committed ${ago(committed)}</span>` : ''}</dd>
     <dt>lag</dt><dd>${s.replicas.length === 0 || !receivedAt ? html`<span class="muted">—</span>` : s.inSync ? html`<span class="lag">0 s</span> <span class="muted">(in sync)</span>` : html`<span class="lag" data-since="${new Date(receivedAt).toISOString()}">${humanSeconds(s.lagSeconds)}</span> <span class="muted">since the commit arrived</span>`}</dd>
     <dt>targets</dt><dd>${usage(s.targetCount, s.budget?.max_targets, 'targets')}</dd>
     <dt>series</dt><dd>${seriesCell(ctx, s.name, s.budget?.max_series)}</dd>
     <dt>flags</dt><dd>${s.flagCount > 0 ? badge(`${s.flagCount} cardinality flag${s.flagCount === 1 ? '' : 's'}`, 'warn') : html`<span class="muted">none</span>`}</dd>
-    ${s.rollout && s.rollout.status !== 'done' ? html`<dt>rollout</dt><dd>${stateBadge(s.rollout.status)} ${revLink(s.rollout.revision)}${s.rollout.failedReplica ? html` halted at <strong>${s.rollout.failedReplica}</strong>` : ''}${s.rollout.error ? html`<div class="error-text">${s.rollout.error}</div>` : ''}</dd>` : ''}
+    ${s.rollout && s.rollout.status !== 'done' ? html`<dt>rollout</dt><dd>${stateBadge(s.rollout.status)} ${revLink(s.rollout.revision)}${s.rollout.failedReplica ? html` halted at <strong>${s.rollout.failedReplica}</strong>${s.rollout.haltReason ? html`: <span class="halt-reason">${s.rollout.haltReason}</span>` : ''}` : ''}${s.rollout.error ? html`<div class="error-text">${s.rollout.error}</div>` : ''}${skippedNote(s.rollout)}</dd>` : ''}
   </dl>
   ${replicaTable(ctx, s, false)}
 </article>`;
@@ -184,8 +185,8 @@ function replicaTable(ctx: PageContext, s: ShardSummary, detailed: boolean): Saf
   ${s.replicas.map(
     (r) => html`<tr data-replica="${r.replica}" data-state="${r.state}">
     <th scope="row">${r.replica}</th>
-    <td>${stateBadge(r.state)}${r.error ? html`<div class="error-text">${r.error}</div>` : ''}</td>
-    <td class="applied">${r.applied ? html`${revLink(r.applied.revision, r.applied.sequence)}${r.applied.verified ? '' : html` ${badge('unverified', 'warn')}`}` : html`<span class="muted">nothing</span>`}</td>
+    <td>${stateBadge(r.state)}${r.faulty ? html` ${badge('faulty', 'bad')}<div class="error-text faulty" title="since ${r.faulty.at}">its ${r.faulty.endpoint} answer does not fit the protocol: ${r.faulty.reason}</div>` : ''}${r.state === 'failed' && r.error ? html`<div class="error-text">${r.error}</div>` : r.reason ? html`<div class="reason muted small">${r.reason}</div>` : ''}</td>
+    <td class="applied">${r.applied ? html`${revLink(r.applied.revision, r.applied.generation)}${r.applied.verified ? '' : html` ${badge('unverified', 'warn')}`}` : html`<span class="muted">nothing</span>`}</td>
     <td>${lastReload(ctx.state, s.name, r)}</td>
     ${detailed ? html`<td>${r.prometheusReachable === null ? html`<span class="muted">?</span>` : r.prometheusReachable ? badge('up', 'ok') : badge('down', 'bad')}</td><td>${ago(r.lastContactAt)}</td><td><code class="url">${r.url}</code></td>` : ''}
   </tr>`,
@@ -204,6 +205,14 @@ function teamsTable(teams: ReturnType<typeof teamsView>): SafeHtml {
     )}</td><td>${t.flags > 0 ? badge(String(t.flags), 'warn') : html`<span class="muted">0</span>`}</td></tr>`,
   )}</tbody></table></div>`;
 }
+function skippedNote(r: RolloutRecord): SafeHtml {
+  if (r.skipped.length === 0) return html``;
+  return html`<div class="skipped muted small">skipped (Prometheus already down, the rollout went on): ${join(
+    r.skipped.map((x) => html`<strong>${x.replica}</strong>`),
+    ', ',
+  )}</div>`;
+}
+
 
 export function teamsPage(ctx: PageContext): SafeHtml {
   return frame(ctx, { title: 'Teams', nav: 'teams', scope: 'all', body: html`<section class="panel"><h1>Teams</h1>${teamsTable(teamsView(ctx.state))}</section>` });
@@ -221,8 +230,8 @@ export function shardPage(ctx: PageContext, s: ShardState): SafeHtml {
   const body = html`<section class="summary">
   <h1>Shard <span class="name">${s.name}</span> ${stateBadge(st)}</h1>
   <dl class="facts wide">
-    <dt>desired</dt><dd class="desired">${revLink(d.desired?.revision, d.desired?.sequence)}${d.desired ? html` <span class="muted">committed ${ago(d.desired.committedAt)} · hash <code>${d.desired.hash.slice(0, 12)}</code></span>` : ''}</dd>
-    <dt>released</dt><dd>${revLink(d.released?.revision, d.released?.sequence)}</dd>
+    <dt>desired</dt><dd class="desired">${revLink(d.desired?.revision, d.desired?.generation)}${d.desired ? html` <span class="muted">committed ${ago(d.desired.committedAt)} · hash <code>${d.desired.hash.slice(0, 12)}</code></span>` : ''}</dd>
+    <dt>released</dt><dd>${revLink(d.released?.revision, d.released?.generation)}</dd>
     <dt>lag</dt><dd>${d.inSync ? html`0 s <span class="muted">(in sync)</span>` : d.lagSeconds > 0 ? html`<span class="lag" data-since="${new Date(Date.now() - d.lagSeconds * 1000).toISOString()}">${humanSeconds(d.lagSeconds)}</span> <span class="muted">since the commit arrived</span>` : html`<span class="muted">—</span>`}</dd>
     <dt>targets</dt><dd>${usage(d.targetCount, d.budget?.max_targets, 'targets')}</dd>
     <dt>series</dt><dd>${seriesCell(ctx, s.name, d.budget?.max_series)}</dd>
@@ -256,7 +265,7 @@ function rolloutHistory(history: readonly RolloutRecord[]): SafeHtml {
   return html`<div class="table-wrap"><table class="history">
   <thead><tr><th>revision</th><th>status</th><th>started</th><th>took</th><th>proven on</th><th>error</th></tr></thead>
   <tbody>${history.map(
-    (r) => html`<tr><td>${revLink(r.revision, r.sequence)}</td><td data-label="status">${stateBadge(r.status)}</td><td data-label="started">${ago(r.startedAt)}</td><td data-label="took">${r.finishedAt ? humanSeconds((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000) : html`<span class="muted">…</span>`}</td><td data-label="proven on">${r.proven.join(', ')}</td><td data-label="error">${r.failedReplica ? html`<strong>${r.failedReplica}</strong>: ` : ''}<span class="error-text">${r.error ?? ''}</span></td></tr>`,
+    (r) => html`<tr><td>${revLink(r.revision, r.generation)}</td><td data-label="status">${stateBadge(r.status)}</td><td data-label="started">${ago(r.startedAt)}</td><td data-label="took">${r.finishedAt ? humanSeconds((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000) : html`<span class="muted">…</span>`}</td><td data-label="proven on">${r.proven.join(', ')}${r.skipped.length ? html` <span class="muted">(skipped: ${r.skipped.map((x) => x.replica).join(', ')})</span>` : ''}</td><td data-label="error">${r.failedReplica ? html`<strong>${r.failedReplica}</strong>${r.haltReason ? html` (${r.haltReason})` : ''}: ` : ''}<span class="error-text">${r.error ?? ''}</span></td></tr>`,
   )}</tbody></table></div>`;
 }
 
@@ -290,7 +299,7 @@ export function teamPage(ctx: PageContext, team: string): SafeHtml | null {
 export function repositoryPage(ctx: PageContext): SafeHtml {
   const r = repositoryView(ctx.state);
   const commit = (label: string, c: typeof r.head) =>
-    html`<dt>${label}</dt><dd>${c ? html`${revLink(c.sha, c.sequence)} <span class="msg">“${c.message}”</span> <span class="muted">by ${c.author}, committed ${ago(c.committedAt)}, received ${ago(c.receivedAt)}</span>` : html`<span class="muted">none</span>`}</dd>`;
+    html`<dt>${label}</dt><dd>${c ? html`${revLink(c.sha, c.generation)} <span class="msg">“${c.message}”</span> <span class="muted">by ${c.author}, committed ${ago(c.committedAt)}, received ${ago(c.receivedAt)}</span>` : html`<span class="muted">none</span>`}</dd>`;
   const errors = r.findings.filter((f) => f.severity === 'error');
   const body = html`<section class="summary">
   <h1>Repository ${r.valid === null ? badge('not compiled yet', 'muted') : r.valid ? stateBadge('valid') : stateBadge('invalid')}</h1>

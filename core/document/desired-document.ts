@@ -26,8 +26,12 @@ export interface DesiredDocument {
   shard: string;
   /** Git commit the document was rendered from. */
   revision: string;
-  /** Position of `revision` on the followed branch (`git rev-list --count`): orders revisions. */
-  sequence: number;
+  /**
+   * Orders documents. The controller assigns it when it adopts a revision; it only ever increases and
+   * does not depend on the shape of git history, so a force-pushed revert gets a higher one than the
+   * commits it removed. Agents refuse a lower generation, and a different document at the same one.
+   */
+  generation: number;
   /** Commit time, ISO 8601. */
   committedAt: string;
   files: DocumentFile[];
@@ -56,7 +60,7 @@ export function hashFiles(files: readonly { path: string; sha256: string }[]): s
 export function buildDesiredDocument(input: {
   shard: string;
   revision: string;
-  sequence: number;
+  generation: number;
   committedAt: string;
   files: { path: string; content: string }[];
   owners?: Record<string, JobOwner>;
@@ -68,7 +72,7 @@ export function buildDesiredDocument(input: {
     apiVersion: DOCUMENT_API_VERSION,
     shard: input.shard,
     revision: input.revision,
-    sequence: input.sequence,
+    generation: input.generation,
     committedAt: input.committedAt,
     files,
     hash: hashFiles(files),

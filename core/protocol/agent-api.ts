@@ -30,11 +30,28 @@ export interface ApplyResponse {
   error?: string;
   reloadMs?: number;
   applyMs?: number;
+  /** Only with `written-unverified`: why Prometheus is down, as far as this agent can tell. */
+  prometheusDown?: PrometheusDown;
+}
+
+/**
+ * `before-document`: Prometheus was already down before this document was written, and no document was
+ * loaded shortly before the outage began, so the document cannot have caused it: the controller skips
+ * the replica and rolls on, and the agent proves the written files when Prometheus returns.
+ * `with-document`: Prometheus went down while this document was being loaded, or within the agent's
+ * blame window after a document was loaded: that configuration may be poisoned, so the rollout halts.
+ */
+export interface PrometheusDown {
+  /** When the agent first found Prometheus down, ISO 8601 (the agent's clock). */
+  since: string;
+  cause: 'before-document' | 'with-document';
+  /** The agent's explanation, shown on the controller's status and timeline. */
+  reason: string;
 }
 
 export interface ApplyRecord {
   revision: string;
-  sequence: number;
+  generation: number;
   hash: string;
   result: ApplyResult;
   error?: string;
@@ -52,13 +69,16 @@ export interface AgentStatus {
   /** What Prometheus runs now (proven), or what is written but not yet verified. */
   applied: {
     revision: string;
-    sequence: number;
+    /** The document's generation: the agent refuses a lower one (and another document at the same one). */
+    generation: number;
     hash: string;
     appliedAt: string;
     verified: boolean;
   } | null;
   lastResult: ApplyRecord | null;
   prometheusReachable: boolean;
+  /** When the agent first found Prometheus down in the current outage (ISO 8601); null while it answers. */
+  prometheusDownSince: string | null;
   applying: boolean;
   recent: ApplyRecord[];
   /** Number of cardinality flags currently raised. */

@@ -17,7 +17,7 @@ export function renderShardFiles(shard: CompiledShard): { path: string; content:
 
 export function buildShardDocuments(
   model: CompiledRepository,
-  revision: { revision: string; sequence: number; committedAt: string },
+  revision: { revision: string; generation: number; committedAt: string },
   opts: { cache?: CompileCache } = {},
 ): Map<string, DesiredDocument> {
   const docs = new Map<string, DesiredDocument>();

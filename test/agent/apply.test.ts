@@ -47,7 +47,7 @@ describe('agent apply pipeline (real Prometheus)', () => {
     assert.equal(res.body.result, 'unchanged');
     const status = (await fx.get('/v1/status')).body;
     assert.equal(status.applied.revision, 'rev-1b');
-    assert.equal(status.applied.sequence, 2);
+    assert.equal(status.applied.generation, 2);
   });
 
   it('rolls back a configuration that promtool accepts but Prometheus refuses on reload', async () => {
@@ -162,7 +162,7 @@ describe('agent apply pipeline (real Prometheus)', () => {
     assert.ok(status.recent.length > 3 && status.recent.length <= 20, `recent has ${status.recent.length}`);
     const m = (await fx.get('/metrics', null)).text;
     assert.equal(metricValue(m, 'promshard_agent_applied_revision_info', { revision: 'rev-2' }), 1);
-    assert.equal(metricValue(m, 'promshard_agent_applied_sequence'), 5);
+    assert.equal(metricValue(m, 'promshard_agent_applied_generation'), 5);
     assert.equal(metricValue(m, 'promshard_agent_prometheus_up'), 1);
     assert.ok(metricValue(m, 'promshard_agent_applies_total', { result: 'applied' })! >= 3, m);
     assert.ok(metricValue(m, 'promshard_agent_applies_total', { result: 'rejected' })! >= 8, m);

@@ -20,8 +20,8 @@ export function configWithJobs(jobs: Record<string, string[]>, extra = ''): stri
   return lines.join('\n') + '\n';
 }
 
-export function makeDoc(revision: string, sequence: number, config: string, extraFiles: { path: string; content: string }[] = []): DesiredDocument {
-  return buildDesiredDocument({ shard: SHARD, revision, sequence, committedAt: new Date().toISOString(), files: [{ path: 'prometheus.yml', content: config }, ...extraFiles] });
+export function makeDoc(revision: string, generation: number, config: string, extraFiles: { path: string; content: string }[] = []): DesiredDocument {
+  return buildDesiredDocument({ shard: SHARD, revision, generation, committedAt: new Date().toISOString(), files: [{ path: 'prometheus.yml', content: config }, ...extraFiles] });
 }
 
 /** A tiny exporter on loopback for Prometheus to scrape. */

@@ -55,7 +55,7 @@ describe('controller rollout (2 networking replicas + 1 storage replica, real Pr
     const repoView = await api(controller.url, '/v1/repository');
     assert.equal(repoView.body.valid, true);
     assert.equal(repoView.body.lastGood.sha, first);
-    assert.equal(repoView.body.lastGood.sequence, 1);
+    assert.equal(repoView.body.lastGood.generation, 1);
   });
 
   it('a commit adding a target reaches only its shard: both networking Prometheus scrape it, storage does not reload', async () => {

@@ -132,7 +132,7 @@ describe('Grafana dashboard uses only exported metrics', () => {
       metricNamesIn('histogram_quantile(0.9, sum by (le) (rate(a_seconds_bucket{job=~"$job",x="y(z)"}[$__rate_interval]))) / on (shard) group_left (team) b_total offset 5m or vector(0) > 1e3'),
       ['a_seconds_bucket', 'b_total'],
     );
-    assert.deepEqual(metricNamesIn('label_values(promshard_agent_applied_sequence, shard)'), ['promshard_agent_applied_sequence']);
+    assert.deepEqual(metricNamesIn('label_values(promshard_agent_applied_generation, shard)'), ['promshard_agent_applied_generation']);
     assert.deepEqual(metricNamesIn('time() - max(c_timestamp_seconds)'), ['c_timestamp_seconds']);
   });
 

@@ -42,7 +42,7 @@ describe('controller started on an invalid head', () => {
     for (const d of stateDirs) rmSync(d, { recursive: true, force: true });
   });
 
-  const expected = buildShardDocuments(compileFiles({ 'shards.yaml': SHARDS_YAML, 'teams/netops/routers.yaml': team(['127.0.0.1:9101', '127.0.0.1:9102']) }).model!, { revision: good, sequence: 2, committedAt: '' }).get('networking')!;
+  const expected = buildShardDocuments(compileFiles({ 'shards.yaml': SHARDS_YAML, 'teams/netops/routers.yaml': team(['127.0.0.1:9101', '127.0.0.1:9102']) }).model!, { revision: good, generation: 2, committedAt: '' }).get('networking')!;
 
   it('a valid commit buried under an invalid one before the controller fetched is still rolled out', async () => {
     const r = createGitRepo({ 'shards.yaml': SHARDS_YAML, 'teams/netops/routers.yaml': team(['127.0.0.1:9101']) });
@@ -60,7 +60,7 @@ describe('controller started on an invalid head', () => {
       assert.equal(c.state.repository.valid, false);
       assert.notEqual(c.state.repository.head?.sha, invalid);
       assert.equal(c.state.repository.lastGood?.sha, valid, 'the buried valid commit is the last good one');
-      const want = buildShardDocuments(compileFiles({ 'shards.yaml': SHARDS_YAML, 'teams/netops/routers.yaml': team(['127.0.0.1:9101', '127.0.0.1:9104']) }).model!, { revision: valid, sequence: 2, committedAt: '' }).get('networking')!;
+      const want = buildShardDocuments(compileFiles({ 'shards.yaml': SHARDS_YAML, 'teams/netops/routers.yaml': team(['127.0.0.1:9101', '127.0.0.1:9104']) }).model!, { revision: valid, generation: 2, committedAt: '' }).get('networking')!;
       assert.equal(c.state.shards.get('networking')?.desired?.hash, want.hash);
       assert.equal(c.state.shards.get('networking')?.desired?.revision, valid);
     } finally {

@@ -103,7 +103,7 @@ function repoFiles(model: RepoModel, fault?: { kind: Fault; shard: Shard }): Rec
 function render(files: Record<string, string>): Record<Shard, string> | null {
   const c = compileFiles(files);
   if (!c.valid || !c.model) return null;
-  const docs = buildShardDocuments(c.model, { revision: 'x', sequence: 0, committedAt: new Date(0).toISOString() });
+  const docs = buildShardDocuments(c.model, { revision: 'x', generation: 0, committedAt: new Date(0).toISOString() });
   return { networking: docs.get('networking')!.files[0].content, storage: docs.get('storage')!.files[0].content };
 }
 
@@ -309,7 +309,7 @@ describe(`fault injection: controller + 2 shards × 2 agents + Prometheus (seed 
   async function fleetState(): Promise<{ ok: boolean; problems: string[] }> {
     const problems: string[] = [];
     const want = lastValid!;
-    const wantHash = (s: Shard) => buildShardDocuments(compileFiles(repoFiles(model)).model!, { revision: 'x', sequence: 0, committedAt: '' }).get(s)!.hash;
+    const wantHash = (s: Shard) => buildShardDocuments(compileFiles(repoFiles(model)).model!, { revision: 'x', generation: 0, committedAt: '' }).get(s)!.hash;
     let shardsView: any = null;
     try {
       const res = await fetch(`${controllerUrl}/v1/shards`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(2000) });

@@ -69,7 +69,7 @@ describe('agent HTTP endpoints under hostile input', { skip: !prometheusInstalle
       ['JSON number', () => post('12'), [400]],
       ['JSON null', () => post('null'), [400]],
       ['empty body', () => post(''), [400]],
-      ['object of wrong types', () => post(JSON.stringify({ apiVersion: 1, shard: ['networking'], revision: {}, sequence: '1', files: 'prometheus.yml', hash: null })), [400]],
+      ['object of wrong types', () => post(JSON.stringify({ apiVersion: 1, shard: ['networking'], revision: {}, generation: '1', files: 'prometheus.yml', hash: null })), [400]],
       ['files of wrong types', () => post(JSON.stringify({ ...makeDoc('x', 9, 'a: 1\n'), files: [{ path: 1, content: 2, sha256: 3 }] })), [400]],
       ['__proto__ keys', () => post('{"__proto__": {"apiVersion": "promshard.io/v1"}, "constructor": {"prototype": {"polluted": true}}}'), [400]],
       ['wrong content-type', () => post(JSON.stringify(makeDoc('ct', 9, configWithJobs({ ct: ['127.0.0.1:1'] }))), { 'content-type': 'text/plain' }), [400, 415]],
@@ -93,7 +93,7 @@ describe('agent HTTP endpoints under hostile input', { skip: !prometheusInstalle
         { path: 'prometheus.yml', content: configWithJobs({ evil: ['127.0.0.1:1'] }) },
         { path: name, content: 'owned: true\n' },
       ].map((f) => ({ ...f, sha256: sha256Hex(f.content) }));
-      const doc = { ...buildDesiredDocument({ shard: 'networking', revision: 'evil', sequence: 50, committedAt: new Date().toISOString(), files: [] }), files, hash: hashFiles(files) };
+      const doc = { ...buildDesiredDocument({ shard: 'networking', revision: 'evil', generation: 50, committedAt: new Date().toISOString(), files: [] }), files, hash: hashFiles(files) };
       const r = await post(JSON.stringify(doc));
       if (name === '%2e%2e/evil.yml' || name === 'a//b.yml') {
         // Not a traversal: a literal directory name "%2e%2e" / an empty segment. Either refused, or kept inside the config dir.

@@ -1,6 +1,6 @@
 // Time-bounded, seeded fuzz of the agent's POST /v1/apply (agent in its own process, real Prometheus,
 // real promtool): valid desired documents interleaved with mutated ones (fields removed or retyped,
-// hashes and sequences broken, unsafe names, content mutated with consistent hashes, JSON broken).
+// hashes and generations broken, unsafe names, content mutated with consistent hashes, JSON broken).
 // Asserted after every request: a valid document gets 2xx; a document known to be invalid gets 4xx;
 // nothing ever gets 5xx; the agent process is alive; after any 4xx the config file and the applied
 // state are exactly as before. Replay with PROMSHARD_FUZZ_SEED; PROMSHARD_FUZZ_MS sets the budget.
@@ -104,7 +104,7 @@ it(`POST /v1/apply with mutated documents: valid → 2xx, invalid → 4xx, never
     } else if (r < 0.55) {
       // Structural: one field removed or retyped; hashes left as they are unless the field is a file's.
       const doc = structuredClone(base) as unknown as Record<string, unknown>;
-      const key = rng.pick(['apiVersion', 'shard', 'revision', 'sequence', 'committedAt', 'files', 'hash', 'owners']);
+      const key = rng.pick(['apiVersion', 'shard', 'revision', 'generation', 'committedAt', 'files', 'hash', 'owners']);
       const value = rng.chance(0.3) ? undefined : rng.pick(WEIRD);
       if (value === undefined) delete doc[key];
       else doc[key] = value;
@@ -124,7 +124,7 @@ it(`POST /v1/apply with mutated documents: valid → 2xx, invalid → 4xx, never
       if (kind === 0) doc.files[0].sha256 = sha256Hex('other');
       else if (kind === 1) doc.hash = sha256Hex('other');
       else if (kind === 2) doc.shard = 'storage';
-      else if (kind === 3) doc.sequence = rng.int(0, 99); // older than everything applied: 409
+      else if (kind === 3) doc.generation = rng.int(0, 99); // older than everything applied: 409
       else if (kind === 4) Object.assign(doc, rehash({ ...doc, files: [...doc.files, { path: rng.pick(['../x.yml', '/tmp/x.yml', 'a/../../x', 'a\\b', '']), content: 'x', sha256: '' }] }));
       else if (kind === 5) Object.assign(doc, rehash({ ...doc, files: [...doc.files, { ...doc.files[0] }] }));
       else if (kind === 6) Object.assign(doc, rehash({ ...doc, files: [{ path: 'other.yml', content: 'a: 1\n', sha256: '' }] }));

@@ -18,7 +18,7 @@ import { compileFiles, BASIC_SHARDS_YAML } from '../support/repo-fixture.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../../scrape-configs', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/promshard.mjs', import.meta.url));
-const REVISION = { revision: 'abc', sequence: 1, committedAt: '2026-01-01T00:00:00Z' };
+const REVISION = { revision: 'abc', generation: 1, committedAt: '2026-01-01T00:00:00Z' };
 
 function promtool(file: string, syntaxOnly = false) {
   const r = spawnSync(PROMTOOL_BIN, ['check', 'config', ...(syntaxOnly ? ['--syntax-only'] : []), file], { encoding: 'utf8' });
@@ -86,7 +86,7 @@ test('rendering is deterministic: two renders are byte-identical, and the hash i
   const c1 = compileRepository(readRepositoryFromDirectory(EXAMPLE));
   const c2 = compileRepository(readRepositoryFromDirectory(EXAMPLE));
   const a = buildShardDocuments(c1.model!, REVISION);
-  const b = buildShardDocuments(c2.model!, { ...REVISION, revision: 'def', sequence: 2 });
+  const b = buildShardDocuments(c2.model!, { ...REVISION, revision: 'def', generation: 2 });
   for (const [shard, doc] of a) {
     assert.equal(doc.files[0].content, b.get(shard)!.files[0].content);
     assert.equal(doc.hash, b.get(shard)!.hash);
