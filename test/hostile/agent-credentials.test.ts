@@ -238,6 +238,29 @@ describe('per-agent credentials between a real controller and real agents', () =
   });
 });
 
+describe('static agents', () => {
+  test("a registration, even with the replica's own credential, does not move an --agents-file address", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'promshard-agent-static-'));
+    const repo = createGitRepo({ 'shards.yaml': 'shards:\n  - name: networking\n    replicas: 1\n    budget: { max_series: 1000, max_targets: 10 }\n' });
+    repo.commit('fleet');
+    const logs: string[] = [];
+    const configured = 'http://127.0.0.1:9/configured';
+    const controller = await startController({ repo: repo.dir, stateDir: join(dir, 'controller'), token: ADMIN, agentSecret: SECRET, agents: [{ shard: 'networking', replica: 's', url: configured }], webhookSecret: 'static-webhook-secret', pollMs: 0, reconcileMs: 60_000, defaultMetrics: false, logWrite: (l) => logs.push(l) });
+    try {
+      const body = { shard: 'networking', replica: 's', url: 'http://127.0.0.1:9/elsewhere' };
+      const res = await fetch(`${controller.url}/v1/agents/register`, { method: 'POST', headers: { authorization: `Bearer ${cred('networking', 's')}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      assert.equal(controller.state.agents.get('networking', 's')!.url, configured);
+      assert.match(logs.join('\n'), /a static agent registered with another address; keeping the configured one/);
+    } finally {
+      await controller.close();
+      repo.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('legacy shared-token mode', () => {
   test('still works, and warns at start-up', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'promshard-agent-legacy-'));
