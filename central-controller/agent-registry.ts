@@ -54,14 +54,14 @@ export interface AgentRecord {
   pushing: boolean;
   /** When a push last ended proven (ms since epoch): guards against a report queued before that push. */
   provenByPushAt: number | null;
-}
-
   /**
    * Set when the agent answered that its Prometheus was already down before the document (see
    * PrometheusDown): the rollout passed over this replica, which proves the document itself once
    * Prometheus answers. Cleared when the agent reports Prometheus reachable.
    */
   prometheusDown: { hash: string; revision: string; since: string; reason: string } | null;
+}
+
 interface PersistedAgent {
   shard: string;
   replica: string;
@@ -87,6 +87,8 @@ export class AgentRegistry {
   private byShard: Map<string, AgentRecord[]> | null = null;
   private readonly file: string | null;
   private saveTimer: NodeJS.Timeout | null = null;
+  /** Told of every status observed; `firstContact` on an agent's first status since this controller started. */
+  onStatus: ((rec: AgentRecord, firstContact: boolean) => void) | null = null;
 
   constructor(stateDir: string | null) {
     this.file = stateDir ? join(stateDir, 'agents.json') : null;
@@ -108,8 +110,6 @@ export class AgentRegistry {
       const rec = this.upsert(p.shard, p.replica, p.url, false);
       rec.registeredAt = p.registeredAt;
       rec.lastReportAt = null; // a heartbeat from before the restart says nothing about now
-  /** Told of every status observed; `firstContact` on an agent's first status since this controller started. */
-  onStatus: ((rec: AgentRecord, firstContact: boolean) => void) | null = null;
     }
     return this.agents.size;
   }
@@ -152,6 +152,7 @@ export class AgentRegistry {
   /** A status from the agent itself (report/heartbeat or a GET /v1/status poll). */
   observeStatus(rec: AgentRecord, status: AgentStatus, via: 'report' | 'poll'): void {
     const now = Date.now();
+    const firstContact = rec.status === null;
     rec.status = status;
     if (via === 'report') rec.lastReportAt = now;
     rec.lastContactAt = now;
@@ -164,6 +165,8 @@ export class AgentRegistry {
     if (!staleReport) rec.applied = reported;
     // It took the document after all (its own pull, or a retry): the failure is over.
     if (rec.failure && rec.applied?.verified && rec.applied.hash === rec.failure.hash) rec.failure = null;
+    if (status.prometheusReachable) rec.prometheusDown = null;
+    this.onStatus?.(rec, firstContact);
   }
 
   get(shard: string, replica: string): AgentRecord | undefined {
@@ -179,7 +182,6 @@ export class AgentRegistry {
     if (!this.byShard) {
       this.byShard = new Map();
       for (const a of this.all()) {
-    const firstContact = rec.status === null;
         const list = this.byShard.get(a.shard) ?? [];
         list.push(a);
         this.byShard.set(a.shard, list);
@@ -192,8 +194,6 @@ export class AgentRegistry {
     return [...new Set(this.all().map((a) => a.shard))];
   }
 
-    if (status.prometheusReachable) rec.prometheusDown = null;
-    this.onStatus?.(rec, firstContact);
   private scheduleSave(): void {
     if (!this.file || this.saveTimer) return;
     this.saveTimer = setTimeout(() => {

@@ -3,10 +3,12 @@ import { UsageError, parseFlags } from '../cli/args.ts';
 import { readTokenFile } from '../core/http/auth.ts';
 import { requireDurationMs } from '../core/time/duration.ts';
 import { startController } from './start-controller.ts';
+import { resolveControllerRepository } from '../ci/repository-location.ts';
 
 export const CONTROLLER_USAGE = `usage: promshard controller --repo URL_OR_PATH --state-dir DIR --token-file FILE --webhook-secret-file FILE [options]
 
-  --repo URL_OR_PATH          configuration repository to follow (cloned bare into the state dir)
+  --repo URL_OR_PATH          configuration repository to follow (cloned bare into the state dir): a URL,
+                              or a local git root or the folder in it that holds shards.yaml
   --branch NAME               branch to follow (default main)
   --listen HOST:PORT          API address (default 127.0.0.1:8480)
   --state-dir DIR             clone and known-agents registry
@@ -97,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write('promshard controller: warning: --open-read-access on a non-loopback address exposes the fleet status to anyone who can connect\n');
   }
   const controller = await startController({
-    repo: flags.repo!,
+    ...resolveControllerRepository(flags.repo!, flags['repo-subdir']),
     branch: flags.branch,
     listen: listenAddr,
     stateDir: flags['state-dir']!,
@@ -110,7 +112,6 @@ export async function run(argv: string[]): Promise<number> {
     reconcileMs: requireDurationMs(flags.reconcile!, '--reconcile'),
     heartbeatTimeoutMs: requireDurationMs(flags['heartbeat-timeout']!, '--heartbeat-timeout'),
     agentsFile: flags['agents-file'],
-    repoSubdir: flags['repo-subdir'],
     openReadAccess: flags['open-read-access'],
     canaryShard: flags['canary-shard'],
     concurrency,

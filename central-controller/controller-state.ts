@@ -14,9 +14,9 @@ import { GenerationClock } from './generation-clock.ts';
 export interface RevisionRef extends CommitInfo {
   /** When the controller first saw this commit (webhook or poll), ms since the epoch: the latency clock starts here. */
   receivedAt: number;
-}
   /** The generation its documents were issued with, once adopted. */
   generation?: number;
+}
 
 export interface RepositoryState {
   repo: string;
@@ -47,6 +47,13 @@ export interface RolloutRecord {
   error?: string;
   /** Replicas that proved the reload, in order. */
   proven: string[];
+  /**
+   * Replicas passed over because their Prometheus was already down before the document reached them
+   * (the agent's verdict): they prove it themselves when Prometheus returns.
+   */
+  skipped: { replica: string; reason: string }[];
+  /** Why the rollout halted, when it did, in words (the replica's error says what happened). */
+  haltReason?: string;
 }
 
 export interface ShardState {
@@ -55,13 +62,6 @@ export interface ShardState {
   desired: DesiredDocument | null;
   desiredRef: RevisionRef | null;
   /** What the rollout worker drives replicas to; lags `desired` while a wave waits for its canary. */
-  /**
-   * Replicas passed over because their Prometheus was already down before the document reached them
-   * (the agent's verdict): they prove it themselves when Prometheus returns.
-   */
-  skipped: { replica: string; reason: string }[];
-  /** Why the rollout halted, when it did, in words (the replica's error says what happened). */
-  haltReason?: string;
   released: DesiredDocument | null;
   releasedRef: RevisionRef | null;
   /** Last document proven on at least one replica; served to replicas that must wait. */
@@ -71,6 +71,8 @@ export interface ShardState {
   compiled: CompiledShard | null;
   rollout: RolloutRecord | null;
   history: RolloutRecord[];
+  /** Set while a wave holds this shard back (its canary shard failed): why, in words. */
+  heldBy: string | null;
 }
 
 export type EventType =
@@ -79,12 +81,13 @@ export type EventType =
   | 'repository-valid'
   | 'wave-started'
   | 'wave-halted'
-  /** Set while a wave holds this shard back (its canary shard failed): why, in words. */
-  heldBy: string | null;
   | 'wave-done'
   | 'rollout-started'
   | 'rollout-done'
   | 'rollout-failed'
+  | 'rollout-superseded'
+  | 'replica-skipped'
+  | 'generation-recovered'
   | 'push'
   | 'agent-registered'
   | 'agent-unreachable'
@@ -95,9 +98,6 @@ export interface ControllerEvent {
   id: number;
   at: string;
   type: EventType;
-  | 'rollout-superseded'
-  | 'replica-skipped'
-  | 'generation-recovered'
   message: string;
   shard?: string;
   replica?: string;
@@ -159,8 +159,11 @@ export class ControllerState {
   readonly flags = new Map<string, FlagsEntry>();
   /** Series usage per agent key, from the agents' last cardinality cycle (refreshed every ~30 s). */
   readonly usage = new Map<string, UsageEntry>();
+  /** Orders documents for the agents; see generation-clock.ts. */
+  readonly generation: GenerationClock;
   private readonly timeline: ControllerEvent[] = [];
   private nextEventId = 1;
+  private readonly timelineSize: number;
 
   constructor(
     readonly agents: AgentRegistry,
@@ -204,11 +207,8 @@ export class ControllerState {
     }
     if (restampedShards > 0) this.record({ type: 'generation-recovered', shard: rec.shard, replica: rec.replica, message: `agent ${rec.key} runs generation ${generation}; the documents of ${restampedShards} shard(s) are issued again above it (now ${this.generation.current})` });
   }
-  /** Orders documents for the agents; see generation-clock.ts. */
-  readonly generation: GenerationClock;
 
   shard(name: string): ShardState {
-  private readonly timelineSize: number;
     let s = this.shards.get(name);
     if (!s) {
       s = { name, desired: null, desiredRef: null, released: null, releasedRef: null, stable: null, trialReplica: null, compiled: null, rollout: null, history: [], heldBy: null };

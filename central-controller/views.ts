@@ -32,6 +32,7 @@ export function replicaView(shard: ShardState | undefined, a: AgentRecord, now =
     url: a.url,
     static: a.static,
     state,
+    ...(reason ? { reason } : {}),
     applied: a.applied,
     ...(state === 'failed' && a.failure ? { error: a.failure.error, failure: { ...a.failure, retryAt: new Date(a.failure.retryAt).toISOString() } } : {}),
     lastPush: a.lastPush,
@@ -39,6 +40,7 @@ export function replicaView(shard: ShardState | undefined, a: AgentRecord, now =
     lastContactAt: a.lastContactAt ? new Date(a.lastContactAt).toISOString() : null,
     lastError: a.lastError,
     prometheusReachable: a.status?.prometheusReachable ?? null,
+    prometheusDownSince: a.status?.prometheusDownSince ?? a.prometheusDown?.since ?? null,
     flagCount: a.status?.flagCount ?? 0,
     lagSeconds: Math.round(lag * 1000) / 1000,
   };
@@ -47,7 +49,6 @@ export function replicaView(shard: ShardState | undefined, a: AgentRecord, now =
 function targetCount(jobs: readonly CompiledJob[]): number {
   return jobs.reduce((n, j) => n + j.targets.length, 0);
 }
-    ...(reason ? { reason } : {}),
 
 export function shardSummary(state: ControllerState, s: ShardState, now = Date.now(), usage: Map<string, UsageEntry> = freshestUsageByShard(state)) {
   const replicas = state.agents.replicasOf(s.name);
@@ -58,7 +59,6 @@ export function shardSummary(state: ControllerState, s: ShardState, now = Date.n
     heldBy: s.heldBy,
     budget: s.compiled?.budget ?? null,
     targetCount: s.compiled ? targetCount(s.compiled.jobs) : 0,
-    prometheusDownSince: a.status?.prometheusDownSince ?? a.prometheusDown?.since ?? null,
     jobCount: s.compiled?.jobs.length ?? 0,
     replicasDeclared: s.compiled?.replicas ?? null,
     inSync: shardInSync(s, replicas),

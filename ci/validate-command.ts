@@ -10,7 +10,7 @@ import { displayPathFor, gitLocation, gitRefExists, resolveRepositoryDir } from 
 const HELP = `usage: promshard validate [--repo DIR] [--format text|github|json|sarif] [--base REF]
 
 Checks every file of the configuration repository and prints every finding at once.
-  --repo DIR     repository root (holds shards.yaml); default: . or ./scrape-configs
+  --repo DIR     the folder holding shards.yaml, or a git root whose scrape-configs/ holds it (default: .)
   --format F     text (default), github (workflow annotations), json, sarif (2.1.0)
   --base REF     judge a change: findings on files changed since REF (and new findings the change
                  causes elsewhere) are errors; findings that already existed at REF are warnings

@@ -28,6 +28,16 @@ export interface ControllerClientOptions {
   applyPulled(document: unknown): Promise<void>;
 }
 
+/** The `error` of a JSON answer, shortened (it goes to the log). */
+function reasonOf(text: string): string {
+  try {
+    const e = (JSON.parse(text) as { error?: unknown }).error;
+    return typeof e === 'string' ? e.slice(0, 300) : 'no reason given';
+  } catch {
+    return 'no reason given';
+  }
+}
+
 export class ControllerClient {
   private readonly abort = new AbortController();
   private readonly reports: DropOldestQueue<AgentReport>;
@@ -115,8 +125,9 @@ export class ControllerClient {
 
   private async registerOnce(): Promise<void> {
     const res = await this.call('POST', '/v1/agents/register', this.o.registration);
-    await res.arrayBuffer();
-    if (!res.ok) throw new Error(`controller answered ${res.status}`);
+    const text = await res.text();
+    // The controller's reason matters here: a 403 says this agent holds another replica's credential.
+    if (!res.ok) throw new Error(`controller answered ${res.status}${res.status === 403 ? `: ${reasonOf(text)}` : ''}`);
     this.registered = true;
     this.o.log.info('registered with the controller', { controller: this.o.url });
   }

@@ -39,8 +39,6 @@ const STATE_TONES: Record<string, Tone> = {
   failed: 'bad',
   held: 'warn',
   'prometheus-down': 'warn',
-  held: 'warn',
-  'prometheus-down': 'warn',
   unreachable: 'warn',
   unknown: 'muted',
   'no agents': 'muted',

@@ -177,6 +177,14 @@ function shardCard(ctx: PageContext, s: ShardSummary): SafeHtml {
 </article>`;
 }
 
+function skippedNote(r: RolloutRecord): SafeHtml {
+  if (r.skipped.length === 0) return html``;
+  return html`<div class="skipped muted small">skipped (Prometheus already down, the rollout went on): ${join(
+    r.skipped.map((x) => html`<strong>${x.replica}</strong>`),
+    ', ',
+  )}</div>`;
+}
+
 function replicaTable(ctx: PageContext, s: ShardSummary, detailed: boolean): SafeHtml {
   if (s.replicas.length === 0) return html`<p class="muted">No agent has registered for this shard${s.replicasDeclared ? html` (shards.yaml declares ${s.replicasDeclared})` : ''}.</p>`;
   return html`<div class="table-wrap"><table class="replicas">
@@ -205,14 +213,6 @@ function teamsTable(teams: ReturnType<typeof teamsView>): SafeHtml {
     )}</td><td>${t.flags > 0 ? badge(String(t.flags), 'warn') : html`<span class="muted">0</span>`}</td></tr>`,
   )}</tbody></table></div>`;
 }
-function skippedNote(r: RolloutRecord): SafeHtml {
-  if (r.skipped.length === 0) return html``;
-  return html`<div class="skipped muted small">skipped (Prometheus already down, the rollout went on): ${join(
-    r.skipped.map((x) => html`<strong>${x.replica}</strong>`),
-    ', ',
-  )}</div>`;
-}
-
 
 export function teamsPage(ctx: PageContext): SafeHtml {
   return frame(ctx, { title: 'Teams', nav: 'teams', scope: 'all', body: html`<section class="panel"><h1>Teams</h1>${teamsTable(teamsView(ctx.state))}</section>` });

@@ -176,7 +176,7 @@ describe('per-agent credentials between a real controller and real agents', () =
   test('an agent started with another replica\'s credential is refused by the controller', async () => {
     const impostor = await startAgent({ shard: 'networking', replica: 'c', prometheusUrl: 'http://127.0.0.1:9', configFile: join(dir, 'impostor', 'prometheus.yml'), stateDir: join(dir, 'impostor', 'state'), token: cred('networking', 'b'), controllerUrl: controller.url, promtool: null, defaultMetrics: false, probeIntervalMs: 60_000, heartbeatMs: 60_000, backoffBaseMs: 50, backoffMaxMs: 100, logWrite: (l) => logs.push(l) });
     try {
-      await waitFor('the impostor to be refused twice', () => logs.filter((l) => l.includes('"replica":"c"') && l.includes('controller registration failed') && l.includes('403')).length >= 2, 10_000);
+      await waitFor('the impostor to be refused twice', () => logs.filter((l) => l.includes('"replica":"c"') && l.includes('controller registration failed') && l.includes('403: forbidden: this credential belongs to shard \\"networking\\" replica \\"b\\"')).length >= 2, 10_000);
       assert.equal(controller.state.agents.get('networking', 'c'), undefined);
     } finally {
       await impostor.close();
