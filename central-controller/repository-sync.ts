@@ -85,7 +85,7 @@ export class RepositorySync {
     const commit = await this.o.git.commit(sha);
     const ref: RevisionRef = { ...commit, receivedAt };
     this.o.state.record({ type: 'commit-received', revision: sha, message: `commit ${sha.slice(0, 12)} received: ${commit.message}` });
-    const compiled = await this.compiler.compile(commit);
+    const compiled = await compileRevision(this.o.git, commit, this.o.subdir);
     this.lastCompiled = sha;
     repo.head = ref;
     repo.subdir = compiled.subdir;
@@ -113,7 +113,6 @@ export class RepositorySync {
     // A rewritten branch (a force-pushed revert) needs nothing special: its documents get a new, higher
     // generation like any commit's. Said in the timeline, because the operator should know.
     const rewritten = repo.lastGood !== null && !(await this.o.git.isAncestor(repo.lastGood.sha, sha));
-    this.compiler.adopted(compiled);
     this.adopt(ref, compiled.documents, compiled.model, { rewritten });
   }
 
@@ -128,10 +127,9 @@ export class RepositorySync {
       const commit = await this.o.git.commit(sha);
       // Older than the last good revision (behind it on the branch): nothing newer lies further down.
       if (lastGood && (await this.o.git.isAncestor(sha, lastGood.sha))) return;
-      const compiled = await this.compiler.compile(commit);
+      const compiled = await compileRevision(this.o.git, commit, this.o.subdir);
       if (compiled.valid && compiled.documents && compiled.model) {
-        this.compiler.adopted(compiled);
-        this.o.log.warn('head is invalid; serving the newest valid ancestor', { head, revision: sha });
+            this.o.log.warn('head is invalid; serving the newest valid ancestor', { head, revision: sha });
         this.adopt({ ...commit, receivedAt }, compiled.documents, compiled.model, { keepHead: true });
         return;
       }

@@ -34,7 +34,7 @@ export async function compileRevision(git: GitFollower, commit: CommitInfo, conf
   const findings = subdir ? compilation.findings.map((f) => ({ ...f, file: `${subdir}/${f.file}` })) : compilation.findings;
   const documents =
     compilation.valid && compilation.model
-      ? buildShardDocuments(compilation.model, { revision: commit.sha, sequence: commit.sequence, committedAt: commit.committedAt })
+      ? buildShardDocuments(compilation.model, { revision: commit.sha, generation: 0, committedAt: commit.committedAt }) // the generation is issued when the revision is adopted
       : null;
   return { commit, subdir, valid: compilation.valid && documents !== null, findings, model: compilation.model, documents };
 }
