@@ -222,8 +222,8 @@ describe('escaping', () => {
   test('escapeHtml and the html tag escape every markup character of untrusted values', () => {
     assert.equal(escapeHtml(`<script>"'&\`</script>`), '&lt;script&gt;&quot;&#39;&amp;&#96;&lt;/script&gt;');
     const v = '<img src=x onerror=alert(1)>';
-    assert.equal(html`<td title="${v}">${v}</td>`.value, '<td title="&lt;img src=x onerror=alert(1)&gt;">&lt;img src=x onerror=alert(1)&gt;</td>');
-    assert.equal(html`<p>${[html`<b>${'<i>'}</b>`, '<u>']}</p>`.value, '<p><b>&lt;i&gt;</b>&lt;u&gt;</p>');
+    assert.equal(html`<td title="${v}">${v}</td>`.value, '<td title="&lt;img src=x onerror=alert(1)&gt;"><bdi>&lt;img src=x onerror=alert(1)&gt;</bdi></td>');
+    assert.equal(html`<p>${[html`<b>${'<i>'}</b>`, '<u>']}</p>`.value, '<p><b><bdi>&lt;i&gt;</bdi></b><bdi>&lt;u&gt;</bdi></p>');
     assert.equal(html`${null}${undefined}${false}${0}`.value, '0');
   });
 });

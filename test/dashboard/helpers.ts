@@ -21,8 +21,10 @@ export const READ_TOKEN = 'dashboard-read-token-42f0a';
 export const WEBHOOK_SECRET = 'dashboard-webhook-secret-9d8b';
 export const SCREENSHOTS = join(process.cwd(), 'test-artifacts', 'screenshots');
 
-export const XSS_LABEL = '<script>window.__pwned=1</script>';
-export const XSS_JOB = 'xss-<img src=x onerror="window.__pwned=2">';
+export const XSS_LABEL = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">';
+// Job names cannot hold markup since the job-name rule (letters, digits, _ . : -); the markup payloads
+// travel in a label value instead, which may hold any printable character.
+export const XSS_JOB = 'xss-job';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
