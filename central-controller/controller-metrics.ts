@@ -31,6 +31,12 @@ export function createControllerMetrics(opts: { defaultMetrics?: boolean } = {})
       },
     }),
     repositoryValid: new Gauge({ name: 'promshard_controller_repository_valid', help: '1 when the head commit of the followed branch compiles without errors, 0 otherwise.', registers: [registry] }),
+    quarantinedFiles: new Gauge({
+      name: 'promshard_controller_quarantined_files',
+      help: 'Team files with error findings served at their last good version (or left out) while everything else rolls out, by team.',
+      labelNames: ['team'],
+      registers: [registry],
+    }),
     lastSync: new Gauge({ name: 'promshard_controller_last_sync_timestamp_seconds', help: 'Time of the last successful fetch of the repository.', registers: [registry] }),
     commitToApplied: new Histogram({
       name: 'promshard_controller_commit_to_applied_seconds',

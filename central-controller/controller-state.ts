@@ -8,6 +8,7 @@ import type { Finding } from '../core/findings/finding.ts';
 import type { CardinalityFlag } from '../core/protocol/cardinality-flag.ts';
 import type { CompiledRepository, CompiledShard } from '../schemas/model.ts';
 import type { CommitInfo } from './git-follower.ts';
+import type { QuarantinedFile } from './quarantine.ts';
 import type { AgentRecord, AgentRegistry } from './agent-registry.ts';
 import { GenerationClock } from './generation-clock.ts';
 
@@ -30,6 +31,13 @@ export interface RepositoryState {
   findings: Finding[];
   lastSyncAt: number | null;
   lastSyncError: string | null;
+  /**
+   * Team files of the head with error findings, served at their last good version or left out while
+   * every other file's changes roll out (see quarantine.ts). Paths from the repository root.
+   */
+  quarantined: QuarantinedFile[];
+  /** Why nothing of the head is served (shards.yaml broken, an error no quarantine resolves); null otherwise. */
+  held: string | null;
   /** The compiled model of lastGood: teams, jobs, targets, budgets. */
   model: CompiledRepository | null;
 }
@@ -79,6 +87,8 @@ export type EventType =
   | 'commit-received'
   | 'repository-invalid'
   | 'repository-valid'
+  | 'file-quarantined'
+  | 'quarantine-cleared'
   | 'wave-started'
   | 'wave-halted'
   | 'wave-done'
@@ -173,7 +183,7 @@ export class ControllerState {
     this.events.setMaxListeners(0);
     this.timelineSize = opts.timelineSize ?? 500;
     this.generation = new GenerationClock(opts.generationFile ?? null);
-    this.repository = { repo: repo.repo, branch: repo.branch, subdir: '', head: null, lastGood: null, valid: null, findings: [], lastSyncAt: null, lastSyncError: null, model: null };
+    this.repository = { repo: repo.repo, branch: repo.branch, subdir: '', head: null, lastGood: null, valid: null, findings: [], lastSyncAt: null, lastSyncError: null, model: null, quarantined: [], held: null };
     agents.onStatus = (rec, firstContact) => this.observeAgentGeneration(rec, firstContact);
   }
 

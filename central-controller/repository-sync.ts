@@ -6,7 +6,7 @@ import type { Logger } from '../core/log/logger.ts';
 import type { ControllerState, RevisionRef } from './controller-state.ts';
 import type { ControllerMetrics } from './controller-metrics.ts';
 import type { GitFollower } from './git-follower.ts';
-import { compileRevision } from './revision-compiler.ts';
+import { RevisionCompiler, type CompiledRevision } from './revision-compiler.ts';
 import type { DesiredDocument } from '../core/document/desired-document.ts';
 import type { CompiledRepository } from '../schemas/model.ts';
 
@@ -30,7 +30,11 @@ export class RepositorySync {
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private lastCompiled: string | null = null;
 
-  constructor(private readonly o: RepositorySyncOptions) {}
+  private readonly compiler: RevisionCompiler;
+
+  constructor(private readonly o: RepositorySyncOptions) {
+    this.compiler = new RevisionCompiler(o.git, o.subdir);
+  }
 
   /** Fetches now (or right after the sync in progress); resolves when a sync that started after this call ends. */
   trigger(reason: string, receivedAt = Date.now()): Promise<void> {
@@ -85,19 +89,21 @@ export class RepositorySync {
     const commit = await this.o.git.commit(sha);
     const ref: RevisionRef = { ...commit, receivedAt };
     this.o.state.record({ type: 'commit-received', revision: sha, message: `commit ${sha.slice(0, 12)} received: ${commit.message}` });
-    const compiled = await compileRevision(this.o.git, commit, this.o.subdir);
+    const compiled = await this.compiler.compile(commit);
     this.lastCompiled = sha;
     repo.head = ref;
     repo.subdir = compiled.subdir;
     repo.findings = compiled.findings;
-    repo.valid = compiled.valid;
-    this.o.metrics.repositoryValid.set(compiled.valid ? 1 : 0);
+    repo.valid = compiled.headValid;
+    repo.held = compiled.stopReason;
+    this.o.metrics.repositoryValid.set(compiled.headValid ? 1 : 0);
+    this.publishQuarantine(sha, compiled);
     if (!compiled.valid || !compiled.documents || !compiled.model) {
       const errors = compiled.findings.filter((f) => f.severity === 'error');
       this.o.state.record({
         type: 'repository-invalid',
         revision: sha,
-        message: `commit ${sha.slice(0, 12)} is invalid (${errors.length} errors); keeping ${repo.lastGood?.sha.slice(0, 12) ?? 'nothing'}: ${errors
+        message: `commit ${sha.slice(0, 12)} is invalid (${errors.length} errors); keeping ${repo.lastGood?.sha.slice(0, 12) ?? 'nothing'}: ${compiled.stopReason ?? errors
           .slice(0, 3)
           .map((f) => `${f.file}:${f.start.line}:${f.start.column} ${f.message}`)
           .join('; ')}`,
@@ -113,6 +119,7 @@ export class RepositorySync {
     // A rewritten branch (a force-pushed revert) needs nothing special: its documents get a new, higher
     // generation like any commit's. Said in the timeline, because the operator should know.
     const rewritten = repo.lastGood !== null && !(await this.o.git.isAncestor(repo.lastGood.sha, sha));
+    this.compiler.adopted(compiled);
     this.adopt(ref, compiled.documents, compiled.model, { rewritten });
   }
 
@@ -127,14 +134,36 @@ export class RepositorySync {
       const commit = await this.o.git.commit(sha);
       // Older than the last good revision (behind it on the branch): nothing newer lies further down.
       if (lastGood && (await this.o.git.isAncestor(sha, lastGood.sha))) return;
-      const compiled = await compileRevision(this.o.git, commit, this.o.subdir);
+      const compiled = await this.compiler.compile(commit);
       if (compiled.valid && compiled.documents && compiled.model) {
-            this.o.log.warn('head is invalid; serving the newest valid ancestor', { head, revision: sha });
+        this.compiler.adopted(compiled);
+        this.o.log.warn('head is invalid; serving the newest valid ancestor', { head, revision: sha });
         this.adopt({ ...commit, receivedAt }, compiled.documents, compiled.model, { keepHead: true });
         return;
       }
     }
     if (!lastGood) this.o.log.warn(`no valid commit among the ${MAX_ANCESTORS_SEARCHED} before the invalid head; nothing to serve`, { head });
+  }
+
+  /** Publishes the head's quarantined files: state, gauge by team, and a timeline entry per file that enters or leaves. */
+  private publishQuarantine(sha: string, compiled: CompiledRevision): void {
+    const repo = this.o.state.repository;
+    const before = new Set(repo.quarantined.map((q) => q.file));
+    repo.quarantined = compiled.quarantined;
+    const now = new Set(compiled.quarantined.map((q) => q.file));
+    this.o.metrics.quarantinedFiles.reset();
+    for (const q of compiled.quarantined) this.o.metrics.quarantinedFiles.inc({ team: q.team ?? '' });
+    for (const q of compiled.quarantined) {
+      if (before.has(q.file)) continue;
+      const first = q.findings[0];
+      const served = q.kept ? `its version from ${q.kept.revision.slice(0, 12)} stays` : 'it is left out (it never had a good version)';
+      const message = `${q.file} is quarantined at ${sha.slice(0, 12)}: ${served}${compiled.valid ? '; every other change rolls out' : ''}. ${first ? `${first.file}:${first.start.line}:${first.start.column} ${first.message}` : ''}`;
+      this.o.state.record({ type: 'file-quarantined', revision: sha, message });
+      this.o.log.warn('team file quarantined', { file: q.file, team: q.team, revision: sha, kept: q.kept?.revision ?? null, errors: q.findings.length });
+    }
+    for (const file of before) {
+      if (!now.has(file)) this.o.state.record({ type: 'quarantine-cleared', revision: sha, message: `${file} is no longer quarantined at ${sha.slice(0, 12)}: its current version rolls out` });
+    }
   }
 
   /** Makes `ref` the last good revision and its documents the desired ones. */

@@ -19,9 +19,24 @@ export function repositoryView(state: ControllerState) {
     lastGood: revisionView(r.lastGood),
     valid: r.valid,
     findings: r.findings.map((f) => ({ ...f, location: `${f.file}:${f.start.line}:${f.start.column}` })),
+    quarantined: quarantineView(state),
+    held: r.held,
     lastSyncAt: r.lastSyncAt ? new Date(r.lastSyncAt).toISOString() : null,
     lastSyncError: r.lastSyncError,
   };
+}
+
+/** Quarantined files (optionally of one team), each with its findings located and what is served instead. */
+export function quarantineView(state: ControllerState, team?: string) {
+  return state.repository.quarantined
+    .filter((q) => team === undefined || q.team === team)
+    .map((q) => ({
+      file: q.file,
+      team: q.team,
+      served: q.kept ? `last good version from commit ${q.kept.revision.slice(0, 12)}` : 'left out (it never had a good version)',
+      kept: q.kept,
+      findings: q.findings.map((f) => ({ ...f, location: `${f.file}:${f.start.line}:${f.start.column}` })),
+    }));
 }
 
 export function replicaView(shard: ShardState | undefined, a: AgentRecord, now = Date.now()) {

@@ -3,7 +3,7 @@
 // the `html` tag, which escapes it.
 import type { CardinalityFlag } from '../../core/protocol/cardinality-flag.ts';
 import type { ControllerEvent, ControllerState, RolloutRecord, ShardState } from '../controller-state.ts';
-import { repositoryView, shardDetailView, shardsView, teamsView, teamView } from '../views.ts';
+import { quarantineView, repositoryView, shardDetailView, shardsView, teamsView, teamView } from '../views.ts';
 import { ago, badge, humanSeconds, shortSha, stateBadge, usage } from './format.ts';
 import { html, join, seg, type SafeHtml } from './html.ts';
 import { page } from './layout.ts';
@@ -70,6 +70,8 @@ const EVENT_TONES: Record<string, 'ok' | 'warn' | 'bad' | 'info' | 'muted'> = {
   'agent-reachable': 'ok',
   'rollout-failed': 'bad',
   'repository-invalid': 'bad',
+  'file-quarantined': 'warn',
+  'quarantine-cleared': 'ok',
   'sync-failed': 'bad',
   'wave-halted': 'bad',
   'agent-unreachable': 'warn',
@@ -86,6 +88,13 @@ function timelineItem(e: ControllerEvent): SafeHtml {
 
 function repositoryBanner(state: ControllerState): SafeHtml {
   const r = repositoryView(state);
+  if (r.valid === false && !r.held && r.quarantined.length > 0) {
+    const n = r.quarantined.length;
+    return html`<div class="banner warn" role="alert"><strong>${n} file${n === 1 ? '' : 's'} quarantined</strong>: commit ${revLink(r.head?.sha)} has errors in ${join(
+      r.quarantined.map((q) => html`<code>${q.file}</code>`),
+      ', ',
+    )}; ${n === 1 ? 'it keeps' : 'they keep'} their last good version (or stay out), and every other change rolls out. <a href="/repository">See the findings</a>.</div>`;
+  }
   if (r.valid === false) {
     const errors = r.findings.filter((f) => f.severity === 'error').length;
     return html`<div class="banner bad" role="alert"><strong>main is invalid</strong>: commit ${revLink(r.head?.sha)} has ${errors} error${errors === 1 ? '' : 's'}; the fleet keeps ${revLink(r.lastGood?.sha)}. <a href="/repository">See the findings</a>.</div>`;
@@ -127,6 +136,23 @@ function flagCard(f: CardinalityFlag, opts: { showTeam: boolean }): SafeHtml {
 }
 
 // ---------------------------------------------------------------------------------------------
+/** Quarantined team files (all, or one team's), each with what is served instead and its findings. */
+function quarantinePanel(ctx: PageContext, team?: string): SafeHtml {
+  const files = quarantineView(ctx.state, team);
+  if (files.length === 0) return html``;
+  return html`<section class="panel quarantine" aria-label="quarantined files">
+  <h2>Quarantined files ${badge(String(files.length), 'warn')}</h2>
+  <p class="muted">These files have errors at the head commit. Each keeps its last good version (or stays out if it never had one) while every other change rolls out; fixing the file lifts the quarantine.</p>
+  <div class="table-wrap"><table class="findings">
+  <thead><tr><th>file</th><th>team</th><th>served</th><th>findings</th></tr></thead>
+  <tbody>${files.map(
+    (q) => html`<tr data-file="${q.file}"><th scope="row"><code>${q.file}</code></th><td data-label="team">${q.team ? html`<a href="/teams/${seg(q.team)}">${q.team}</a>` : ''}</td><td data-label="served">${q.served}</td><td data-label="findings"><ul>${q.findings.map(
+      (f) => html`<li><code class="location">${f.location}</code> <code class="rule">${f.ruleId}</code> ${f.message}</li>`,
+    )}</ul></td></tr>`,
+  )}</tbody></table></div>
+</section>`;
+}
+
 // Fleet
 
 export function fleetPage(ctx: PageContext): SafeHtml {
@@ -143,6 +169,7 @@ export function fleetPage(ctx: PageContext): SafeHtml {
   )} · following <code>${repo.branch}</code> at ${revLink(repo.lastGood?.sha, repo.lastGood?.generation)}${repo.lastGood ? html` <span class="muted">“${repo.lastGood.message}”</span>` : ''}</p>
   ${waveLine(ctx)}
 </section>
+${quarantinePanel(ctx)}
 <section class="shards grid" aria-label="shards">
   ${shards.length === 0 ? html`<p class="muted">No shards yet: the controller has not compiled the repository, and no agent has registered.</p>` : shards.map((s) => shardCard(ctx, s))}
 </section>
@@ -282,6 +309,7 @@ export function teamPage(ctx: PageContext, team: string): SafeHtml | null {
     ', ',
   )} · ${t.flags.length > 0 ? badge(`${t.flags.length} cardinality flag${t.flags.length === 1 ? '' : 's'}`, 'warn') : html`no cardinality flags`}</p>
 </section>
+${quarantinePanel(ctx, t.team)}
 <section class="panel"><h2>Cardinality flags</h2>${flagTable(t.flags, { showTeam: false })}</section>
 <section class="panel"><h2>Jobs</h2>
   <div class="table-wrap"><table class="jobs">
@@ -311,13 +339,16 @@ export function repositoryPage(ctx: PageContext): SafeHtml {
   </dl>
 </section>
 <section class="panel"><h2>Findings of the head commit</h2>
-  ${r.valid === false ? html`<p class="banner bad">The head commit is refused (${errors.length} error${errors.length === 1 ? '' : 's'}): nothing from it reaches any Prometheus; the fleet keeps ${revLink(r.lastGood?.sha)}.</p>` : ''}
+  ${r.held ? html`<p class="banner bad">Nothing of the head commit is served: ${r.held}</p>` : ''}
+  ${r.valid === false && !r.held && r.quarantined.length > 0 ? html`<p class="banner warn">The head commit has errors in ${r.quarantined.length} quarantined file(s) (listed below); every other change rolls out.</p>` : ''}
+  ${r.valid === false && !r.held && r.quarantined.length === 0 ? html`<p class="banner bad">The head commit is refused (${errors.length} error${errors.length === 1 ? '' : 's'}): nothing from it reaches any Prometheus; the fleet keeps ${revLink(r.lastGood?.sha)}.</p>` : ''}
   ${r.findings.length === 0 ? html`<p class="muted">No findings.</p>` : html`<div class="table-wrap"><table class="findings">
   <thead><tr><th>location</th><th>severity</th><th>rule</th><th>message</th></tr></thead>
   <tbody>${r.findings.map(
     (f) => html`<tr class="${f.severity}"><td><code class="location">${f.location}</code></td><td data-label="severity">${stateBadge(f.severity)}</td><td data-label="rule"><code class="rule">${f.ruleId}</code></td><td data-label="message">${f.message}${f.hint ? html`<div class="muted">${f.hint}</div>` : ''}</td></tr>`,
   )}</tbody></table></div>`}
-</section>`;
+</section>
+${quarantinePanel(ctx)}`;
   return frame(ctx, { title: 'Repository', nav: 'repository', body, scope: 'repository' });
 }
 

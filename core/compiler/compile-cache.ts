@@ -13,6 +13,8 @@ import type { CompiledJob } from '../../schemas/model.ts';
 /** What loading one file gave: the parsed file, or the findings that kept it out. */
 export interface LoadedFile {
   file?: ParsedFile;
+  /** The file's bytes, so a reader can skip fetching a blob it already has (see `bytesOf`). */
+  bytes?: Buffer;
   isShards: boolean;
   findings: Finding[];
 }
@@ -60,6 +62,11 @@ export class CompileCache {
       if (entry.file) this.keys.set(entry.file, key);
     }
     return entry;
+  }
+
+  /** The bytes of a file already loaded, by path and blob id. */
+  bytesOf(path: string, blob: string): Buffer | undefined {
+    return this.loaded.get(CompileCache.key(path, blob))?.bytes;
   }
 
   keyOf(file: ParsedFile): string | undefined {

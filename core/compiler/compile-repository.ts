@@ -92,7 +92,7 @@ export function parseRepository(source: RepositorySource, cache?: CompileCache):
     findings.push({ ruleId, severity: 'error', file, start, end, message });
 
   for (const f of source.files) {
-    const loaded = cache && f.bytes && !f.problem ? cache.load(f.path, f.blob ?? gitBlobId(f.bytes), () => loadFile(f)) : loadFile(f);
+    const loaded = cache && f.bytes && !f.problem ? cache.load(f.path, f.blob ?? gitBlobId(f.bytes), () => ({ ...loadFile(f), bytes: f.bytes })) : loadFile(f);
     findings.push(...loaded.findings);
     const file = loaded.file;
     if (!file) continue;

@@ -81,7 +81,14 @@ export function readRepositoryFromDirectory(root: string, maxFileBytes = MAX_FIL
  * Symlinks in git are blobs holding the link text; they are refused outright, since their target
  * cannot be trusted to exist on the machine that renders.
  */
-export async function readRepositoryFromGit(gitDir: string, ref: string, subdir = '', maxFileBytes = MAX_FILE_BYTES): Promise<RepositorySource> {
+export async function readRepositoryFromGit(
+  gitDir: string,
+  ref: string,
+  subdir = '',
+  maxFileBytes = MAX_FILE_BYTES,
+  /** Bytes the caller already holds (a compile cache): those blobs are not read again. */
+  known?: (path: string, blob: string) => Buffer | undefined,
+): Promise<RepositorySource> {
   const prefix = subdir ? subdir.replace(/\/+$/, '') + '/' : '';
   const { stdout } = await execFileAsync('git', ['-C', gitDir, 'ls-tree', '-r', '-l', '-z', ref, '--', prefix || '.'], { maxBuffer: 256 * 1024 * 1024 });
   const entries: { mode: string; sha: string; size: number; path: string }[] = [];
@@ -101,13 +108,17 @@ export async function readRepositoryFromGit(gitDir: string, ref: string, subdir 
     else if (e.size > maxFileBytes) files.push({ path: e.path, problem: { ruleId: 'file-unreadable', message: `file is ${e.size} bytes, over the ${maxFileBytes}-byte limit for one file; split it` } });
     else wanted.push(e);
   }
-  const blobs = await catFileBatch(gitDir, wanted.map((e) => e.sha));
-  wanted.forEach((e, i) => files.push({ path: e.path, blob: e.sha, bytes: blobs[i] }));
+  const have = wanted.map((e) => known?.(e.path, e.sha));
+  const missing = wanted.filter((_, i) => !have[i]);
+  const blobs = await readBlobs(gitDir, missing.map((e) => e.sha));
+  let next = 0;
+  wanted.forEach((e, i) => files.push({ path: e.path, blob: e.sha, bytes: have[i] ?? blobs[next++] }));
   files.sort((a, b) => (a.path < b.path ? -1 : 1));
   return { origin: `git:${ref}`, files };
 }
 
-async function catFileBatch(gitDir: string, shas: string[]): Promise<Buffer[]> {
+/** The contents of blobs by id, in order, with one `git cat-file --batch`. */
+export async function readBlobs(gitDir: string, shas: string[]): Promise<Buffer[]> {
   if (shas.length === 0) return [];
   return new Promise((resolve, reject) => {
     const child = spawn('git', ['-C', gitDir, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
