@@ -1,13 +1,32 @@
-// HTTP calls from the controller to one agent: push a document, read its status and its flags.
-// Transport problems (refused connection, timeout, 5xx without an apply result) are `AgentUnreachable`;
-// an answer from the agent's apply pipeline is returned as is, whatever its status code.
-import { DeadlineExceeded, fetchWithDeadline } from '../core/http/fetch-with-deadline.ts';
+// HTTP calls from the controller to one agent: push a document, read its status, flags and usage.
+// Transport problems (refused connection, timeout, 5xx without an apply result) are `AgentUnreachable`.
+// Every answer is checked against its protocol schema before anything uses it: one that does not fit
+// (or is too large) is an `AgentProtocolError`, and none of it is returned.
+import { BodyTooLarge, DeadlineExceeded, fetchWithDeadline } from '../core/http/fetch-with-deadline.ts';
 import type { DesiredDocument } from '../core/document/desired-document.ts';
-import type { AgentStatus, ApplyResponse } from '../core/protocol/agent-api.ts';
+import type { AgentStatus, AgentUsage, ApplyResponse } from '../core/protocol/agent-api.ts';
+import { validateProtocol, type ProtocolMessages } from '../core/protocol/protocol-validator.ts';
+import { MAX_ANSWER_BYTES } from '../core/protocol/schemas.ts';
 import type { CardinalityFlag } from '../core/protocol/cardinality-flag.ts';
 import type { AgentScope } from '../core/http/agent-credential.ts';
 
 export class AgentUnreachable extends Error {}
+
+/**
+ * The agent answered, but not in the protocol (core/protocol/schemas.ts): wrong shape, wrong types,
+ * not JSON, or too large. Nothing of the answer may be used; the caller marks the agent faulty.
+ */
+export class AgentProtocolError extends Error {
+  constructor(
+    readonly endpoint: AgentEndpoint,
+    readonly reason: string,
+  ) {
+    super(`agent answered ${endpoint} outside the protocol: ${reason}`);
+  }
+}
+
+/** What an agent can get wrong: its answers, and the bodies it sends the controller. */
+export type AgentEndpoint = 'apply' | 'status' | 'flags' | 'usage' | 'register' | 'report';
 
 /** One agent as the controller calls it: where, and who (the credential presented is that replica's own). */
 export interface AgentTarget extends AgentScope {
@@ -19,8 +38,6 @@ export interface PushAnswer {
   body: ApplyResponse;
 }
 
-const RESULTS = new Set(['applied', 'unchanged', 'written-unverified', 'rolled-back', 'rejected', 'superseded']);
-
 export class AgentClient {
   constructor(
     /** The credential presented to this agent: its own (per-agent mode) or the shared one (legacy). */
@@ -30,69 +47,70 @@ export class AgentClient {
     private readonly signal?: AbortSignal,
   ) {}
 
-  private async call(agent: AgentTarget, path: string, init: RequestInit, timeoutMs = this.timeoutMs): Promise<Response> {
+  private async call(agent: AgentTarget, path: string, init: RequestInit, timeoutMs = this.timeoutMs, maxBytes?: number): Promise<Response> {
     try {
-      return await fetchWithDeadline(`${agent.url}${path}`, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${this.token(agent)}` } }, timeoutMs, this.signal);
+      return await fetchWithDeadline(`${agent.url}${path}`, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${this.token(agent)}` } }, timeoutMs, this.signal, maxBytes);
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
-      throw new AgentUnreachable(err instanceof DeadlineExceeded ? e.message : (e.cause?.code ?? e.message));
+      throw new AgentUnreachable(err instanceof DeadlineExceeded ? e.message : (e.cause?.code ?? e.message), { cause: err });
     }
   }
 
   async push(agent: AgentTarget, doc: DesiredDocument, timeoutMs = this.timeoutMs): Promise<PushAnswer> {
-    const res = await this.call(agent, '/v1/apply', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(doc) }, timeoutMs);
+    const res = await this.read(agent, 'apply', '/v1/apply', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(doc) }, timeoutMs);
     let body: unknown;
     try {
       body = await res.json();
-    } catch (err) {
-      throw new AgentUnreachable(`agent answered ${res.status} without a JSON body${(err as Error).name === 'TimeoutError' ? ' (timeout)' : ''}`);
+    } catch {
+      // A proxy's error page is a transport problem; a 2xx that is not JSON is the agent's fault.
+      if (res.ok) throw new AgentProtocolError('apply', `answered ${res.status} with a body that is not JSON`);
+      throw new AgentUnreachable(`agent answered ${res.status} without a JSON body`);
     }
-    const result = (body as { result?: unknown })?.result;
-    if (typeof result !== 'string' || !RESULTS.has(result)) {
-      const error = (body as { error?: unknown })?.error;
+    const hasResult = typeof body === 'object' && body !== null && 'result' in body;
+    if (!hasResult && !res.ok) {
+      const error = (body as { error?: unknown } | null)?.error;
       if (res.status === 401 || res.status === 403) throw new AgentUnreachable(`agent refused our token (${res.status})`);
-      throw new AgentUnreachable(`agent answered ${res.status}${typeof error === 'string' ? `: ${error}` : ''}`);
+      throw new AgentUnreachable(`agent answered ${res.status}${typeof error === 'string' ? `: ${error.slice(0, 300)}` : ''}`);
     }
-    return { httpStatus: res.status, body: body as ApplyResponse };
+    return { httpStatus: res.status, body: checked('apply', body) };
   }
 
   async status(agent: AgentTarget, timeoutMs = this.timeoutMs): Promise<AgentStatus> {
-    const res = await this.call(agent, '/v1/status', { method: 'GET' }, timeoutMs);
-    if (!res.ok) {
-      await res.arrayBuffer().catch(() => undefined);
-      throw new AgentUnreachable(`agent answered ${res.status} to GET /v1/status`);
-    }
-    return (await res.json()) as AgentStatus;
+    return checked('status', await this.getJson(agent, 'status', '/v1/status', timeoutMs));
   }
 
   async flags(agent: AgentTarget, timeoutMs = this.timeoutMs): Promise<CardinalityFlag[]> {
-    const res = await this.call(agent, '/v1/flags', { method: 'GET' }, timeoutMs);
-    if (!res.ok) {
-      await res.arrayBuffer().catch(() => undefined);
-      throw new AgentUnreachable(`agent answered ${res.status} to GET /v1/flags`);
-    }
-    const body = (await res.json()) as { flags?: unknown };
-    return Array.isArray(body.flags) ? (body.flags as CardinalityFlag[]) : [];
+    return checked('flags', await this.getJson(agent, 'flags', '/v1/flags', timeoutMs)).flags;
   }
 
   /** Per-job series and targets from the agent's last cardinality cycle. */
   async usage(agent: AgentTarget, timeoutMs = this.timeoutMs): Promise<AgentUsage> {
-    const res = await this.call(agent, '/v1/usage', { method: 'GET' }, timeoutMs);
-    if (!res.ok) {
-      await res.arrayBuffer().catch(() => undefined);
-      throw new AgentUnreachable(`agent answered ${res.status} to GET /v1/usage`);
+    return checked('usage', await this.getJson(agent, 'usage', '/v1/usage', timeoutMs));
+  }
+
+  /** A call whose answer body is bounded: past the bound, the answer is the agent's fault. */
+  private async read(agent: AgentTarget, endpoint: keyof typeof MAX_ANSWER_BYTES, path: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+    try {
+      return await this.call(agent, path, init, timeoutMs, MAX_ANSWER_BYTES[endpoint]);
+    } catch (err) {
+      if (err instanceof AgentUnreachable && err.cause instanceof BodyTooLarge) throw new AgentProtocolError(endpoint, err.cause.message);
+      throw err;
     }
-    const body = (await res.json()) as Partial<AgentUsage>;
-    return {
-      measuredAt: typeof body.measuredAt === 'string' ? body.measuredAt : null,
-      headSeries: typeof body.headSeries === 'number' ? body.headSeries : null,
-      jobs: Array.isArray(body.jobs) ? body.jobs.filter((j) => j && typeof j.job === 'string' && typeof j.series === 'number' && typeof j.targets === 'number') : [],
-    };
+  }
+
+  private async getJson(agent: AgentTarget, endpoint: 'status' | 'flags' | 'usage', path: string, timeoutMs: number): Promise<unknown> {
+    const res = await this.read(agent, endpoint, path, { method: 'GET' }, timeoutMs);
+    if (!res.ok) throw new AgentUnreachable(`agent answered ${res.status} to GET ${path}`);
+    try {
+      return await res.json();
+    } catch {
+      throw new AgentProtocolError(endpoint, `answered ${res.status} with a body that is not JSON`);
+    }
   }
 }
 
-export interface AgentUsage {
-  measuredAt: string | null;
-  headSeries: number | null;
-  jobs: { job: string; series: number; targets: number }[];
+function checked<K extends 'apply' | 'status' | 'flags' | 'usage'>(endpoint: K, body: unknown): ProtocolMessages[K] {
+  const v = validateProtocol(endpoint, body);
+  if (!v.ok) throw new AgentProtocolError(endpoint, v.error);
+  return v.value;
 }

@@ -4,6 +4,8 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentStatus, ApplyResult } from '../core/protocol/agent-api.ts';
+import type { AgentEndpoint } from './agent-client.ts';
+import { validateProtocol } from '../core/protocol/protocol-validator.ts';
 
 export interface AppliedRef {
   revision: string;
@@ -55,11 +57,30 @@ export interface AgentRecord {
   /** When a push last ended proven (ms since epoch): guards against a report queued before that push. */
   provenByPushAt: number | null;
   /**
+   * Answers (or bodies) of this agent that did not fit the protocol, by endpoint, while they last: the
+   * agent is faulty while any is set, and a correct answer on the same endpoint clears it. Not persisted.
+   */
+  faults?: Partial<Record<AgentEndpoint, AgentFault>>;
+  /**
    * Set when the agent answered that its Prometheus was already down before the document (see
    * PrometheusDown): the rollout passed over this replica, which proves the document itself once
    * Prometheus answers. Cleared when the agent reports Prometheus reachable.
    */
   prometheusDown: { hash: string; revision: string; since: string; reason: string } | null;
+}
+
+export interface AgentFault {
+  reason: string;
+  /** ISO 8601. */
+  at: string;
+}
+
+/** The agent's most recent protocol fault (null when it answers correctly everywhere). */
+export function faultOf(rec: AgentRecord): (AgentFault & { endpoint: AgentEndpoint; endpoints: AgentEndpoint[] }) | null {
+  const entries = Object.entries(rec.faults ?? {}) as [AgentEndpoint, AgentFault][];
+  if (entries.length === 0) return null;
+  const [endpoint, latest] = entries.reduce((m, e) => (e[1].at > m[1].at ? e : m));
+  return { endpoint, reason: latest.reason, at: latest.at, endpoints: entries.map(([e]) => e).sort() };
 }
 
 interface PersistedAgent {
@@ -87,6 +108,8 @@ export class AgentRegistry {
   private byShard: Map<string, AgentRecord[]> | null = null;
   private readonly file: string | null;
   private saveTimer: NodeJS.Timeout | null = null;
+  /** Why the last background save failed (null after a good one). */
+  saveError: string | null = null;
   /** Told of every status observed; `firstContact` on an agent's first status since this controller started. */
   onStatus: ((rec: AgentRecord, firstContact: boolean) => void) | null = null;
 
@@ -103,8 +126,12 @@ export class AgentRegistry {
     } catch {
       return 0;
     }
+    if (!Array.isArray(list)) return 0;
     for (const p of list) {
-      if (typeof p?.shard !== 'string' || typeof p.replica !== 'string' || typeof p.url !== 'string') continue;
+      // The file may have been written by an older version, edited by hand, or hold what a hostile agent
+      // registered before names were checked: only entries that would pass registration today are kept.
+      if (!validateProtocol('register', { shard: p?.shard, replica: p?.replica, url: p?.url }).ok) continue;
+      if (p.registeredAt !== null && typeof p.registeredAt !== 'string') p.registeredAt = null;
       // Static-ness comes from this run's --agents-file (addStatic), not from the last run's: an agent
       // dropped from that file may register at a new address again.
       const rec = this.upsert(p.shard, p.replica, p.url, false);
@@ -198,7 +225,12 @@ export class AgentRegistry {
     if (!this.file || this.saveTimer) return;
     this.saveTimer = setTimeout(() => {
       this.saveTimer = null;
-      this.saveNow();
+      // A timer's throw is uncaught and ends the process: a full disk must cost the file, not the controller.
+      try {
+        this.saveNow();
+      } catch (err) {
+        this.saveError = (err as Error).message;
+      }
     }, 200);
     this.saveTimer.unref();
   }
@@ -214,5 +246,6 @@ export class AgentRegistry {
     const tmp = `${this.file}.tmp-${process.pid}`;
     writeFileSync(tmp, JSON.stringify({ version: 1, agents }, null, 2));
     renameSync(tmp, this.file);
+    this.saveError = null;
   }
 }

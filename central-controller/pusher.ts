@@ -4,7 +4,8 @@
 import type { DesiredDocument } from '../core/document/desired-document.ts';
 import type { Logger } from '../core/log/logger.ts';
 import type { ApplyResponse } from '../core/protocol/agent-api.ts';
-import { AgentUnreachable, type AgentClient } from './agent-client.ts';
+import { AgentProtocolError, AgentUnreachable, type AgentClient } from './agent-client.ts';
+import type { AgentFaults } from './agent-faults.ts';
 import type { AgentRecord } from './agent-registry.ts';
 import { backoffDelayMs, sleep } from '../core/time/backoff.ts';
 import type { ControllerState, RevisionRef } from './controller-state.ts';
@@ -18,10 +19,11 @@ export type PushOutcome =
   | { kind: 'unverified'; body: ApplyResponse } // written, but Prometheus went down with this (or a just-loaded) document: not proven
   | { kind: 'prometheus-down'; body: ApplyResponse } // written, but Prometheus was already down before it: not proven, not to blame
   | { kind: 'superseded'; body: ApplyResponse }
-  | { kind: 'unreachable'; error: string };
+  | { kind: 'unreachable'; error: string; protocolError?: true }; // no answer, or (protocolError) an answer outside the protocol: proves nothing
 
 export interface PusherOptions {
   client: AgentClient;
+  faults: AgentFaults;
   state: ControllerState;
   metrics: ControllerMetrics;
   log: Logger;
@@ -45,8 +47,15 @@ export class Pusher {
         try {
           const answer = await this.o.semaphore.run(() => this.o.client.push(rec, doc));
           outcome = classify(answer.httpStatus, answer.body);
+          this.o.faults.ok(rec, 'apply');
           break;
         } catch (err) {
+          // Not retried: the agent did answer, and whatever it did is unknown; the replica stays unproven.
+          if (err instanceof AgentProtocolError) {
+            this.o.faults.fault(rec, 'apply', err.reason);
+            outcome = { kind: 'unreachable', error: err.message, protocolError: true };
+            break;
+          }
           if (!(err instanceof AgentUnreachable)) throw err;
           if (attempt >= this.o.retries || this.o.signal.aborted) {
             outcome = { kind: 'unreachable', error: err.message };
@@ -65,7 +74,9 @@ export class Pusher {
     this.o.metrics.pushesTotal.inc({ result });
     this.o.metrics.pushDuration.observe(durationMs / 1000);
 
-    if (outcome.kind === 'unreachable') {
+    if (outcome.kind === 'unreachable' && outcome.protocolError) {
+      rec.lastError = outcome.error;
+    } else if (outcome.kind === 'unreachable') {
       if (rec.reachable !== false) this.o.state.record({ type: 'agent-unreachable', shard: rec.shard, replica: rec.replica, message: `agent ${rec.key} did not answer the push: ${outcome.error}`, error: outcome.error });
       rec.reachable = false;
       rec.lastError = outcome.error;

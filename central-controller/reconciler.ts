@@ -3,7 +3,8 @@
 // worker of every shard whose replicas do not run their released document, gather cardinality flags,
 // and refresh the gauges. Level-triggered: it needs no memory of what happened before.
 import type { Logger } from '../core/log/logger.ts';
-import type { AgentClient } from './agent-client.ts';
+import { AgentProtocolError, type AgentClient } from './agent-client.ts';
+import type { AgentFaults } from './agent-faults.ts';
 import type { AgentRecord, AgentRegistry } from './agent-registry.ts';
 import type { ControllerState } from './controller-state.ts';
 import type { ControllerMetrics } from './controller-metrics.ts';
@@ -18,6 +19,7 @@ export interface ReconcilerOptions {
   state: ControllerState;
   registry: AgentRegistry;
   client: AgentClient;
+  faults: AgentFaults;
   metrics: ControllerMetrics;
   log: Logger;
   workerFor(shard: string): ShardWorker;
@@ -63,11 +65,14 @@ export class Reconciler {
       const status = await this.o.client.status(a, this.o.statusTimeoutMs);
       const wasUnreachable = a.reachable === false;
       const before = a.applied?.hash;
+      this.o.faults.ok(a, 'status');
       this.o.registry.observeStatus(a, status, 'poll');
       if (wasUnreachable) this.o.state.record({ type: 'agent-reachable', shard: a.shard, replica: a.replica, message: `agent ${a.key} answers again` });
       if (before !== a.applied?.hash) this.o.state.shardChanged(a.shard);
     } catch (err) {
-      this.markUnreachable(a, (err as Error).message);
+      // It answered, so it is not unreachable; what it said is not used (the last good status stays).
+      if (err instanceof AgentProtocolError) this.o.faults.fault(a, 'status', err.reason);
+      else this.markUnreachable(a, (err as Error).message);
     }
   }
 
@@ -92,8 +97,14 @@ export class Reconciler {
     await mapBounded(due, this.o.concurrency, async (a) => {
       try {
         const u = await this.o.client.usage(a, this.o.statusTimeoutMs);
+        this.o.faults.ok(a, 'usage');
         this.o.state.usage.set(a.key, { shard: a.shard, replica: a.replica, fetchedAt: now, ...u });
       } catch (err) {
+        if (err instanceof AgentProtocolError) {
+          this.o.faults.fault(a, 'usage', err.reason);
+          this.o.state.usage.delete(a.key);
+          return;
+        }
         this.o.log.debug('fetching usage failed', { agent: a.key, error: (err as Error).message });
       }
     });
@@ -101,12 +112,22 @@ export class Reconciler {
 
   private async gatherFlags(agents: AgentRecord[]): Promise<void> {
     const withFlags = agents.filter((a) => (a.status?.flagCount ?? 0) > 0);
-    for (const a of agents) if ((a.status?.flagCount ?? 0) === 0) this.o.state.flags.delete(a.key);
+    for (const a of agents) {
+      if ((a.status?.flagCount ?? 0) > 0) continue;
+      this.o.state.flags.delete(a.key);
+      this.o.faults.ok(a, 'flags'); // nothing to fetch: nothing wrong any more
+    }
     await mapBounded(withFlags, this.o.concurrency, async (a) => {
       try {
         const flags = await this.o.client.flags(a, this.o.statusTimeoutMs);
+        this.o.faults.ok(a, 'flags');
         this.o.state.flags.set(a.key, { shard: a.shard, replica: a.replica, fetchedAt: Date.now(), flags });
       } catch (err) {
+        if (err instanceof AgentProtocolError) {
+          this.o.faults.fault(a, 'flags', err.reason);
+          this.o.state.flags.delete(a.key);
+          return;
+        }
         this.o.log.debug('fetching flags failed', { agent: a.key, error: (err as Error).message });
       }
     });

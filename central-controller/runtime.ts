@@ -1,5 +1,6 @@
 // What the HTTP layer (and a dashboard module) needs from a running controller.
 import type { Logger } from '../core/log/logger.ts';
+import type { AgentFaults } from './agent-faults.ts';
 import type { AgentRecord } from './agent-registry.ts';
 import type { ControllerState } from './controller-state.ts';
 import type { ControllerMetrics } from './controller-metrics.ts';
@@ -24,6 +25,8 @@ export interface ControllerRuntime {
   onClose(fn: () => void): () => void;
   /** Hooks registered with onClose and not yet removed (a leak shows here first). */
   closeHookCount(): number;
+  /** Marks agents that answer (or report) outside the protocol faulty, and clears the mark. */
+  faults: AgentFaults;
   /** The open server-sent event streams of both endpoints, with their per-client and total bounds. */
   streams: EventStreams;
 }

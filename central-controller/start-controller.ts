@@ -7,6 +7,7 @@ import type { Express } from 'express';
 import { listen, parseListenAddress } from '../core/http/server.ts';
 import { createLogger, type Logger } from '../core/log/logger.ts';
 import { AgentClient } from './agent-client.ts';
+import { AgentFaults } from './agent-faults.ts';
 import { AgentRegistry, type AgentRecord } from './agent-registry.ts';
 import type { Tokens } from './api/auth-guards.ts';
 import { createControllerApp } from './controller-app.ts';
@@ -129,8 +130,10 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   const agentSecret = tokens.agentSecret;
   const presented = agentSecret ? (a: AgentScope) => deriveAgentToken(agentSecret, a) : () => tokens.agent ?? tokens.admin;
   const client = new AgentClient(presented, opts.pushTimeoutMs ?? 30_000, abort.signal);
+  const faults = new AgentFaults({ state, metrics, log });
   const pusher = new Pusher({
     client,
+    faults,
     state,
     metrics,
     log,
@@ -153,7 +156,7 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   const git = new GitFollower(opts.repo, branch, opts.stateDir);
   const sync = new RepositorySync({ git, state, metrics, log, subdir: opts.repoSubdir, onDesiredChanged: () => wave.submit() });
   const statusTimeoutMs = opts.statusTimeoutMs ?? 3000;
-  const reconciler = new Reconciler({ state, registry, client, metrics, log, workerFor, heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 30_000, usageRefreshMs: opts.usageRefreshMs, statusTimeoutMs, concurrency: Math.max(concurrency, 16) });
+  const reconciler = new Reconciler({ state, registry, client, faults, metrics, log, workerFor, heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 30_000, usageRefreshMs: opts.usageRefreshMs, statusTimeoutMs, concurrency: Math.max(concurrency, 16) });
 
   const closeHooks = new CloseHooks(log);
   const streams = new EventStreams(
@@ -181,6 +184,7 @@ export async function startController(opts: StartControllerOptions): Promise<Run
     wave: () => wave.current,
     onClose: (fn) => closeHooks.add(fn),
     closeHookCount: () => closeHooks.size,
+    faults,
     streams,
   };
   const { app } = createControllerApp(runtime, {

@@ -1,7 +1,8 @@
 // The controller endpoints agents call (core/protocol/agent-api.ts): register, report/heartbeat, and
 // pull the desired document of their shard.
-import express, { type Express, type RequestHandler } from 'express';
-import type { AgentRegistration, AgentReport } from '../../core/protocol/agent-api.ts';
+import express, { type Express, type RequestHandler, type Response } from 'express';
+import type { AgentRegistration } from '../../core/protocol/agent-api.ts';
+import { validateProtocol } from '../../core/protocol/protocol-validator.ts';
 import type { ControllerRuntime } from '../runtime.ts';
 import { documentForReplica } from '../replica-status.ts';
 import { AGENT_NAME as NAME } from '../../core/http/agent-credential.ts';
@@ -19,9 +20,17 @@ function registrationOf(body: unknown): AgentRegistration | string {
 export function mountAgentRoutes(app: Express, rt: ControllerRuntime, guard: RequestHandler): void {
   const json = express.json({ limit: '1mb', strict: true });
 
+  // A malformed body from a known agent (after the credential check) marks that agent faulty too.
+  const refuse = (res: Response, body: unknown, endpoint: 'register' | 'report', error: string) => {
+    const b = body as { shard?: unknown; replica?: unknown } | null;
+    const known = typeof b?.shard === 'string' && typeof b.replica === 'string' ? rt.state.agents.get(b.shard, b.replica) : undefined;
+    if (known && !scopeRefusal(res, known.shard, known.replica)) rt.faults.fault(known, endpoint, error);
+    res.status(400).json({ error });
+  };
+
   app.post('/v1/agents/register', guard, json, (req, res) => {
     const reg = registrationOf(req.body);
-    if (typeof reg === 'string') return void res.status(400).json({ error: reg });
+    if (typeof reg === 'string') return refuse(res, req.body, 'register', reg);
     // Only this replica's credential may say where this replica is: the controller sends that
     // credential (and the shard's document) to the URL registered here.
     const refused = scopeRefusal(res, reg.shard, reg.replica);
@@ -33,22 +42,29 @@ export function mountAgentRoutes(app: Express, rt: ControllerRuntime, guard: Req
     record.lastContactAt = Date.now();
     rt.log.info('agent registered', { shard: reg.shard, replica: reg.replica, url: reg.url, isNew });
     // Learn what it runs right away, then let its shard's worker act on it.
-    void rt.pollStatus(record).then(() => rt.kickShard(reg.shard));
+    void rt
+      .pollStatus(record)
+      .then(() => rt.kickShard(reg.shard))
+      .catch((err) => rt.log.error('first status poll after registration failed', { shard: reg.shard, replica: reg.replica, error: err }));
+    rt.faults.ok(record, 'register');
     res.json({ ok: true });
   });
 
   app.post('/v1/agents/report', guard, json, (req, res) => {
     const reg = registrationOf(req.body);
-    if (typeof reg === 'string') return void res.status(400).json({ error: reg });
+    if (typeof reg === 'string') return refuse(res, req.body, 'report', reg);
     const refused = scopeRefusal(res, reg.shard, reg.replica);
     if (refused) return void res.status(403).json({ error: refused });
-    const status = (req.body as AgentReport).status;
-    if (!status || typeof status !== 'object' || (status.applied !== null && typeof status.applied?.hash !== 'string')) return void res.status(400).json({ error: 'status must be an AgentStatus' });
+    // The whole report against its schema (core/protocol/schemas.ts): nothing of a bad one is kept.
+    const report = validateProtocol('report', req.body);
+    if (!report.ok) return refuse(res, req.body, 'report', `report does not fit the protocol: ${report.error}`);
+    const status = report.value.status;
     let record = rt.state.agents.get(reg.shard, reg.replica);
     if (!record) record = rt.state.agents.register(reg.shard, reg.replica, reg.url).record;
     else if (record.url !== reg.url) rt.state.agents.register(reg.shard, reg.replica, reg.url);
     const wasUnreachable = record.reachable === false;
     const before = record.applied ? `${record.applied.hash}/${record.applied.verified}` : null;
+    rt.faults.ok(record, 'report');
     rt.state.agents.observeStatus(record, status, 'report');
     if (wasUnreachable) {
       rt.state.record({ type: 'agent-reachable', shard: reg.shard, replica: reg.replica, message: `agent ${record.key} reports again` });

@@ -11,6 +11,7 @@ import type { Request, Response } from 'express';
 import type { ControllerEvent, ControllerState } from '../controller-state.ts';
 import type { ControllerRuntime } from '../runtime.ts';
 import { freshestUsageByShard, seriesOfUsage } from '../controller-state.ts';
+import { faultOf } from '../agent-registry.ts';
 
 export function viewSignature(state: ControllerState): string {
   const usage = freshestUsageByShard(state);
@@ -22,7 +23,7 @@ export function viewSignature(state: ControllerState): string {
   }
   for (const a of state.agents.all()) {
     const last = a.status?.lastResult;
-    h.update(`A${a.key}|${a.reachable}|${a.applied?.hash}|${a.applied?.verified}|${last?.finishedAt}|${last?.result}|${a.failure?.hash}|${a.status?.flagCount}|${a.status?.prometheusReachable}|${a.lastPush?.at}\n`);
+    h.update(`A${a.key}|${a.reachable}|${a.applied?.hash}|${a.applied?.verified}|${last?.finishedAt}|${last?.result}|${a.failure?.hash}|${a.status?.flagCount}|${a.status?.prometheusReachable}|${a.lastPush?.at}|${faultOf(a)?.at}\n`);
   }
   for (const f of state.allFlags()) h.update(`F${f.id}|${f.severity}|${f.distinctValues}\n`);
   return h.digest('hex');
