@@ -101,6 +101,7 @@ export type EventType =
   | 'push'
   | 'agent-registered'
   | 'agent-unreachable'
+  | 'agent-faulty'
   | 'agent-reachable'
   | 'sync-failed';
 

@@ -2,7 +2,7 @@
 import { freshestUsageByShard, seriesOfUsage, type UsageEntry } from './controller-state.ts';
 import type { CardinalityFlag } from '../core/protocol/cardinality-flag.ts';
 import type { CompiledJob } from '../schemas/model.ts';
-import type { AgentRecord } from './agent-registry.ts';
+import { faultOf, type AgentRecord } from './agent-registry.ts';
 import type { ControllerState, RevisionRef, ShardState } from './controller-state.ts';
 import { replicaStatus, shardInSync, shardLagSeconds } from './replica-status.ts';
 
@@ -54,6 +54,8 @@ export function replicaView(shard: ShardState | undefined, a: AgentRecord, now =
     lastReportAt: a.lastReportAt ? new Date(a.lastReportAt).toISOString() : null,
     lastContactAt: a.lastContactAt ? new Date(a.lastContactAt).toISOString() : null,
     lastError: a.lastError,
+    /** Set while the agent's answers (or reports) do not fit the protocol: nothing of them is used. */
+    faulty: faultOf(a),
     prometheusReachable: a.status?.prometheusReachable ?? null,
     prometheusDownSince: a.status?.prometheusDownSince ?? a.prometheusDown?.since ?? null,
     flagCount: a.status?.flagCount ?? 0,

@@ -75,6 +75,7 @@ const EVENT_TONES: Record<string, 'ok' | 'warn' | 'bad' | 'info' | 'muted'> = {
   'sync-failed': 'bad',
   'wave-halted': 'bad',
   'agent-unreachable': 'warn',
+  'agent-faulty': 'bad',
 };
 
 export function eventTone(e: ControllerEvent): 'ok' | 'warn' | 'bad' | 'info' | 'muted' {
@@ -220,7 +221,7 @@ function replicaTable(ctx: PageContext, s: ShardSummary, detailed: boolean): Saf
   ${s.replicas.map(
     (r) => html`<tr data-replica="${r.replica}" data-state="${r.state}">
     <th scope="row">${r.replica}</th>
-    <td>${stateBadge(r.state)}${r.state === 'failed' && r.error ? html`<div class="error-text">${r.error}</div>` : r.reason ? html`<div class="reason muted small">${r.reason}</div>` : ''}</td>
+    <td>${stateBadge(r.state)}${r.faulty ? html` ${badge('faulty', 'bad')}<div class="error-text faulty" title="since ${r.faulty.at}">its ${r.faulty.endpoint} answer does not fit the protocol: ${r.faulty.reason}</div>` : ''}${r.state === 'failed' && r.error ? html`<div class="error-text">${r.error}</div>` : r.reason ? html`<div class="reason muted small">${r.reason}</div>` : ''}</td>
     <td class="applied">${r.applied ? html`${revLink(r.applied.revision, r.applied.generation)}${r.applied.verified ? '' : html` ${badge('unverified', 'warn')}`}` : html`<span class="muted">nothing</span>`}</td>
     <td>${lastReload(ctx.state, s.name, r)}</td>
     ${detailed ? html`<td>${r.prometheusReachable === null ? html`<span class="muted">?</span>` : r.prometheusReachable ? badge('up', 'ok') : badge('down', 'bad')}</td><td>${ago(r.lastContactAt)}</td><td><code class="url">${r.url}</code></td>` : ''}
