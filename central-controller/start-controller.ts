@@ -2,6 +2,7 @@
 // the demo and the benchmarks.
 import { setMaxListeners } from 'node:events';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { listen, parseListenAddress } from '../core/http/server.ts';
@@ -121,7 +122,8 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   const statics = [...(opts.agents ?? []), ...(opts.agentsFile ? readAgentsFile(opts.agentsFile) : [])];
   for (const a of statics) registry.addStatic(a.shard, a.replica, a.url);
 
-  const state = new ControllerState(registry, { repo: opts.repo, branch });
+  // The generation survives a restart here; with an empty state directory it is recovered from the agents.
+  const state = new ControllerState(registry, { repo: opts.repo, branch }, { generationFile: join(opts.stateDir, 'generation.json') });
   const metrics = createControllerMetrics({ defaultMetrics: opts.defaultMetrics });
   const abort = new AbortController();
   setMaxListeners(0, abort.signal); // every push in flight listens to it

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { signWebhookBody } from '../../core/http/auth.ts';
 import { startController, type RunningController, type StartControllerOptions } from '../../central-controller/start-controller.ts';
-import { startAgent, type RunningAgent } from '../../shard-agent/start-agent.ts';
+import { startAgent, type RunningAgent, type StartAgentOptions } from '../../shard-agent/start-agent.ts';
 import { freePort, startPrometheus, type RunningPrometheus } from '../support/prometheus.ts';
 
 export const TOKEN = 'controller-test-token-8c1f0e2a';
@@ -79,7 +79,7 @@ export interface Replica {
   stopAgent(): Promise<void>;
 }
 
-export async function startReplica(shard: string, replica: string, controllerUrl: string | undefined, logs: string[] = []): Promise<Replica> {
+export async function startReplica(shard: string, replica: string, controllerUrl: string | undefined, logs: string[] = [], agentOpts: Partial<StartAgentOptions> = {}): Promise<Replica> {
   const dir = mkdtempSync(join(tmpdir(), `promshard-ctl-${shard}-${replica}-`));
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, 'global:\n  scrape_interval: 15s\nscrape_configs: []\n');
@@ -101,6 +101,7 @@ export async function startReplica(shard: string, replica: string, controllerUrl
       reloadTimeoutMs: 5000,
       defaultMetrics: false,
       logWrite: (l) => logs.push(l),
+      ...agentOpts,
     });
   const r: Replica = {
     shard,
