@@ -121,6 +121,14 @@ export async function run(argv: string[]): Promise<number> {
     dashboardSessionMs,
   });
   process.stdout.write(`promshard controller listening on ${controller.url}\n`);
+  // Defence in depth only: every timer, listener and stream callback guards itself (issue 10). Should
+  // one still throw, log it and keep serving the fleet rather than die on one bad input.
+  const lastResort = (kind: string) => (err: unknown) => {
+    controller.runtime.log.error(`${kind} (last-resort guard; this is a bug)`, { error: err });
+    controller.metrics.uncaughtErrors.inc({ kind });
+  };
+  process.on('uncaughtException', lastResort('uncaught exception'));
+  process.on('unhandledRejection', lastResort('unhandled rejection'));
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

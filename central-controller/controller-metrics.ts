@@ -55,6 +55,12 @@ export function createControllerMetrics(opts: { defaultMetrics?: boolean } = {})
       labelNames: ['endpoint', 'reason'],
       registers: [registry],
     }),
+    uncaughtErrors: new Counter({
+      name: 'promshard_controller_uncaught_errors_total',
+      help: 'Exceptions and rejections that reached the process-level last-resort guard (each one is a bug; the controller keeps running).',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
     agentProtocolErrors: new Counter({
       name: 'promshard_controller_agent_protocol_errors_total',
       help: 'Answers and reports from agents that did not match the protocol schema (the agent is marked faulty; nothing of the answer is kept).',

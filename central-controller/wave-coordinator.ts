@@ -104,11 +104,16 @@ export class WaveCoordinator {
   private waitFor(shard: string, hash: string, generation: number, failedSeen: boolean): Promise<'ok' | 'failed' | 'aborted'> {
     return new Promise((resolve) => {
       const events = this.o.state.events;
+      // Runs from a timer and from event listeners, where a throw would be uncaught.
       const check = () => {
-        if (this.closed || this.generation !== generation) return done('aborted');
-        const s = settlement(this.o.registry.replicasOf(shard), hash);
-        if (s === 'ok') return done('ok');
-        if (s === 'failed' && !failedSeen) return done('failed');
+        try {
+          if (this.closed || this.generation !== generation) return done('aborted');
+          const s = settlement(this.o.registry.replicasOf(shard), hash);
+          if (s === 'ok') return done('ok');
+          if (s === 'failed' && !failedSeen) return done('failed');
+        } catch (err) {
+          this.o.log.error('checking the canary failed', { shard, error: err });
+        }
       };
       const timer = setInterval(check, 250);
       const done = (v: 'ok' | 'failed' | 'aborted') => {

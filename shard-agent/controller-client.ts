@@ -53,7 +53,14 @@ export class ControllerClient {
 
   start(): void {
     this.loops = [this.registerThenPullLoop(), this.reportLoop()];
-    this.heartbeat = setInterval(() => this.enqueueReport(), this.o.heartbeatMs);
+    this.heartbeat = setInterval(() => {
+      // A throw in a timer is uncaught and would end the agent: a failed heartbeat costs one report.
+      try {
+        this.enqueueReport();
+      } catch (err) {
+        this.o.log.error('queueing a heartbeat report failed', { error: err });
+      }
+    }, this.o.heartbeatMs);
     this.heartbeat.unref();
   }
 

@@ -421,8 +421,14 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
     if (!running) return;
     timer = setTimeout(async () => {
       timer = null;
-      await runCycle();
-      schedule(intervalMs);
+      // An async timer's rejection would be unhandled (fatal on Node 20): keep cycling whatever happens.
+      try {
+        await runCycle();
+      } catch {
+        /* runCycle reports its own failures in the cycle report */
+      } finally {
+        schedule(intervalMs);
+      }
     }, delay);
     timer.unref();
   };
