@@ -1,6 +1,7 @@
 // Follows one branch of the configuration repository: a bare clone in the state directory, fetched on
 // demand (webhook, poll, POST /v1/sync). Reads commit metadata; the order of documents for the agents
 // is the controller's generation (generation-clock.ts), not anything derived from git history.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
@@ -66,12 +67,9 @@ export class GitFollower {
 
   /** True when `ancestor` is `sha` or one of its ancestors (false too when either is unknown here). */
   async isAncestor(ancestor: string, sha: string): Promise<boolean> {
-    try {
-      await this.git.raw(['merge-base', '--is-ancestor', ancestor, sha]);
-      return true;
-    } catch {
-      return false;
-    }
+    // Not through simple-git: it resolves on exit status 1 when git prints nothing, which is how
+    // --is-ancestor says "no".
+    return new Promise((resolve) => execFile('git', ['--git-dir', this.gitDir, 'merge-base', '--is-ancestor', ancestor, sha], (err) => resolve(!err)));
   }
 
   /** True when `path` exists in the tree of `sha`. */
