@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningController } from '../../central-controller/start-controller.ts';
 import { PROMETHEUS_BIN, waitForReady } from '../support/prometheus.ts';
-import { allOnRevision, api, GitRepo, launchController, metricValue, newControllerPort, runningConfig, SHARDS_YAML, startReplica, stopReplica, teamFile, tempDir, waitFor, webhook, type Replica } from './helpers.ts';
+import { allOnRevision, api, GitRepo, launchController, metricValue, newControllerPort, runningConfig, SHARDS_YAML, startReplica, stopReplica, teamFile, tempDir, TOKEN, waitFor, webhook, type Replica } from './helpers.ts';
 
 describe('halted rollouts (real Prometheus refusing its reload)', () => {
   let repo: GitRepo;
@@ -86,6 +86,22 @@ describe('halted rollouts (real Prometheus refusing its reload)', () => {
     const events = (await api(controller.url, '/v1/events?limit=200')).body.events;
     assert.ok(events.some((e: any) => e.type === 'rollout-failed' && e.shard === 'networking'));
     assert.ok(events.some((e: any) => e.type === 'wave-halted'));
+    // Honest states (issue 11, item 3): replicas kept back by a halt say `held` and why, not `rolling-out`.
+    const netView = shards.body.shards.find((s: any) => s.name === 'networking');
+    const rb = netView.replicas.find((r: any) => r.replica === 'b');
+    assert.equal(rb.state, 'held', JSON.stringify(rb));
+    assert.match(rb.reason, /halted at replica a/);
+    assert.match(netView.rollout.haltReason, /refused the configuration/);
+    const storageView = shards.body.shards.find((s: any) => s.name === 'storage');
+    assert.equal(storageView.replicas[0].state, 'held', JSON.stringify(storageView.replicas[0]));
+    assert.match(storageView.replicas[0].reason, /canary shard networking failed/);
+    assert.match(storageView.heldBy, /canary shard networking failed/);
+    await controller.reconcileNow();
+    assert.equal(await metricValue(controller.url, 'promshard_controller_agents', { state: 'held' }), 2);
+    assert.equal(await metricValue(controller.url, 'promshard_controller_agents', { state: 'rolling-out' }), 0);
+    const page = await (await fetch(`${controller.url}/`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    assert.match(page, /data-replica="b" data-state="held"/);
+    assert.match(page, /halted at replica a/);
 
     // Fix replica a's Prometheus: the next retry takes, then b, then the rest of the wave.
     const exited = new Promise((r) => refusing!.once('exit', r));
