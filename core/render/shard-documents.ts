@@ -22,9 +22,10 @@ export function buildShardDocuments(
 ): Map<string, DesiredDocument> {
   const docs = new Map<string, DesiredDocument>();
   for (const shard of model.shards) {
-    const render = () => ({ files: renderShardFiles(shard), owners: ownersOf(shard) });
-    const { files, owners } = opts.cache ? opts.cache.render(shard.name, shard.jobs, render) : render();
-    docs.set(shard.name, buildDesiredDocument({ shard: shard.name, ...revision, files, owners }));
+    const render = () => buildDesiredDocument({ shard: shard.name, ...revision, files: renderShardFiles(shard), owners: ownersOf(shard) });
+    // A cached rendering carries the revision it was first rendered for: only the files, their hashes
+    // and the owners are reused, the revision fields are this one's.
+    docs.set(shard.name, opts.cache ? { ...opts.cache.render(shard.name, shard.jobs, render), ...revision } : render());
   }
   return docs;
 }
