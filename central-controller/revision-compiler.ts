@@ -56,6 +56,8 @@ export class RevisionCompiler {
   /** Files with an error finding, and every file's blob, per commit already compiled while searching history. */
   private history = new Map<string, { blobs: Map<string, string>; broken: Set<string> }>();
   private searched = new Map<string, LastGoodFile | null>();
+  /** The commit of the last adopted revision: history below it is what `lastGood` already says. */
+  private adoptedSha: string | null = null;
 
   constructor(
     private readonly git: GitFollower,
@@ -110,22 +112,26 @@ export class RevisionCompiler {
       next.set(f.path, prior && prior.blob === f.blob ? prior : { blob: f.blob, revision: revision.commit.sha });
     }
     this.lastGood = next;
+    this.adoptedSha = revision.commit.sha;
     this.searched.clear();
   }
 
   private async lastGoodOf(path: string, head: string, subdir: string, headBlob: string | undefined): Promise<LastGoodFile | undefined> {
-    const remembered = this.lastGood.get(path);
-    if (remembered) return { ...remembered, bytes: this.cache.bytesOf(path, remembered.blob) ?? (await readBlobs(this.git.gitDir, [remembered.blob]))[0] };
     const memo = `${path}\0${headBlob ?? ''}`;
     if (this.searched.has(memo)) return this.searched.get(memo) ?? undefined;
+    const remembered = this.lastGood.get(path);
     let found: LastGoodFile | null = null;
+    // Commits between the head and the last adopted revision were never compiled when fetches
+    // coalesced them; a newer good version of the file may lie there (the newest one wins).
     for (const sha of await this.git.ancestors(head, MAX_LAST_GOOD_SEARCH)) {
+      if (sha === this.adoptedSha) break;
       const at = await this.judged(sha, subdir);
       const blob = at.blobs.get(path);
       if (!blob || blob === headBlob || at.broken.has(path)) continue;
       found = { blob, revision: sha, bytes: this.cache.bytesOf(path, blob) ?? (await readBlobs(this.git.gitDir, [blob]))[0] };
       break;
     }
+    if (!found && remembered) found = { ...remembered, bytes: this.cache.bytesOf(path, remembered.blob) ?? (await readBlobs(this.git.gitDir, [remembered.blob]))[0] };
     this.searched.set(memo, found);
     return found ?? undefined;
   }

@@ -77,7 +77,7 @@ describe('controller rollout (2 networking replicas + 1 storage replica, real Pr
     assert.ok(m >= 2, 'commit-to-applied observed');
   });
 
-  it('an invalid commit rolls out nothing and shows every finding; the next valid commit rolls out', async () => {
+  it('an invalid commit (both changed files broken, so both quarantined) rolls out nothing and shows every finding; the next valid commit rolls out', async () => {
     const pushesBefore = await metricValue(controller.url, 'promshard_controller_pushes_total');
     const good = controller.state.repository.lastGood!.sha;
     const bad = repo.commit({
@@ -90,7 +90,10 @@ describe('controller rollout (2 networking replicas + 1 storage replica, real Pr
       return r.body.head?.sha === bad ? r.body : undefined;
     });
     assert.equal(view.valid, false);
-    assert.equal(view.lastGood.sha, good);
+    // Both changed files are quarantined at their last good version: what is served is the head with
+    // those versions, identical to the last good revision's documents, so nothing is pushed.
+    assert.equal(view.lastGood.sha, bad);
+    assert.deepEqual(view.quarantined.map((q: any) => q.file).sort(), ['teams/netops/routers.yaml', 'teams/storage-core/ceph.yaml']);
     const files = view.findings.filter((f: any) => f.severity === 'error').map((f: any) => f.file);
     assert.ok(files.includes('teams/netops/routers.yaml'), JSON.stringify(view.findings));
     assert.ok(files.includes('teams/storage-core/ceph.yaml'), JSON.stringify(view.findings));
@@ -101,7 +104,7 @@ describe('controller rollout (2 networking replicas + 1 storage replica, real Pr
     assert.equal(await metricValue(controller.url, 'promshard_controller_pushes_total'), pushesBefore, 'nothing pushed');
     for (const r of net) assert.equal(r.agent.status().applied?.revision, good);
     const events = await api(controller.url, '/v1/events?limit=20');
-    assert.ok(events.body.events.some((e: any) => e.type === 'repository-invalid' && e.revision === bad));
+    assert.ok(events.body.events.some((e: any) => e.type === 'file-quarantined' && e.revision === bad));
 
     const fixed = repo.commit({
       'teams/netops/routers.yaml': teamFile('netops', 'networking', { routers: ['127.0.0.1:9101', '127.0.0.1:9103'] }),
