@@ -55,25 +55,28 @@ describe('bidi isolation in a browser', { skip: !browserAvailable() && 'needs /u
       const page = await browser.newPage();
       await page.goto(`${controller.url}/repository?token=${READ_TOKEN}`);
       await page.locator('h1', { hasText: 'Repository' }).waitFor();
+      await page.waitForSelector('#live-status.ok');
       const content = await page.content();
       assert.doesNotMatch(content, RAW, 'a raw control or bidi character reached the document');
       assert.doesNotMatch(await page.evaluate(() => document.body.innerText), RAW);
 
-      const msg = page.locator('.msg bdi', { hasText: 'release' }).first();
-      assert.equal(await msg.textContent(), 'release \\u202egnp.exe\\u2066 fix');
-      assert.equal(await msg.evaluate((el) => getComputedStyle(el).unicodeBidi), 'isolate');
-      const author = page.locator('bdi', { hasText: 'Mallory' }).first();
-      assert.equal(await author.textContent(), 'Mallory \\u202eyrollam');
-      assert.equal(await author.evaluate((el) => getComputedStyle(el).unicodeBidi), 'isolate');
-
-      const location = page.locator('code.location bdi', { hasText: 'lmay' }).first();
-      assert.equal(await location.textContent(), 'teams/storage-ops/x\\u202elmay.yaml:1:1');
-      const finding = page.locator('bdi', { hasText: '[file-name]' }).or(page.locator('bdi', { hasText: 'file name' })).first();
-      assert.match((await finding.textContent()) ?? '', /file name "x\\u202elmay\.yaml" holds U\+202E RIGHT-TO-LEFT OVERRIDE/);
-      assert.equal(await finding.evaluate((el) => getComputedStyle(el).unicodeBidi), 'isolate');
-
-      // Every <bdi> is isolated, and the timeline's live-inserted messages (.msg, set with textContent) are too.
-      assert.equal(await page.evaluate(() => [...document.querySelectorAll('bdi, .msg')].every((el) => getComputedStyle(el).unicodeBidi === 'isolate')), true);
+      // One snapshot of the DOM: the live script may re-render <main> at any time after load.
+      const bdis = await page.evaluate(() =>
+        [...document.querySelectorAll('bdi')].map((el) => ({ text: el.textContent ?? '', bidi: getComputedStyle(el).unicodeBidi, inMsg: !!el.closest('.msg'), inLocation: !!el.closest('code.location') })),
+      );
+      const find = (pred: (b: (typeof bdis)[0]) => boolean, what: string) => {
+        const b = bdis.find(pred);
+        assert.ok(b, `${what} not found among ${JSON.stringify(bdis.map((x) => x.text))}`);
+        assert.equal(b.bidi, 'isolate', what);
+        return b.text;
+      };
+      assert.equal(find((b) => b.inMsg && b.text.includes('release'), 'commit message'), 'release \\u202egnp.exe\\u2066 fix');
+      assert.equal(find((b) => b.text.includes('Mallory'), 'author'), 'Mallory \\u202eyrollam');
+      assert.equal(find((b) => b.inLocation && b.text.includes('lmay'), 'finding location'), 'teams/storage-ops/x\\u202elmay.yaml:1:1');
+      assert.match(find((b) => b.text.includes('file name "x'), 'finding message'), /file name "x\\u202elmay\.yaml" holds U\+202E RIGHT-TO-LEFT OVERRIDE/);
+      assert.ok(bdis.every((b) => b.bidi === 'isolate'), 'every <bdi> is isolated');
+      // The timeline's live-inserted messages (.msg, set with textContent) are isolated by the stylesheet.
+      assert.equal(await page.evaluate(() => [...document.querySelectorAll('.msg')].every((el) => getComputedStyle(el).unicodeBidi === 'isolate')), true);
       await screenshot(page, 'repository-bidi', true);
 
       await page.goto(`${controller.url}/`);
