@@ -159,25 +159,27 @@ describe('dashboard in a browser', { skip: !fleetAvailable() && 'needs /usr/bin/
     await teamPage.close();
   });
 
-  test('an invalid commit is refused: the repository page lists every finding with file:line:col', async () => {
+  test('an invalid file is quarantined: the repository page lists every finding with file:line:col', async () => {
     const page = await openPage('/repository');
     await page.waitForSelector('#live-status.ok');
     const good = fleet.controller.state.repository.lastGood!.sha;
     fleet.git.write('teams/payments/broken.yaml', 'team: payments\nshard: apps\njobs:\n  - name: broken\n    targets: ["127.0.0.1:1"]\n    interval: 1s\n    timeout: 5s\n  - name: payments-web\n    targets: ["127.0.0.1:2"]\n');
     const bad = await fleet.commitAndNotify('payments: a broken file');
-    await page.locator('main p.banner.bad', { hasText: 'refused' }).waitFor({ timeout: 15_000 });
+    await page.locator('main p.banner.warn', { hasText: 'quarantined' }).waitFor({ timeout: 15_000 });
     const locations = await page.locator('table.findings code.location').allTextContents();
     assert.ok(locations.length >= 2, locations.join(', '));
     for (const l of locations) assert.match(l, /^teams\/[a-z-]+\/[a-z-]+\.yaml:\d+:\d+$/);
     assert.ok(locations.some((l) => l.startsWith('teams/payments/broken.yaml:7:')), locations.join(', '));
     const text = (await page.locator('main').textContent()) ?? '';
-    assert.match(text, /refused/);
+    assert.match(text, /Quarantined files/);
+    assert.match(text, /left out \(it never had a good version\)/);
     assert.ok(text.includes(bad.slice(0, 10)));
-    assert.equal(fleet.controller.state.repository.lastGood!.sha, good, 'the last good commit stays');
     await screenshot(page, 'repository-invalid', true);
-    // The fleet page says so too, and still shows the last good revision as desired.
+    // The fleet page says so too; the new file is left out, so the apps shard's desired document (and
+    // its revision) does not change.
     const fleetPage = await openPage('/');
-    await fleetPage.locator('.banner.bad', { hasText: 'main is invalid' }).waitFor();
+    await fleetPage.locator('.banner.warn', { hasText: 'quarantined' }).waitFor();
+    assert.equal(await fleetPage.locator('section.quarantine tr[data-file="teams/payments/broken.yaml"]').count(), 1);
     assert.equal(await fleetPage.locator('.card.shard[data-shard="apps"] .desired code.rev').getAttribute('data-revision'), good);
     await fleetPage.close();
     await page.close();
