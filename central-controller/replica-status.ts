@@ -56,8 +56,9 @@ export function proven(replicas: readonly AgentRecord[], doc: DesiredDocument | 
 
 /**
  * What a replica gets from GET /v1/agents/desired: the released document once it is proven (or when
- * this replica is the one trying it first); otherwise the last proven document, so that a pull can
- * never carry an unproven configuration past a halted rollout.
+ * this replica is the one trying it first), so that a pull can never carry an unproven configuration
+ * past a halted rollout; before that, the last proven document to a replica that runs nothing; null
+ * (404) when a pull would only make the replica reload a superseded revision.
  */
 export function documentForReplica(shard: ShardState, replicas: readonly AgentRecord[], replica: string): DesiredDocument | null {
   const released = shard.released;
@@ -67,7 +68,10 @@ export function documentForReplica(shard: ShardState, replicas: readonly AgentRe
   if (shard.desired && shard.desired.hash !== released.hash) return null;
   if (proven(replicas, released) || shard.trialReplica === replica) return released;
   if (!replicas.some((r) => r.replica !== replica)) return released; // alone in its shard: nothing to protect
-  return shard.stable;
+  // The last proven document, but only to a replica that runs nothing yet (or runs it already): to any
+  // other it is a revision already superseded by the released one, which reaches it once proven.
+  const applied = replicas.find((r) => r.replica === replica)?.applied;
+  return !applied || applied.hash === shard.stable?.hash ? shard.stable : null;
 }
 
 /**
