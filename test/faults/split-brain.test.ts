@@ -1,8 +1,10 @@
 // Split brain: two controllers, each following its own repository (think: a stale replica of the
 // controller still following an old mirror), both pushing to the same replica. The agent refuses a
-// lower `sequence` than the one it runs (409), so the newest revision wins and stays, whichever
-// controller pushes or the agent pulls from; the losing controller reports the replica as failed
-// ("replica runs a newer revision") instead of fighting. When the other side moves past it, it wins.
+// lower generation than the one it runs, and a different document at the same one (409), so the
+// first document to land wins and stays, whichever controller pushes or the agent pulls from; the
+// losing controller reports the replica as failed ("replica runs a newer revision") instead of
+// fighting: it never issues its document again above the winner's. Its next commit does get a
+// generation above everything it has seen, and then it wins.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,10 +33,10 @@ describe('split brain: two controllers push different revisions to one replica',
     old = new GitRepo();
     current = new GitRepo();
     old.commit({ 'shards.yaml': SHARDS_YAML, 'teams/netops/routers.yaml': teamFile('netops', 'networking', { routers: ['127.0.0.1:9101'] }) });
-    old.commit({ 'teams/netops/routers.yaml': teamFile('netops', 'networking', { routers: ['127.0.0.1:9102'] }) }); // sequence 2
+    old.commit({ 'teams/netops/routers.yaml': teamFile('netops', 'networking', { routers: ['127.0.0.1:9102'] }) });
     current.commit({ 'shards.yaml': SHARDS_YAML, 'teams/netops/routers.yaml': teamFile('netops', 'networking', { routers: ['127.0.0.1:9201'] }) });
     current.commit({ 'teams/netops/routers.yaml': teamFile('netops', 'networking', { routers: ['127.0.0.1:9202'] }) });
-    currentHead = current.commit({ 'teams/netops/routers.yaml': teamFile('netops', 'networking', { routers: ['127.0.0.1:9203'] }) }); // sequence 3
+    currentHead = current.commit({ 'teams/netops/routers.yaml': teamFile('netops', 'networking', { routers: ['127.0.0.1:9203'] }) });
     replica = await startReplica('networking', 'a', undefined);
     [a, b] = await Promise.all([launch(old, replica.agent.url), launch(current, replica.agent.url)]);
   });
@@ -46,8 +48,17 @@ describe('split brain: two controllers push different revisions to one replica',
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it('the higher sequence wins and stays; the other controller reports the replica as ahead of it', async () => {
-    await waitFor('the replica runs the newer revision', () => replica.agent.status().applied?.revision === currentHead && replica.agent.status().applied?.verified, 15_000);
+  let winner: RunningController;
+  let loser: RunningController;
+  let loserRepo: GitRepo;
+
+  it('the first document to land wins and stays; the other controller reports the replica as ahead of it', async () => {
+    const oldHead = old.git('rev-parse', 'HEAD').trim();
+    const won = await waitFor('the replica runs one of the two heads', () => {
+      const applied = replica.agent.status().applied;
+      return applied?.verified && [oldHead, currentHead].includes(applied.revision) && applied.revision;
+    }, 15_000);
+    [winner, loser, loserRepo] = won === currentHead ? [b, a, old] : [a, b, current];
     // Both controllers keep reconciling for a while: the replica must not flap.
     const seen = new Set<string>();
     const until = Date.now() + 3000;
@@ -57,21 +68,19 @@ describe('split brain: two controllers push different revisions to one replica',
       await b.reconcileNow();
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.deepEqual([...seen], [currentHead], 'the replica never left the newer revision');
-    const refusals = replica.agent.status().recent.filter((r) => r.result === 'rejected' && /older than the applied revision/.test(r.error ?? ''));
-    assert.ok(refusals.length >= 1, 'the older controller was refused with 409');
-    const rec = a.state.agents.get('networking', 'a')!;
-    assert.match(rec.failure?.error ?? '', /newer revision/, 'the older controller says why it cannot converge');
-    assert.equal(b.state.agents.get('networking', 'a')!.applied?.revision, currentHead);
+    assert.deepEqual([...seen], [won], 'the replica never left the first document');
+    const refusals = replica.agent.status().recent.filter((r) => r.result === 'rejected' && /generation/.test(r.error ?? ''));
+    assert.ok(refusals.length >= 1, 'the other controller was refused with 409');
+    const rec = loser.state.agents.get('networking', 'a')!;
+    assert.match(rec.failure?.error ?? '', /newer revision/, 'the other controller says why it cannot converge');
+    assert.equal(winner.state.agents.get('networking', 'a')!.applied?.revision, won);
   });
 
-  it('when the other repository moves past it, that one wins', async () => {
-    // Two more commits on the old repository: sequence 4 > 3.
-    old.commit({ 'teams/netops/routers.yaml': teamFile('netops', 'networking', { routers: ['127.0.0.1:9103'] }) });
-    const newest = old.commit({ 'teams/netops/routers.yaml': teamFile('netops', 'networking', { routers: ['127.0.0.1:9104'] }) });
-    await a.syncNow();
+  it('when the other repository moves on (a new commit), that one wins', async () => {
+    const newest = loserRepo.commit({ 'teams/netops/routers.yaml': teamFile('netops', 'networking', { routers: ['127.0.0.1:9104'] }) });
+    await loser.syncNow();
     await waitFor('the replica runs the newest revision', async () => {
-      await a.reconcileNow();
+      await loser.reconcileNow();
       return replica.agent.status().applied?.revision === newest && replica.agent.status().applied?.verified;
     }, 15_000);
   });
