@@ -74,6 +74,8 @@ const EVENT_TONES: Record<string, 'ok' | 'warn' | 'bad' | 'info' | 'muted'> = {
   'quarantine-cleared': 'ok',
   'sync-failed': 'bad',
   'wave-halted': 'bad',
+  'replica-skipped': 'warn',
+  'rollout-superseded': 'muted',
   'agent-unreachable': 'warn',
   'agent-faulty': 'bad',
 };
