@@ -148,7 +148,7 @@ describe('controller under hostile input', () => {
     ['a file over the size limit', 'teams/netops/huge.yaml', 'team: netops\n# ' + 'x'.repeat(MAX_FILE_BYTES + 10) + '\n', 'file-unreadable', /limit/],
     ['a binary file', 'teams/netops/binary.yaml', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d]), 'file-unreadable', /NUL|UTF-8/],
   ] as const) {
-    it(`a commit with ${what} is refused with findings and the last good revision keeps being served`, async () => {
+    it(`a commit with ${what} is quarantined with findings and nothing of it is served`, async () => {
       repo.write(path, content as string);
       const bad = repo.commit(`hostile: ${what}`);
       const t0 = Date.now();
@@ -162,7 +162,13 @@ describe('controller under hostile input', () => {
       assert.equal(f.ruleId, rule);
       assert.match(f.message, message);
       assert.ok(f.start.line >= 1 && f.start.column >= 1);
-      assert.equal(view.lastGood.sha, goodSha);
+      // The file never had a good version, so it is left out (quarantined) and the rest of the head is
+      // served: the rendered documents are byte-identical to the last good revision's.
+      const q = view.quarantined.find((x: any) => x.file === path);
+      assert.ok(q, `${path} quarantined: ${JSON.stringify(view.quarantined).slice(0, 500)}`);
+      assert.equal(q.kept, null);
+      assert.ok(q.findings.some((x: any) => x.ruleId === rule));
+      assert.ok([goodSha, bad].includes(view.lastGood.sha), `served ${view.lastGood.sha}`);
       const pulled = await fetchStatus(`${c.url}/v1/agents/desired?shard=networking&replica=a`, { headers: auth });
       assert.equal(pulled.status, 200);
       assert.equal(JSON.parse(pulled.text).hash, goodHash);
