@@ -4,22 +4,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createGitRepo } from '../support/git-repo.ts';
+import { seededRandom } from '../support/fleet.ts';
 import { readRepositoryFromGit } from '../../core/repository/repository-source.ts';
 import { compileRepository } from '../../core/compiler/compile-repository.ts';
 import { CompileCache } from '../../core/compiler/compile-cache.ts';
 import { buildShardDocuments } from '../../core/render/shard-documents.ts';
 
-/** Small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
+/** The suites' seeded PRNG (replayable), with int(n) in [0, n) as this test uses it. */
 function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)] };
+  const r = seededRandom(seed);
+  return { next: r.next, int: (n: number) => r.int(0, n - 1), pick: r.pick };
 }
 
 const SHARDS = ['alpha', 'beta', 'gamma', 'delta'];
