@@ -11,6 +11,7 @@ import type { CommitInfo } from './git-follower.ts';
 import type { QuarantinedFile } from './quarantine.ts';
 import type { AgentRecord, AgentRegistry } from './agent-registry.ts';
 import { GenerationClock } from './generation-clock.ts';
+import { RevisionLives } from './revision-life.ts';
 
 export interface RevisionRef extends CommitInfo {
   /** When the controller first saw this commit (webhook or poll), ms since the epoch: the latency clock starts here. */
@@ -170,6 +171,8 @@ export class ControllerState {
   readonly flags = new Map<string, FlagsEntry>();
   /** Series usage per agent key, from the agents' last cardinality cycle (refreshed every ~30 s). */
   readonly usage = new Map<string, UsageEntry>();
+  /** Each recent revision's life, from commit to its new targets' first scrapes (revision-life.ts). */
+  readonly revisions = new RevisionLives();
   /** Orders documents for the agents; see generation-clock.ts. */
   readonly generation: GenerationClock;
   private readonly timeline: ControllerEvent[] = [];
