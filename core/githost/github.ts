@@ -1,0 +1,81 @@
+// GitHub REST (github.com and GitHub Enterprise Server at https://host/api/v3).
+import { GitHostError, GitHostHttp } from './http-client.ts';
+import { cutTo, type CommitStatus, type FileAtRef, type GitHost, type GitHostConfig, type HostComment, type OpenedChange } from './git-host.ts';
+
+const enc = encodeURIComponent;
+const pathSegments = (p: string) => p.split('/').map(enc).join('/');
+
+export class GitHubHost implements GitHost {
+  readonly kind = 'github' as const;
+  readonly maxCommentLength = 65_536;
+  readonly maxStatusDescription = 140;
+  readonly http: GitHostHttp;
+  private readonly prefix: string;
+
+  constructor(readonly repo: string, config: Omit<GitHostConfig, 'kind' | 'repo'>) {
+    if (!/^[^/\s]+\/[^/\s]+$/.test(repo)) throw new Error(`GitHub repository must be owner/name, got ${JSON.stringify(repo)}`);
+    this.prefix = `repos/${repo.split('/').map(enc).join('/')}`;
+    this.http = new GitHostHttp({
+      ...config,
+      authHeaders: { authorization: `Bearer ${config.token}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
+    });
+  }
+
+  async listComments(number: number, stop?: (c: HostComment) => boolean): Promise<HostComment[]> {
+    const all = await this.http.paginate<{ id: number; body: string | null }>(`${this.prefix}/issues/${number}/comments?per_page=100`, stop ? (c) => stop({ id: c.id, body: c.body ?? '' }) : undefined);
+    return all.map((c) => ({ id: c.id, body: c.body ?? '' }));
+  }
+
+  async createComment(number: number, body: string): Promise<HostComment> {
+    const res = await this.http.request<{ id: number; body: string }>('POST', `${this.prefix}/issues/${number}/comments`, { body });
+    return { id: res.body.id, body: res.body.body };
+  }
+
+  async updateComment(_number: number, id: number, body: string): Promise<HostComment> {
+    const res = await this.http.request<{ id: number; body: string }>('PATCH', `${this.prefix}/issues/comments/${id}`, { body });
+    return { id: res.body.id, body: res.body.body };
+  }
+
+  async setCommitStatus(sha: string, s: CommitStatus): Promise<void> {
+    await this.http.request('POST', `${this.prefix}/statuses/${enc(sha)}`, {
+      state: s.state,
+      context: s.context,
+      description: cutTo(s.description, this.maxStatusDescription),
+      ...(s.targetUrl ? { target_url: s.targetUrl } : {}),
+    });
+  }
+
+  async branchHead(branch: string): Promise<string> {
+    const res = await this.http.request<{ object: { sha: string } }>('GET', `${this.prefix}/git/ref/heads/${pathSegments(branch)}`);
+    return res.body.object.sha;
+  }
+
+  async createBranch(branch: string, fromSha: string): Promise<void> {
+    await this.http.request('POST', `${this.prefix}/git/refs`, { ref: `refs/heads/${branch}`, sha: fromSha });
+  }
+
+  async getFile(path: string, ref: string): Promise<FileAtRef | undefined> {
+    try {
+      const res = await this.http.request<{ content: string; encoding: string; sha: string }>('GET', `${this.prefix}/contents/${pathSegments(path)}?ref=${enc(ref)}`);
+      return { content: Buffer.from(res.body.content, 'base64').toString('utf8'), sha: res.body.sha };
+    } catch (err) {
+      if (err instanceof GitHostError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async putFile(o: { branch: string; path: string; content: string; message: string; previous?: FileAtRef }): Promise<string> {
+    const res = await this.http.request<{ commit: { sha: string } }>('PUT', `${this.prefix}/contents/${pathSegments(o.path)}`, {
+      message: o.message,
+      content: Buffer.from(o.content, 'utf8').toString('base64'),
+      branch: o.branch,
+      ...(o.previous ? { sha: o.previous.sha } : {}),
+    });
+    return res.body.commit.sha;
+  }
+
+  async openChangeRequest(o: { head: string; base: string; title: string; body: string }): Promise<OpenedChange> {
+    const res = await this.http.request<{ number: number; html_url: string }>('POST', `${this.prefix}/pulls`, { title: o.title, head: o.head, base: o.base, body: o.body });
+    return { number: res.body.number, url: res.body.html_url };
+  }
+}
