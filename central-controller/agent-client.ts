@@ -4,7 +4,7 @@
 // (or is too large) is an `AgentProtocolError`, and none of it is returned.
 import { BodyTooLarge, DeadlineExceeded, fetchWithDeadline } from '../core/http/fetch-with-deadline.ts';
 import type { DesiredDocument } from '../core/document/desired-document.ts';
-import type { AgentStatus, AgentUsage, ApplyResponse } from '../core/protocol/agent-api.ts';
+import type { AgentStatus, AgentTargets, AgentUsage, ApplyResponse } from '../core/protocol/agent-api.ts';
 import { validateProtocol, type ProtocolMessages } from '../core/protocol/protocol-validator.ts';
 import { MAX_ANSWER_BYTES } from '../core/protocol/schemas.ts';
 import type { CardinalityFlag } from '../core/protocol/cardinality-flag.ts';
@@ -26,7 +26,7 @@ export class AgentProtocolError extends Error {
 }
 
 /** What an agent can get wrong: its answers, and the bodies it sends the controller. */
-export type AgentEndpoint = 'apply' | 'status' | 'flags' | 'usage' | 'register' | 'report';
+export type AgentEndpoint = 'apply' | 'status' | 'flags' | 'usage' | 'targets' | 'register' | 'report';
 
 /** One agent as the controller calls it: where, and who (the credential presented is that replica's own). */
 export interface AgentTarget extends AgentScope {
@@ -88,6 +88,12 @@ export class AgentClient {
     return checked('usage', await this.getJson(agent, 'usage', '/v1/usage', timeoutMs));
   }
 
+  /** The agent's Prometheus's active targets of these jobs (per-revision target health). */
+  async targets(agent: AgentTarget, jobs: readonly string[], timeoutMs = this.timeoutMs): Promise<AgentTargets> {
+    const query = jobs.map((j) => `job=${encodeURIComponent(j)}`).join('&');
+    return checked('targets', await this.getJson(agent, 'targets', `/v1/targets?${query}`, timeoutMs));
+  }
+
   /** A call whose answer body is bounded: past the bound, the answer is the agent's fault. */
   private async read(agent: AgentTarget, endpoint: keyof typeof MAX_ANSWER_BYTES, path: string, init: RequestInit, timeoutMs: number): Promise<Response> {
     try {
@@ -98,7 +104,7 @@ export class AgentClient {
     }
   }
 
-  private async getJson(agent: AgentTarget, endpoint: 'status' | 'flags' | 'usage', path: string, timeoutMs: number): Promise<unknown> {
+  private async getJson(agent: AgentTarget, endpoint: 'status' | 'flags' | 'usage' | 'targets', path: string, timeoutMs: number): Promise<unknown> {
     const res = await this.read(agent, endpoint, path, { method: 'GET' }, timeoutMs);
     if (!res.ok) throw new AgentUnreachable(`agent answered ${res.status} to GET ${path}`);
     try {
@@ -109,7 +115,7 @@ export class AgentClient {
   }
 }
 
-function checked<K extends 'apply' | 'status' | 'flags' | 'usage'>(endpoint: K, body: unknown): ProtocolMessages[K] {
+function checked<K extends 'apply' | 'status' | 'flags' | 'usage' | 'targets'>(endpoint: K, body: unknown): ProtocolMessages[K] {
   const v = validateProtocol(endpoint, body);
   if (!v.ok) throw new AgentProtocolError(endpoint, v.error);
   return v.value;

@@ -44,6 +44,12 @@ export function createControllerMetrics(opts: { defaultMetrics?: boolean } = {})
       buckets: COMMIT_TO_APPLIED_BUCKETS,
       registers: [registry],
     }),
+    commitToFirstScrape: new Histogram({
+      name: 'promshard_controller_commit_to_first_scrape_seconds',
+      help: 'From the controller receiving a commit to the first successful scrape of a target that commit added or changed (once per target, as its Prometheus reports it).',
+      buckets: COMMIT_TO_APPLIED_BUCKETS,
+      registers: [registry],
+    }),
     shardInSync: new Gauge({ name: 'promshard_controller_shard_in_sync', help: '1 when every known replica of the shard runs the desired document.', labelNames: ['shard'], registers: [registry] }),
     rolloutLag: new Gauge({ name: 'promshard_controller_rollout_lag_seconds', help: 'Seconds since the desired commit was received, while the shard is not in sync (0 when in sync).', labelNames: ['shard'], registers: [registry] }),
     cardinalityFlags: new Gauge({ name: 'promshard_controller_cardinality_flags', help: 'Cardinality flags raised by agents, by owning team and shard.', labelNames: ['team', 'shard'], registers: [registry] }),
@@ -67,6 +73,10 @@ export function createControllerMetrics(opts: { defaultMetrics?: boolean } = {})
       labelNames: ['shard', 'replica', 'endpoint'],
       registers: [registry],
     }),
+    isLeader: new Gauge({ name: 'promshard_controller_is_leader', help: '1 while this controller leads (may push); always 1 outside Kubernetes mode.', registers: [registry] }),
+    leaderTerm: new Gauge({ name: 'promshard_controller_leader_term', help: 'Term of the current leadership as this controller knows it (its own while it leads, else the Lease\'s); 0 outside Kubernetes mode.', registers: [registry] }),
+    leadershipTransitions: new Counter({ name: 'promshard_controller_leadership_transitions_total', help: 'Times this controller became leader (to="leader") or stepped down (to="follower").', labelNames: ['to'], registers: [registry] }),
+    leaseErrors: new Counter({ name: 'promshard_controller_lease_errors_total', help: 'Failed or timed-out Lease API calls of the leader election (RBAC refusals, unreachable API), by HTTP status (none when there was no answer).', labelNames: ['code'], registers: [registry] }),
   };
   return m;
 }

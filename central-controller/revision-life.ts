@@ -129,3 +129,8 @@ export class RevisionLives {
     return () => this.emitter.off('revisionChanged', fn);
   }
 }
+
+/** A revision touches a team when it changed one of its targets or quarantined one of its files. */
+export function revisionTouchesTeam(r: RevisionLife, team: string): boolean {
+  return Object.values(r.shards).some((s) => s.targets.some((t) => t.team === team)) || r.quarantined.some((q) => q.team === team);
+}

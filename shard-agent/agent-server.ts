@@ -13,6 +13,8 @@ import { jsonErrorHandler, mountMetricsAndHealth } from '../core/http/server.ts'
 import type { Logger } from '../core/log/logger.ts';
 import type { AgentMetrics } from './agent-metrics.ts';
 import type { AgentStatusDetail, ApplyPipeline } from './apply-pipeline.ts';
+import type { AgentTargets } from '../core/protocol/agent-api.ts';
+import { MAX_JOBS_PER_CALL } from './target-health.ts';
 
 /** Hook for the cardinality analyzer (shard-agent/cardinality/), which is built separately. */
 export interface FlagSource {
@@ -37,6 +39,8 @@ export interface AgentAppOptions {
   status: () => AgentStatusDetail;
   flagSource?: FlagSource;
   usageSource?: UsageSource;
+  /** The active targets of some jobs in this agent's Prometheus (target-health.ts). */
+  targetSource?: (jobs: string[]) => Promise<AgentTargets>;
 }
 
 export function createAgentApp(o: AgentAppOptions): Express {
@@ -85,6 +89,15 @@ export function createAgentApp(o: AgentAppOptions): Express {
   });
   app.get('/v1/usage', auth, (_req, res) => {
     res.json(o.usageSource?.usage() ?? { measuredAt: null, headSeries: null, jobs: [] });
+  });
+  app.get('/v1/targets', auth, async (req, res) => {
+    const given = req.query.job;
+    const jobs = (Array.isArray(given) ? given : given === undefined ? [] : [given]).filter((j): j is string => typeof j === 'string');
+    if (jobs.length === 0 || jobs.length > MAX_JOBS_PER_CALL) {
+      res.status(400).json({ error: `give 1 to ${MAX_JOBS_PER_CALL} job names as ?job=NAME (got ${jobs.length})` });
+      return;
+    }
+    res.json(o.targetSource ? await o.targetSource(jobs) : { prometheusReachable: false, targets: [] });
   });
   app.post('/v1/cardinality/analyze', auth, async (_req, res) => {
     res.json({ flags: o.flagSource ? await o.flagSource.analyzeNow() : [] });

@@ -77,6 +77,17 @@ export class PrometheusClient {
     return { successful, successTimestamp };
   }
 
+  /** `/api/v1/targets?state=active` as Prometheus answers it (read by target-health.ts). */
+  async activeTargets(): Promise<{ scrapePool?: unknown; discoveredLabels?: Record<string, unknown>; health?: unknown; lastError?: unknown; lastScrape?: unknown }[]> {
+    const res = await this.request('/api/v1/targets?state=active', { headers: { 'accept-encoding': 'identity' } });
+    if (!res.ok) {
+      await res.arrayBuffer().catch(() => undefined);
+      throw new PrometheusUnreachable(`Prometheus /api/v1/targets answered ${res.status}`);
+    }
+    const body = (await res.json()) as { data?: { activeTargets?: unknown } };
+    return Array.isArray(body.data?.activeTargets) ? body.data.activeTargets : [];
+  }
+
   /** The configuration Prometheus has loaded, as Prometheus re-serialised it. */
   async loadedConfigYaml(): Promise<string> {
     const res = await this.request('/api/v1/status/config', { headers: { 'accept-encoding': 'identity' } });

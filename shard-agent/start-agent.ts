@@ -10,6 +10,7 @@ import { ApplyPipeline, type AgentStatusDetail, type ApplyReply } from './apply-
 import { configLayout } from './config-paths.ts';
 import { ControllerClient } from './controller-client.ts';
 import { PrometheusClient } from './prometheus-client.ts';
+import { readTargets } from './target-health.ts';
 import { startPrometheusWatch } from './prometheus-watch.ts';
 import { promtoolAvailable } from './promtool-check.ts';
 import type { ReloadMethod } from './reload-prometheus.ts';
@@ -146,7 +147,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   };
   const status = () => pipeline.status({ replica: opts.replica, url, flagCount: flagSource?.flags().length ?? 0 });
   const adminDigest = opts.adminTokenSha256?.toLowerCase();
-  const app = createAgentApp({ pipeline, tokens: () => [opts.token], adminTokenSha256: () => adminDigest, maxBody: opts.maxBody ?? '8mb', metrics, log, status, flagSource, usageSource });
+  const app = createAgentApp({ pipeline, tokens: () => [opts.token], adminTokenSha256: () => adminDigest, maxBody: opts.maxBody ?? '8mb', metrics, log, status, flagSource, usageSource, targetSource: (jobs) => readTargets(prometheus, jobs) });
   const { host, port } = parseListenAddress(opts.listen ?? '127.0.0.1:0');
   const server: Server = await listen(app, host, port);
   const addr = server.address();

@@ -32,6 +32,8 @@ export interface ApplyResponse {
   applyMs?: number;
   /** Only with `written-unverified`: why Prometheus is down, as far as this agent can tell. */
   prometheusDown?: PrometheusDown;
+  /** The highest leader term this agent has seen (Kubernetes mode); with a fencing 409 it tells a deposed leader to step down. */
+  term?: number;
 }
 
 /**
@@ -83,6 +85,8 @@ export interface AgentStatus {
   recent: ApplyRecord[];
   /** Number of cardinality flags currently raised. */
   flagCount: number;
+  /** The highest leader term seen (Kubernetes mode; 0 when none): pushes from a lower term are refused with 409. Absent from agents before fencing. */
+  term?: number;
 }
 
 export interface AgentRegistration {
@@ -100,4 +104,26 @@ export interface AgentUsage {
   measuredAt: string | null;
   headSeries: number | null;
   jobs: { job: string; series: number; targets: number }[];
+}
+
+/**
+ * GET /v1/targets?job=J[&job=J…]: the agent's Prometheus's active targets of those scrape pools
+ * (`/api/v1/targets`), for the controller's per-revision target health. At most 200 jobs per call.
+ */
+export interface AgentTargets {
+  /** false when Prometheus did not answer: `targets` is then empty and says nothing. */
+  prometheusReachable: boolean;
+  targets: AgentTarget[];
+}
+
+export interface AgentTarget {
+  /** The scrape pool (the job name). */
+  job: string;
+  /** The address as configured (Prometheus's discovered `__address__`). */
+  address: string;
+  health: 'up' | 'down' | 'unknown';
+  /** Prometheus's error for the last scrape; empty when it succeeded. */
+  lastError: string;
+  /** Start of the last scrape (ISO 8601); null before the first one. */
+  lastScrape: string | null;
 }

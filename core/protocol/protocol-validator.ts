@@ -4,9 +4,9 @@
 // because it is shown on the dashboard and in the API.
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import type { AgentRegistration, AgentReport, AgentStatus, AgentUsage, ApplyResponse } from './agent-api.ts';
+import type { AgentRegistration, AgentReport, AgentStatus, AgentTargets, AgentUsage, ApplyResponse } from './agent-api.ts';
 import type { CardinalityFlag } from './cardinality-flag.ts';
-import { agentRegistrationSchema, agentReportSchema, agentStatusSchema, applyResponseSchema, flagsAnswerSchema, usageAnswerSchema } from './schemas.ts';
+import { agentRegistrationSchema, agentReportSchema, agentStatusSchema, applyResponseSchema, flagsAnswerSchema, targetsAnswerSchema, usageAnswerSchema } from './schemas.ts';
 
 export interface ProtocolMessages {
   /** POST /v1/apply answer. */
@@ -17,6 +17,8 @@ export interface ProtocolMessages {
   flags: { flags: CardinalityFlag[] };
   /** GET /v1/usage answer. */
   usage: AgentUsage;
+  /** GET /v1/targets answer. */
+  targets: AgentTargets;
   /** POST /v1/agents/register body. */
   register: AgentRegistration;
   /** POST /v1/agents/report body. */
@@ -30,6 +32,7 @@ const SCHEMAS: Record<ProtocolMessage, object> = {
   status: agentStatusSchema,
   flags: flagsAnswerSchema,
   usage: usageAnswerSchema,
+  targets: targetsAnswerSchema,
   register: agentRegistrationSchema,
   report: agentReportSchema,
 };

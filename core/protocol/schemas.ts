@@ -24,6 +24,8 @@ const RATIO = { type: 'number', minimum: 0, maximum: 1e9 } as const;
 /** Metric, label and job names as Prometheus reports them (it has no length limit of its own). */
 const IDENT = { type: 'string', maxLength: 1024 } as const;
 const TEXT = { type: 'string', maxLength: 65536 } as const;
+/** A leader's fencing term (Kubernetes mode). */
+const TERM = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
 
 const object = (properties: Record<string, unknown>, optional: readonly string[] = []) => ({
   type: 'object',
@@ -45,8 +47,9 @@ export const applyResponseSchema = object(
     reloadMs: MS,
     applyMs: MS,
     prometheusDown: object({ since: TIME, cause: { enum: ['before-document', 'with-document'] }, reason: ERROR }),
+    term: TERM,
   },
-  ['error', 'reloadMs', 'applyMs', 'prometheusDown'],
+  ['error', 'reloadMs', 'applyMs', 'prometheusDown', 'term'],
 );
 
 export const applyRecordSchema = object(
@@ -83,7 +86,8 @@ export const agentStatusSchema = object({
   applying: { type: 'boolean' },
   recent: { type: 'array', maxItems: 200, items: applyRecordSchema },
   flagCount: COUNT,
-});
+  term: TERM,
+}, ['term']);
 
 export const agentRegistrationSchema = object({ shard: NAME, replica: NAME, url: URL });
 
@@ -169,10 +173,16 @@ export const usageAnswerSchema = object({
   jobs: { type: 'array', maxItems: 100_000, items: usageJobSchema },
 });
 
+export const agentTargetSchema = object({ job: IDENT, address: TEXT, health: { enum: ['up', 'down', 'unknown'] }, lastError: TEXT, lastScrape: nullable(TIME) });
+
+/** GET /v1/targets. */
+export const targetsAnswerSchema = object({ prometheusReachable: { type: 'boolean' }, targets: { type: 'array', maxItems: 100_000, items: agentTargetSchema } });
+
 /** Largest answer body read from an agent, per endpoint (the schemas bound the parts; this bounds the whole). */
 export const MAX_ANSWER_BYTES = {
   apply: 1024 * 1024,
   status: 8 * 1024 * 1024,
   flags: 64 * 1024 * 1024,
   usage: 16 * 1024 * 1024,
+  targets: 16 * 1024 * 1024,
 } as const;

@@ -22,9 +22,10 @@ const branch = (s: unknown) => (s as { anyOf: unknown[] }).anyOf[1];
 type Applied = NonNullable<P.AgentStatus['applied']>;
 type UsageJob = P.AgentUsage['jobs'][number];
 type Down = NonNullable<P.ApplyResponse['prometheusDown']>;
+type Target = P.AgentTargets['targets'][number];
 
 const pairs: [string, string[], string[], unknown][] = [
-  ['ApplyResponse', all<P.ApplyResponse>({ result: true, shard: true, revision: true, hash: true, error: true, reloadMs: true, applyMs: true, prometheusDown: true }), req<P.ApplyResponse>({ result: true, shard: true, revision: true, hash: true }), S.applyResponseSchema],
+  ['ApplyResponse', all<P.ApplyResponse>({ result: true, shard: true, revision: true, hash: true, error: true, reloadMs: true, applyMs: true, prometheusDown: true, term: true }), req<P.ApplyResponse>({ result: true, shard: true, revision: true, hash: true }), S.applyResponseSchema],
   ['ApplyResponse.prometheusDown', all<Down>({ since: true, cause: true, reason: true }), req<Down>({ since: true, cause: true, reason: true }), S.applyResponseSchema.properties.prometheusDown],
   [
     'ApplyRecord',
@@ -35,13 +36,15 @@ const pairs: [string, string[], string[], unknown][] = [
   ['AgentStatus.applied', all<Applied>({ revision: true, generation: true, hash: true, appliedAt: true, verified: true }), req<Applied>({ revision: true, generation: true, hash: true, appliedAt: true, verified: true }), S.appliedSchema],
   [
     'AgentStatus',
-    all<P.AgentStatus>({ shard: true, replica: true, url: true, applied: true, lastResult: true, prometheusReachable: true, prometheusDownSince: true, applying: true, recent: true, flagCount: true }),
+    all<P.AgentStatus>({ shard: true, replica: true, url: true, applied: true, lastResult: true, prometheusReachable: true, prometheusDownSince: true, applying: true, recent: true, flagCount: true, term: true }),
     req<P.AgentStatus>({ shard: true, replica: true, url: true, applied: true, lastResult: true, prometheusReachable: true, prometheusDownSince: true, applying: true, recent: true, flagCount: true }),
     S.agentStatusSchema,
   ],
   ['AgentRegistration', all<P.AgentRegistration>({ shard: true, replica: true, url: true }), req<P.AgentRegistration>({ shard: true, replica: true, url: true }), S.agentRegistrationSchema],
   ['AgentReport', all<P.AgentReport>({ shard: true, replica: true, url: true, status: true }), req<P.AgentReport>({ shard: true, replica: true, url: true, status: true }), S.agentReportSchema],
   ['AgentUsage', all<P.AgentUsage>({ measuredAt: true, headSeries: true, jobs: true }), req<P.AgentUsage>({ measuredAt: true, headSeries: true, jobs: true }), S.usageAnswerSchema],
+  ['AgentTargets', all<P.AgentTargets>({ prometheusReachable: true, targets: true }), req<P.AgentTargets>({ prometheusReachable: true, targets: true }), S.targetsAnswerSchema],
+  ['AgentTargets.targets[]', all<Target>({ job: true, address: true, health: true, lastError: true, lastScrape: true }), req<Target>({ job: true, address: true, health: true, lastError: true, lastScrape: true }), S.agentTargetSchema],
   ['AgentUsage.jobs[]', all<UsageJob>({ job: true, series: true, targets: true }), req<UsageJob>({ job: true, series: true, targets: true }), S.usageJobSchema],
   [
     'CardinalityFlag',

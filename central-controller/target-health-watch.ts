@@ -1,0 +1,111 @@
+// Watches the targets a revision added or changed on one shard until each one is up or a bound passes:
+// it asks the shard's proven replicas (GET /v1/targets on their agents, which read their Prometheus)
+// every `pollMs`. A target seen up gets its first successful scrape time (Prometheus's lastScrape the
+// first time it is seen up: at most one poll after the real first scrape), and the
+// commit→first-scrape histogram is observed once per target. A target still down when the bound
+// passes keeps Prometheus's own error (connection refused, 401, timeout) for the author.
+import type { Logger } from '../core/log/logger.ts';
+import { sleep } from '../core/time/backoff.ts';
+import { AgentProtocolError, type AgentClient } from './agent-client.ts';
+import type { AgentFaults } from './agent-faults.ts';
+import type { AgentRegistry } from './agent-registry.ts';
+import type { ControllerMetrics } from './controller-metrics.ts';
+import type { ControllerState } from './controller-state.ts';
+import type { ShardLife } from './revision-life.ts';
+
+export interface TargetHealthWatchOptions {
+  state: ControllerState;
+  registry: AgentRegistry;
+  client: AgentClient;
+  faults: AgentFaults;
+  metrics: ControllerMetrics;
+  log: Logger;
+  signal: AbortSignal;
+  /** How often the agents are asked; default 1 s. */
+  pollMs?: number;
+  /** How long a target may take to come up before it is reported as it stands; default 2 min. */
+  boundMs?: number;
+  timeoutMs?: number;
+}
+
+export class TargetHealthWatch {
+  private readonly watching = new Set<string>();
+
+  constructor(private readonly o: TargetHealthWatchOptions) {}
+
+  watch(sha: string, shard: string): void {
+    const key = `${sha}/${shard}`;
+    if (this.watching.has(key) || this.o.signal.aborted) return;
+    this.watching.add(key);
+    void this.run(sha, shard)
+      .catch((err) => this.o.log.error('target health watch failed', { revision: sha, shard, error: err }))
+      .finally(() => this.watching.delete(key));
+  }
+
+  private life(sha: string, shard: string): ShardLife | undefined {
+    return this.o.state.revisions.get(sha)?.shards[shard];
+  }
+
+  private async run(sha: string, shard: string): Promise<void> {
+    const started = Date.now();
+    const pollMs = this.o.pollMs ?? 1000;
+    const boundMs = this.o.boundMs ?? 120_000;
+    for (;;) {
+      const life = this.life(sha, shard);
+      if (!life || life.targetsSettled) return;
+      if (await this.pollOnce(sha, shard, life)) this.o.state.revisions.changed(sha);
+      if (life.targets.every((t) => t.health === 'up') || Date.now() - started >= boundMs) {
+        life.targetsSettled = true;
+        this.o.state.revisions.changed(sha);
+        return;
+      }
+      try {
+        await sleep(pollMs, this.o.signal);
+      } catch {
+        return; // controller closing
+      }
+      if (this.o.signal.aborted) return;
+    }
+  }
+
+  /** One round over the proven replicas; true when any target's health changed. */
+  private async pollOnce(sha: string, shard: string, life: ShardLife): Promise<boolean> {
+    const record = this.o.state.revisions.get(sha);
+    if (!record) return false;
+    const jobs = [...new Set(life.targets.map((t) => t.job))];
+    let changed = false;
+    for (const [replica, rep] of Object.entries(life.replicas)) {
+      if (!rep.proven) continue;
+      const agent = this.o.registry.get(shard, replica);
+      if (!agent || agent.reachable === false) continue;
+      let answer;
+      try {
+        answer = await this.o.client.targets(agent, jobs.slice(0, 200), this.o.timeoutMs);
+        this.o.faults.ok(agent, 'targets');
+      } catch (err) {
+        if (err instanceof AgentProtocolError) this.o.faults.fault(agent, 'targets', err.reason);
+        continue;
+      }
+      if (!answer.prometheusReachable) continue;
+      for (const t of life.targets) {
+        if (t.health === 'up') continue;
+        const seen = answer.targets.find((x) => x.job === t.job && x.address === t.address);
+        if (!seen) continue;
+        const before = `${t.health}|${t.lastError ?? ''}|${t.lastScrapeAt ?? ''}`;
+        t.replica = replica;
+        t.health = seen.health;
+        if (seen.lastScrape) t.lastScrapeAt = seen.lastScrape;
+        if (seen.lastError) t.lastError = seen.lastError;
+        else delete t.lastError;
+        if (seen.health === 'up' && seen.lastScrape && !t.firstScrapeAt) {
+          t.firstScrapeAt = seen.lastScrape;
+          const seconds = (Date.parse(seen.lastScrape) - Date.parse(record.receivedAt)) / 1000;
+          this.o.metrics.commitToFirstScrape.observe(Math.max(0, seconds));
+        }
+        if (`${t.health}|${t.lastError ?? ''}|${t.lastScrapeAt ?? ''}` !== before) changed = true;
+      }
+      if (life.targets.every((t) => t.health === 'up')) break;
+    }
+    return changed;
+  }
+}
