@@ -4,6 +4,9 @@ import { readTokenFile } from '../core/http/auth.ts';
 import { requireDurationMs } from '../core/time/duration.ts';
 import { startController } from './start-controller.ts';
 import { resolveControllerRepository } from '../ci/repository-location.ts';
+import { hostname } from 'node:os';
+import { DEFAULT_LEASE_NAME, kubernetesLeaseStore, validateElectionDurations } from './kubernetes/leader-election.ts';
+import { loadKubeConfig } from './kubernetes/kube-config.ts';
 
 export const CONTROLLER_USAGE = `usage: promshard controller --repo URL_OR_PATH --state-dir DIR --token-file FILE --webhook-secret-file FILE [options]
 
@@ -18,7 +21,8 @@ export const CONTROLLER_USAGE = `usage: promshard controller --repo URL_OR_PATH 
                               an agent's credential is accepted for its own shard and replica only
   --agent-token-file FILE     LEGACY, insecure: one token shared by every agent (any agent host can act
                               as any replica). Without either flag agents use the admin token (worse)
-  --webhook-secret-file FILE  HMAC secret of POST /v1/webhook (X-Hub-Signature-256)
+  --webhook-secret-file FILE  secret of POST /v1/webhook: HMAC key (GitHub X-Hub-Signature-256, Gitea/Forgejo
+                              X-Gitea-Signature) and GitLab X-Gitlab-Token
   --poll DURATION             fetch interval when no webhook arrives (default 30s; 0 disables)
   --reconcile DURATION        drift-repair interval (default 10s)
   --heartbeat-timeout DURATION  agent silent this long = unreachable (default 30s: 3 × agents' 10s)
@@ -31,6 +35,17 @@ export const CONTROLLER_USAGE = `usage: promshard controller --repo URL_OR_PATH 
   --max-event-streams N       server-sent event streams open at once, API and dashboard together (default 1000)
   --max-event-streams-per-client N  … from one client address (default 32); past either bound: 429
   --dashboard-session DURATION  how long a dashboard sign-in lasts; checked by the server (default 12h)
+
+Leader election (Kubernetes mode; docs/kubernetes.md "Leader election and fencing"):
+  --leader-elect              elect a leader on a coordination.k8s.io/v1 Lease: only the leader pushes,
+                              repairs and answers pulls; followers follow git and serve the read API
+  --lease-namespace NS        namespace of the Lease (default: the kubeconfig's / the pod's namespace)
+  --lease-name NAME           Lease name (default ${DEFAULT_LEASE_NAME})
+  --leader-identity ID        this controller's identity in the Lease (default $POD_NAME, else the hostname)
+  --lease-duration DURATION   how long followers wait on a Lease that stopped being renewed (default 15s)
+  --renew-deadline DURATION   a leader that could not renew for this long stops pushing (default 10s)
+  --retry-period DURATION     how often the leader renews (followers read twice as often) (default 2s)
+  --kubeconfig FILE           kubeconfig (default: $KUBECONFIG, the in-cluster service account, ~/.kube/config)
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -58,6 +73,14 @@ export async function run(argv: string[]): Promise<number> {
       'max-event-streams': { type: 'string', default: '1000' },
       'max-event-streams-per-client': { type: 'string', default: '32' },
       'dashboard-session': { type: 'string', default: '12h' },
+      'leader-elect': { type: 'boolean', default: false },
+      'lease-namespace': { type: 'string' },
+      'lease-name': { type: 'string', default: DEFAULT_LEASE_NAME },
+      'leader-identity': { type: 'string' },
+      'lease-duration': { type: 'string', default: '15s' },
+      'renew-deadline': { type: 'string', default: '10s' },
+      'retry-period': { type: 'string', default: '2s' },
+      kubeconfig: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     }));
     if (flags.help) {
@@ -98,6 +121,34 @@ export async function run(argv: string[]): Promise<number> {
   if (flags['open-read-access'] && !/^(127\.|localhost|\[::1\]|::1)/.test(listenAddr)) {
     process.stderr.write('promshard controller: warning: --open-read-access on a non-loopback address exposes the fleet status to anyone who can connect\n');
   }
+  let leaderElection: Parameters<typeof startController>[0]['leaderElection'];
+  if (flags['leader-elect']) {
+    const durations = {
+      leaseDurationMs: requireDurationMs(flags['lease-duration']!, '--lease-duration'),
+      renewDeadlineMs: requireDurationMs(flags['renew-deadline']!, '--renew-deadline'),
+      retryPeriodMs: requireDurationMs(flags['retry-period']!, '--retry-period'),
+    };
+    const bad = validateElectionDurations(durations);
+    if (bad) {
+      process.stderr.write(`promshard controller: ${bad}\n`);
+      return 2;
+    }
+    let loaded;
+    try {
+      loaded = await loadKubeConfig({ kubeconfig: flags.kubeconfig });
+    } catch (err) {
+      process.stderr.write(`promshard controller: --leader-elect: ${(err as Error).message}\n`);
+      return 2;
+    }
+    const namespace = flags['lease-namespace'] ?? loaded.namespace;
+    leaderElection = {
+      store: await kubernetesLeaseStore(loaded.kc, namespace, flags['lease-name']!),
+      identity: flags['leader-identity'] ?? process.env.POD_NAME ?? hostname(),
+      ...durations,
+      ignoreRenewDeadline: process.env.PROMSHARD_FAULT_IGNORE_RENEW_DEADLINE === '1',
+    };
+    if (leaderElection.ignoreRenewDeadline) process.stderr.write('promshard controller: FAULT INJECTION (PROMSHARD_FAULT_IGNORE_RENEW_DEADLINE=1): this controller keeps pushing when it cannot renew its Lease; for tests of fencing only\n');
+  }
   const controller = await startController({
     ...resolveControllerRepository(flags.repo!, flags['repo-subdir']),
     branch: flags.branch,
@@ -119,6 +170,7 @@ export async function run(argv: string[]): Promise<number> {
     maxEventStreams: streamLimits['max-event-streams'],
     maxEventStreamsPerClient: streamLimits['max-event-streams-per-client'],
     dashboardSessionMs,
+    leaderElection,
   });
   process.stdout.write(`promshard controller listening on ${controller.url}\n`);
   // Defence in depth only: every timer, listener and stream callback guards itself (issue 10). Should

@@ -1,8 +1,8 @@
-// POST /v1/webhook: GitHub-style push webhook. The raw body (size-limited) is checked against
-// X-Hub-Signature-256 (HMAC-SHA256 with the webhook secret) before anything else happens; a push to
-// another branch is acknowledged and ignored; anything else triggers a fetch.
+// POST /v1/webhook: push webhooks from GitHub, GitLab and Gitea/Forgejo. The raw body (size-limited)
+// is checked against the sender's credential (webhook-auth.ts) before anything else happens; a push
+// to another branch is acknowledged and ignored; anything else triggers a fetch.
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { webhookSignatureValid } from '../../core/http/auth.ts';
+import { authenticateWebhook, isPing, pushedRef } from './webhook-auth.ts';
 import type { ControllerRuntime } from '../runtime.ts';
 
 export function mountWebhookRoute(app: Express, rt: ControllerRuntime, secret: () => string, maxBytes: number): void {
@@ -20,18 +20,13 @@ export function mountWebhookRoute(app: Express, rt: ControllerRuntime, secret: (
   app.post('/v1/webhook', declaredSize, raw, (req, res) => {
     const receivedAt = Date.now();
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const header = req.headers['x-hub-signature-256'];
-    if (!webhookSignatureValid(body, typeof header === 'string' ? header : undefined, secret())) {
-      rt.log.warn('webhook refused: missing or wrong signature', { remote: req.socket.remoteAddress });
-      return void res.status(401).json({ error: 'missing or wrong X-Hub-Signature-256' });
+    const auth = authenticateWebhook(body, req.headers, secret());
+    if (!auth.ok) {
+      rt.log.warn('webhook refused: missing or wrong signature', { remote: req.socket.remoteAddress, reason: auth.reason });
+      return void res.status(401).json({ error: `${auth.reason}` });
     }
-    if (req.headers['x-github-event'] === 'ping') return void res.json({ ok: true, pong: true });
-    let ref: unknown;
-    try {
-      ref = body.length ? (JSON.parse(body.toString('utf8')) as { ref?: unknown }).ref : undefined;
-    } catch {
-      ref = undefined; // not JSON (or not GitHub): fetch anyway, fetching is idempotent
-    }
+    if (isPing(req.headers)) return void res.json({ ok: true, pong: true });
+    const ref = pushedRef(body);
     const branchRef = `refs/heads/${rt.state.repository.branch}`;
     if (typeof ref === 'string' && ref !== branchRef) return void res.status(202).json({ ok: true, ignored: `push to ${ref}, following ${branchRef}` });
     void rt.sync('webhook', receivedAt).catch(() => undefined);
