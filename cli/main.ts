@@ -7,6 +7,7 @@ const COMMANDS: Record<string, Command> = {
   validate: { summary: 'validate a scrape-configs repository (exit 0 valid, 1 findings, 2 usage)', load: () => import('../ci/validate-command.ts') },
   plan: { summary: 'show what a change does to each shard (git base..head)', load: () => import('../ci/plan-command.ts') },
   render: { summary: 'render one Prometheus configuration directory per shard', load: () => import('../ci/render-command.ts') },
+  fix: { summary: "apply a cardinality flag's fix to its team file; print the diff or open a PR/MR (--open-pr)", load: () => import('../ci/fix-command.ts') },
   controller: { summary: 'run the central controller', load: () => import('../central-controller/controller-command.ts') },
   agent: { summary: 'run a shard agent beside one Prometheus', load: () => import('../shard-agent/agent-command.ts') },
   'agent-token': { summary: "print one agent's credential (derived from the controller's agent secret)", load: () => import('./agent-token-command.ts') },
