@@ -311,6 +311,17 @@ export async function startGitHostServer(): Promise<GitHostServer> {
     r.branches.set(branch, commit.sha);
     res.status(existing === undefined ? 201 : 200).json({ content: { path, sha: sha1(`blob ${text}`) }, commit: { sha: commit.sha, message } });
   });
+  // List pulls (GET /repos/{owner}/{repo}/pulls): `state` (open by default; every stored PR is open) and
+  // `head` as `user:ref-name`, as the docs define them. Used to find a fix's PR by its branch.
+  gh.get('/repos/:owner/:name/pulls', auth('github', false), (req, res) => {
+    const r = ghRepo(req, res);
+    if (!r) return;
+    const state = String(req.query.state ?? 'open');
+    const head = typeof req.query.head === 'string' ? req.query.head : undefined;
+    const owner = r.name.split('/')[0];
+    const list = state === 'closed' ? [] : r.changeRequests.filter((c) => !head || head === `${owner}:${c.head}`);
+    paginate(req, res, list.map((c) => ({ number: c.number, state: 'open', html_url: `${url}/${r.name}/pull/${c.number}`, head: { ref: c.head, label: `${owner}:${c.head}` }, base: { ref: c.base }, title: c.title, body: c.body })), `/api/v3/repos/${r.name}/pulls`);
+  });
   gh.post('/repos/:owner/:name/pulls', auth('github', true), (req, res) => {
     const r = ghRepo(req, res);
     if (!r) return;
@@ -427,6 +438,16 @@ export async function startGitHostServer(): Promise<GitHostServer> {
     r.commits.set(commit.sha, commit);
     r.branches.set(branch, commit.sha);
     res.status(201).json({ id: commit.sha, short_id: commit.sha.slice(0, 8), message: commit_message });
+  });
+  // List a project's merge requests: `state` (opened, closed, merged, all; every stored MR is opened) and
+  // `source_branch`, as the docs define them. Used to find a fix's MR by its branch.
+  gl.get('/projects/:id/merge_requests', auth('gitlab', false), (req, res) => {
+    const r = glRepo(req, res);
+    if (!r) return;
+    const state = String(req.query.state ?? 'all');
+    const source = typeof req.query.source_branch === 'string' ? req.query.source_branch : undefined;
+    const list = state === 'opened' || state === 'all' ? r.changeRequests.filter((c) => !source || c.head === source) : [];
+    paginate(req, res, list.map((c) => ({ iid: c.number, state: 'opened', web_url: `${url}/${r.name}/-/merge_requests/${c.number}`, source_branch: c.head, target_branch: c.base, title: c.title, description: c.body })), `/api/v4/projects/${r.id}/merge_requests`);
   });
   gl.post('/projects/:id/merge_requests', auth('gitlab', true), (req, res) => {
     const r = glRepo(req, res);
