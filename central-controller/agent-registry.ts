@@ -56,6 +56,8 @@ export interface AgentRecord {
   pushing: boolean;
   /** When a push last ended proven (ms since epoch): guards against a report queued before that push. */
   provenByPushAt: number | null;
+  /** The highest leader term the agent is known to have seen (status or push answer); absent outside Kubernetes. */
+  term?: number;
   /**
    * Answers (or bodies) of this agent that did not fit the protocol, by endpoint, while they last: the
    * agent is faulty while any is set, and a correct answer on the same endpoint clears it. Not persisted.
@@ -67,6 +69,13 @@ export interface AgentRecord {
    * Prometheus answers. Cleared when the agent reports Prometheus reachable.
    */
   prometheusDown: { hash: string; revision: string; since: string; reason: string } | null;
+  /**
+   * Set for an agent found through the Kubernetes API (central-controller/kubernetes/): the pod behind
+   * it. Its address comes from the API (trusted like --agents-file: a registration does not move it),
+   * and it is not persisted (the API is the record). While the pod is not Ready the agent stays known
+   * but unreachable, with `notReady` as the reason.
+   */
+  kubernetes?: { pod: string; uid: string; ready: boolean; notReady: string | null } | null;
 }
 
 export interface AgentFault {
@@ -150,7 +159,7 @@ export class AgentRegistry {
       this.sortedAll = null;
       this.byShard = null;
       this.scheduleSave();
-    } else if (rec.url !== url && (isStatic || !rec.static)) {
+    } else if (rec.url !== url && (isStatic || (!rec.static && !rec.kubernetes))) {
       // A static agent's address is trusted configuration: a registration or report (which anyone
       // holding that replica's credential can send) does not move it.
       rec.url = url;
@@ -167,6 +176,31 @@ export class AgentRegistry {
     return this.upsert(shard, replica, url.replace(/\/+$/, ''), true);
   }
 
+  /**
+   * An agent of a Pod found through the Kubernetes API. `renewed` when the record now stands for another
+   * process than before (new, at a new address, or another pod): what was known of the old one is
+   * forgotten so the new one is asked, and pushed to, afresh. A static agent of the same replica wins.
+   */
+  setDiscovered(shard: string, replica: string, url: string, kube: NonNullable<AgentRecord['kubernetes']>): { record: AgentRecord; renewed: boolean } {
+    const before = this.agents.get(agentKey(shard, replica));
+    if (before?.static) return { record: before, renewed: false };
+    const record = before ?? this.upsert(shard, replica, url, false);
+    const renewed = !before || before.url !== url || before.kubernetes?.uid !== kube.uid;
+    if (renewed && before) {
+      Object.assign(before, { url, status: null, applied: null, failure: null, lastReportAt: null, lastContactAt: null, reachable: null, lastError: null, provenByPushAt: null, prometheusDown: null });
+    }
+    record.kubernetes = kube;
+    return { record, renewed };
+  }
+
+  /** Forgets an agent (its pod was deleted). */
+  remove(shard: string, replica: string): void {
+    if (!this.agents.delete(agentKey(shard, replica))) return;
+    this.sortedAll = null;
+    this.byShard = null;
+    this.scheduleSave();
+  }
+
   /** Registration over the API. Returns the record and whether it was new. */
   register(shard: string, replica: string, url: string): { record: AgentRecord; isNew: boolean } {
     const isNew = !this.agents.has(agentKey(shard, replica));
@@ -181,10 +215,16 @@ export class AgentRegistry {
     const now = Date.now();
     const firstContact = rec.status === null;
     rec.status = status;
+    if ((status.term ?? 0) > (rec.term ?? 0)) rec.term = status.term;
     if (via === 'report') rec.lastReportAt = now;
     rec.lastContactAt = now;
     rec.reachable = true;
     rec.lastError = null;
+    // Kubernetes says the pod is not Ready: the agent answering does not make it a replica to push to.
+    if (rec.kubernetes && !rec.kubernetes.ready) {
+      rec.reachable = false;
+      rec.lastError = `Kubernetes: ${rec.kubernetes.notReady}`;
+    }
     const reported = status.applied ? { revision: status.applied.revision, generation: status.applied.generation, hash: status.applied.hash, verified: status.applied.verified } : null;
     // A report queued by the agent before our push finished can arrive after its answer: do not let
     // it turn a freshly proven replica back into a stale one (the next heartbeat is authoritative).
@@ -241,7 +281,7 @@ export class AgentRegistry {
       clearTimeout(this.saveTimer);
       this.saveTimer = null;
     }
-    const agents: PersistedAgent[] = this.all().map((a) => ({ shard: a.shard, replica: a.replica, url: a.url, static: a.static, registeredAt: a.registeredAt, lastReportAt: a.lastReportAt }));
+    const agents: PersistedAgent[] = this.all().filter((a) => !a.kubernetes).map((a) => ({ shard: a.shard, replica: a.replica, url: a.url, static: a.static, registeredAt: a.registeredAt, lastReportAt: a.lastReportAt }));
     mkdirSync(join(this.file, '..'), { recursive: true });
     const tmp = `${this.file}.tmp-${process.pid}`;
     writeFileSync(tmp, JSON.stringify({ version: 1, agents }, null, 2));

@@ -104,6 +104,8 @@ export type EventType =
   | 'agent-unreachable'
   | 'agent-faulty'
   | 'agent-reachable'
+  | 'leader-elected'
+  | 'leader-stepped-down'
   | 'sync-failed';
 
 export interface ControllerEvent {

@@ -11,6 +11,7 @@ import { backoffDelayMs, sleep } from '../core/time/backoff.ts';
 import type { ControllerState, RevisionRef } from './controller-state.ts';
 import type { ControllerMetrics } from './controller-metrics.ts';
 import type { Semaphore } from './semaphore.ts';
+import type { Leadership } from './kubernetes/leadership.ts';
 
 export type PushOutcome =
   | { kind: 'proven'; body: ApplyResponse } // applied or unchanged: the replica runs the document
@@ -32,6 +33,8 @@ export interface PusherOptions {
   retryBaseMs: number;
   retryMaxMs: number;
   signal: AbortSignal;
+  /** Stamps the leader's term on every push (Kubernetes mode); an agent that has seen a higher one deposes us. */
+  leadership: Leadership;
 }
 
 export class Pusher {
@@ -42,10 +45,12 @@ export class Pusher {
     let attempt = 0;
     let outcome: PushOutcome;
     rec.pushing = true;
+    const term = this.o.leadership.term();
+    const sent = term > 0 ? { ...doc, term } : doc;
     try {
       for (;;) {
         try {
-          const answer = await this.o.semaphore.run(() => this.o.client.push(rec, doc));
+          const answer = await this.o.semaphore.run(() => this.o.client.push(rec, sent));
           outcome = classify(answer.httpStatus, answer.body);
           this.o.faults.ok(rec, 'apply');
           break;
@@ -84,6 +89,12 @@ export class Pusher {
       rec.reachable = true;
       rec.lastContactAt = Date.now();
       rec.lastError = null;
+    }
+    if (outcome.kind !== 'unreachable') {
+      // Fenced at our term once it took (or weighed) our push; a higher term in a 409 means a newer leader.
+      const seen = Math.max(outcome.body.term ?? 0, term);
+      if (seen > (rec.term ?? 0)) rec.term = seen;
+      if (outcome.kind === 'stale' && (outcome.body.term ?? 0) > term) this.o.leadership.observedTerm(outcome.body.term!);
     }
     if (outcome.kind === 'proven') {
       rec.applied = { revision: doc.revision, generation: doc.generation, hash: doc.hash, verified: true };

@@ -11,6 +11,7 @@ import type { ControllerMetrics } from './controller-metrics.ts';
 import { REPLICA_STATES, replicaState, runsHash, shardInSync, shardLagSeconds } from './replica-status.ts';
 import { mapBounded } from './semaphore.ts';
 import type { ShardWorker } from './shard-worker.ts';
+import type { Leadership } from './kubernetes/leadership.ts';
 
 
 const USAGE_REFRESH_MS = 30_000;
@@ -29,6 +30,8 @@ export interface ReconcilerOptions {
   /** How often measured series usage is re-read from each agent (default 30 s). */
   usageRefreshMs?: number;
   concurrency: number;
+  /** Followers poll and show status but repair nothing: only the leader's workers are kicked. */
+  leadership: Leadership;
 }
 
 export class Reconciler {
@@ -50,10 +53,12 @@ export class Reconciler {
       const quiet = a.lastContactAt === null ? false : Date.now() - a.lastContactAt > this.o.heartbeatTimeoutMs;
       if (quiet && a.reachable !== false) this.markUnreachable(a, `no heartbeat for ${Math.round((Date.now() - a.lastContactAt!) / 1000)} s`);
     }
+    const leading = this.o.leadership.isLeader();
+    const term = this.o.leadership.term();
     for (const s of this.o.state.shards.values()) {
-      if (!s.released) continue;
+      if (!s.released || !leading) continue;
       const replicas = this.o.registry.replicasOf(s.name);
-      if (replicas.some((r) => r.reachable !== false && !runsHash(r, s.released!.hash))) this.o.workerFor(s.name).kick();
+      if (replicas.some((r) => r.reachable !== false && (!runsHash(r, s.released!.hash) || (r.term ?? 0) < term))) this.o.workerFor(s.name).kick();
     }
     await this.gatherFlags(agents.filter((a) => a.reachable !== false));
     await this.gatherUsage(agents.filter((a) => a.reachable !== false));

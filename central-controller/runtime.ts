@@ -6,6 +6,7 @@ import type { ControllerState } from './controller-state.ts';
 import type { ControllerMetrics } from './controller-metrics.ts';
 import type { EventStreams } from './event-streams.ts';
 import type { WaveCoordinator } from './wave-coordinator.ts';
+import type { Leadership } from './kubernetes/leadership.ts';
 
 export interface ControllerRuntime {
   state: ControllerState;
@@ -29,6 +30,8 @@ export interface ControllerRuntime {
   faults: AgentFaults;
   /** The open server-sent event streams of both endpoints, with their per-client and total bounds. */
   streams: EventStreams;
+  /** Whether this controller leads (Kubernetes mode) and its term; outside Kubernetes it always leads. Anything that changes the fleet or writes status asks first. */
+  leadership: Leadership;
 }
 
 /** The set behind onClose: hooks unregister themselves, and one failing hook does not skip the rest. */

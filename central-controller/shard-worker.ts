@@ -20,6 +20,7 @@ import type { ControllerState, RolloutRecord, ShardState } from './controller-st
 import type { ControllerMetrics } from './controller-metrics.ts';
 import type { Pusher } from './pusher.ts';
 import { proven, runsHash } from './replica-status.ts';
+import type { Leadership } from './kubernetes/leadership.ts';
 
 export interface ShardWorkerOptions {
   state: ControllerState;
@@ -31,6 +32,8 @@ export interface ShardWorkerOptions {
   failureRetryBaseMs: number;
   failureRetryMaxMs: number;
   historySize?: number;
+  /** Only the leader pushes; a replica not yet fenced at the leader's term gets the document again (an `unchanged` push) so a deposed leader can change nothing there. */
+  leadership: Leadership;
 }
 
 export class ShardWorker {
@@ -116,9 +119,10 @@ export class ShardWorker {
     const target = s.released;
     if (!target) return;
     if (this.outdated(target)) return this.pause(target);
+    if (!this.o.leadership.isLeader()) return;
     const replicas = this.o.registry.replicasOf(s.name);
     if (replicas.length === 0) return;
-    if (replicas.every((r) => runsHash(r, target.hash))) {
+    if (replicas.every((r) => this.settled(r, target))) {
       this.finishIfOpen(target, 'done');
       s.stable = target;
       return;
@@ -135,7 +139,8 @@ export class ShardWorker {
         return;
       }
       if (this.outdated(target)) return this.pause(target);
-      if (runsHash(rec, target.hash)) continue;
+      if (!this.o.leadership.isLeader()) return; // stepped down mid-pass: the new leader goes on from what agents report
+      if (this.settled(rec, target)) continue;
       if (rec.reachable === false) {
         pending = true;
         continue;
@@ -188,6 +193,11 @@ export class ShardWorker {
     }
     if (!pending) this.finishIfOpen(target, 'done');
     else if (rollout.status === 'failed') rollout.status = 'rolling-out';
+  }
+
+  /** Runs the target and has seen our term (outside Kubernetes the term is 0: running it is enough). */
+  private settled(rec: AgentRecord, target: DesiredDocument): boolean {
+    return runsHash(rec, target.hash) && (rec.term ?? 0) >= this.o.leadership.term();
   }
 
   private finishIfOpen(target: DesiredDocument, status: 'done'): void {

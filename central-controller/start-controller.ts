@@ -18,7 +18,13 @@ import { GitFollower } from './git-follower.ts';
 import { Pusher } from './pusher.ts';
 import { Reconciler } from './reconciler.ts';
 import { RepositorySync } from './repository-sync.ts';
+import { RevisionRecorder } from './revision-recorder.ts';
+import { TargetHealthWatch } from './target-health-watch.ts';
 import { CloseHooks, type ControllerRuntime } from './runtime.ts';
+import { hostname } from 'node:os';
+import { LeaderElector, type LeaderElectorOptions } from './kubernetes/leader-election.ts';
+import { AgentDiscovery, type KubernetesDiscoveryOptions } from './kubernetes/agent-discovery.ts';
+import { soleController, type Leadership } from './kubernetes/leadership.ts';
 import { DEFAULT_EVENT_STREAM_LIMITS, EventStreams } from './event-streams.ts';
 import { mapBounded, Semaphore } from './semaphore.ts';
 import { ShardWorker } from './shard-worker.ts';
@@ -81,6 +87,16 @@ export interface StartControllerOptions {
   log?: Logger;
   logWrite?: (line: string) => void;
   defaultMetrics?: boolean;
+  /** Target health of each revision's new targets: poll interval (default 1 s) and bound (default 2 min). */
+  targetHealthPollMs?: number;
+  targetHealthBoundMs?: number;
+  /**
+   * Kubernetes mode: elect a leader on a Lease (central-controller/kubernetes/leader-election.ts). Only
+   * the leader pushes, repairs and answers pulls; followers follow git, compile and serve the read API.
+   */
+  leaderElection?: Omit<LeaderElectorOptions, 'log' | 'agentsTerm' | 'onError'>;
+  /** Kubernetes mode: find agents as Pods through the API (central-controller/kubernetes/agent-discovery.ts). */
+  kubernetes?: KubernetesDiscoveryOptions;
   /** Add routes (the dashboard) to the app before the API's 404 handler. */
   extraRoutes?: Parameters<typeof createControllerApp>[1]['extraRoutes'];
 }
@@ -133,6 +149,16 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   const presented = agentSecret ? (a: AgentScope) => deriveAgentToken(agentSecret, a) : () => tokens.agent ?? tokens.admin;
   const client = new AgentClient(presented, opts.pushTimeoutMs ?? 30_000, abort.signal);
   const faults = new AgentFaults({ state, metrics, log });
+  const elector = opts.leaderElection
+    ? new LeaderElector({
+        ...opts.leaderElection,
+        log: log.child({ component: 'leader-election' }),
+        // A new term goes above every term an agent has reported, even if the Lease was recreated.
+        agentsTerm: () => registry.all().reduce((max, a) => Math.max(max, a.term ?? 0), 0),
+        onError: (code) => metrics.leaseErrors.inc({ code: code === null ? 'none' : String(code) }),
+      })
+    : null;
+  const leadership: Leadership = elector ?? soleController(hostname());
   const pusher = new Pusher({
     client,
     faults,
@@ -144,12 +170,15 @@ export async function startController(opts: StartControllerOptions): Promise<Run
     retryBaseMs: opts.retryBaseMs ?? 250,
     retryMaxMs: opts.retryMaxMs ?? 5000,
     signal: abort.signal,
+    leadership,
   });
+  const healthWatch = new TargetHealthWatch({ state, registry, client, faults, metrics, log, signal: abort.signal, pollMs: opts.targetHealthPollMs, boundMs: opts.targetHealthBoundMs, timeoutMs: opts.statusTimeoutMs ?? 3000 });
+  new RevisionRecorder({ state, registry, log, watchTargets: (sha, shard) => healthWatch.watch(sha, shard) });
   const workers = new Map<string, ShardWorker>();
   const workerFor = (shard: string) => {
     let w = workers.get(shard);
     if (!w) {
-      w = new ShardWorker(state.shard(shard), { state, registry, pusher, metrics, log, failureRetryBaseMs: opts.failureRetryBaseMs ?? reconcileMs, failureRetryMaxMs: opts.failureRetryMaxMs ?? 300_000 });
+      w = new ShardWorker(state.shard(shard), { state, registry, pusher, metrics, log, failureRetryBaseMs: opts.failureRetryBaseMs ?? reconcileMs, failureRetryMaxMs: opts.failureRetryMaxMs ?? 300_000, leadership });
       workers.set(shard, w);
     }
     return w;
@@ -158,7 +187,7 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   const git = new GitFollower(opts.repo, branch, opts.stateDir);
   const sync = new RepositorySync({ git, state, metrics, log, subdir: opts.repoSubdir, onDesiredChanged: () => wave.submit() });
   const statusTimeoutMs = opts.statusTimeoutMs ?? 3000;
-  const reconciler = new Reconciler({ state, registry, client, faults, metrics, log, workerFor, heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 30_000, usageRefreshMs: opts.usageRefreshMs, statusTimeoutMs, concurrency: Math.max(concurrency, 16) });
+  const reconciler = new Reconciler({ state, registry, client, faults, metrics, log, workerFor, heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 30_000, usageRefreshMs: opts.usageRefreshMs, statusTimeoutMs, concurrency: Math.max(concurrency, 16), leadership });
 
   const closeHooks = new CloseHooks(log);
   const streams = new EventStreams(
@@ -171,7 +200,11 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   // early; its fetch must wait for the clone, or it races `git.open()` on a half-made repository.
   let gitOpened!: () => void;
   const gitReady = new Promise<void>((resolve) => (gitOpened = resolve));
+  const discovery = opts.kubernetes
+    ? new AgentDiscovery({ registry, state, metrics, log, pollStatus: (a) => reconciler.pollStatus(a), kickShard: (shard) => runtime.kickShard(shard) }, opts.kubernetes)
+    : null;
   const runtime: ControllerRuntime = {
+    kubernetes: discovery ? () => discovery.status() : undefined,
     state,
     metrics,
     log,
@@ -188,6 +221,7 @@ export async function startController(opts: StartControllerOptions): Promise<Run
     closeHookCount: () => closeHooks.size,
     faults,
     streams,
+    leadership,
   };
   const { app } = createControllerApp(runtime, {
     tokens: () => tokens,
@@ -197,6 +231,10 @@ export async function startController(opts: StartControllerOptions): Promise<Run
     dashboardSessionMs: opts.dashboardSessionMs,
     extraRoutes: opts.extraRoutes,
   });
+
+  // A kubeconfig that cannot be loaded is a configuration error: fail before listening. An API that
+  // refuses (403) is not: discovery retries and shows why in /v1/kubernetes and /healthz.
+  await discovery?.start();
 
   // Listen first so agents can report while we learn the fleet; then ask every known agent what it
   // runs, so that a restarted controller re-pushes nothing to agents already on the desired hash.
@@ -214,8 +252,29 @@ export async function startController(opts: StartControllerOptions): Promise<Run
     await new Promise<void>((r) => server.close(() => r()));
     throw err;
   }
+  const refreshLeaderGauges = () => {
+    metrics.isLeader.set(leadership.isLeader() ? 1 : 0);
+    metrics.leaderTerm.set(leadership.info().term);
+  };
   reconciler.refreshGauges();
-  metrics.onCollect(() => reconciler.refreshGauges());
+  refreshLeaderGauges();
+  metrics.onCollect(() => {
+    reconciler.refreshGauges();
+    refreshLeaderGauges();
+  });
+  // A new leader's state is level-triggered: it recomputes everything from git and the agents'
+  // reports, so kicking every released shard finishes whatever rollout the last leader left half-done
+  // (and fences every agent at the new term with an `unchanged` push).
+  leadership.onChange((leading) => {
+    metrics.leadershipTransitions.inc({ to: leading ? 'leader' : 'follower' });
+    refreshLeaderGauges();
+    state.record({ type: leading ? 'leader-elected' : 'leader-stepped-down', message: leading ? `this controller (${leadership.info().identity}) leads at term ${leadership.term()}` : `this controller (${leadership.info().identity}) stepped down; it no longer pushes` });
+    if (!leading) return;
+    for (const s of state.shards.values()) if (s.released) workerFor(s.name).kick();
+    wave.submit();
+    void reconciler.tick().catch((err) => log.error('reconcile failed', { error: err }));
+  });
+  elector?.start();
 
   const timers: NodeJS.Timeout[] = [];
   if (pollMs > 0) timers.push(setInterval(() => void sync.trigger('poll').catch(() => undefined), pollMs));
@@ -234,6 +293,9 @@ export async function startController(opts: StartControllerOptions): Promise<Run
     reconcileNow: () => reconciler.tick(),
     close: () =>
       (closed ??= (async () => {
+        // Stop pushing and hand the Lease back first, so a follower takes over within about a second.
+        await elector?.stop(true);
+        await discovery?.stop();
         timers.forEach(clearInterval);
         abort.abort();
         closeHooks.runAll();

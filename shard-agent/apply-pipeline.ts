@@ -186,11 +186,36 @@ export class ApplyPipeline {
       const meta = { revision: String(d.revision ?? ''), generation: Number(d.generation ?? -1), hash: String(d.hash ?? '') };
       return this.finish(meta, 'rejected', { startedAt, receivedAt, error: err.message, httpStatus: err.httpStatus, source: req.source });
     }
+    const fenced = this.fence(verified.doc);
+    if (fenced) return this.finish(verified.doc, 'rejected', { startedAt, receivedAt, error: fenced, httpStatus: 409, source: req.source });
     const stale = this.staleness(verified.doc, req.force ?? false);
     if (stale) return this.finish(verified.doc, 'rejected', { startedAt, receivedAt, error: stale, httpStatus: 409, source: req.source });
     const outcome = await this.queue.submit({ verified, force: req.force ?? false, source: req.source, receivedAt });
     if (outcome === SUPERSEDED) return this.finish(verified.doc, 'superseded', { startedAt, receivedAt, error: 'a newer document arrived while this one waited', source: req.source });
     return outcome;
+  }
+
+  /** The highest leader term seen (0 when none: outside Kubernetes, pushes carry no term). */
+  get term(): number {
+    return this.state.highestTerm ?? 0;
+  }
+
+  /**
+   * Fencing (Kubernetes mode): a push from a term below the highest seen comes from a deposed leader,
+   * and is refused whatever its generation, even with force (an operator forcing a document in
+   * Kubernetes mode sends the current term, shown in the status). A higher term is remembered at once,
+   * and persisted, before the document is applied or refused for any other reason.
+   */
+  private fence(doc: DesiredDocument): string | undefined {
+    const term = doc.term ?? 0;
+    const seen = this.term;
+    if (term < seen) return `term ${term} is lower than term ${seen} already seen; a newer leader exists`;
+    if (term > seen) {
+      this.state.highestTerm = term;
+      this.o.log.info('new leader term seen', { term, previous: seen });
+      void this.o.store.saveState(this.state).catch((err) => this.o.log.error('saving state failed', { error: err }));
+    }
+    return undefined;
   }
 
   /**
@@ -214,7 +239,9 @@ export class ApplyPipeline {
     const log = this.o.log.child({ revision: doc.revision, generation: doc.generation, hash: doc.hash.slice(0, 12), source: job.source });
     if (this.o.testDelayMs) await new Promise((r) => setTimeout(r, this.o.testDelayMs));
 
-    // Checked again: a newer revision may have been applied while this one waited.
+    // Checked again: a newer revision (or leader) may have come while this one waited.
+    const fenced = this.fence(doc);
+    if (fenced) return this.finish(doc, 'rejected', { ...base, error: fenced, httpStatus: 409 });
     const stale = this.staleness(doc, job.force);
     if (stale) return this.finish(doc, 'rejected', { ...base, error: stale, httpStatus: 409 });
 
@@ -391,7 +418,7 @@ export class ApplyPipeline {
     if (result !== 'rejected' && result !== 'superseded') void this.o.store.saveState(this.state).catch((err) => this.o.log.error('saving state failed', { error: err }));
     if (result === 'rejected' || result === 'rolled-back') this.o.log.warn(`apply ${result}`, { revision: doc.revision, error: info.error, source: info.source });
     for (const l of this.listeners) l(record);
-    const body: ApplyResponse = { result, shard: this.o.shard, revision: doc.revision, hash: doc.hash, applyMs, ...(info.error ? { error: info.error } : {}), ...(info.reloadMs !== undefined ? { reloadMs: info.reloadMs } : {}), ...(info.prometheusDown ? { prometheusDown: info.prometheusDown } : {}) };
+    const body: ApplyResponse = { result, shard: this.o.shard, revision: doc.revision, hash: doc.hash, applyMs, ...(info.error ? { error: info.error } : {}), ...(info.reloadMs !== undefined ? { reloadMs: info.reloadMs } : {}), ...(info.prometheusDown ? { prometheusDown: info.prometheusDown } : {}), ...(this.term > 0 ? { term: this.term } : {}) };
     return { httpStatus: info.httpStatus ?? HTTP_STATUS[result], body };
   }
 
@@ -408,6 +435,7 @@ export class ApplyPipeline {
       applying: this.queue.running,
       recent: this.state.recent,
       flagCount: self.flagCount,
+      term: this.term,
       startup: this.startup,
       lastRefusedHash: this.refusedHash,
     };

@@ -31,6 +31,11 @@ export interface PersistedState {
   applied: AppliedState | null;
   owners: Record<string, JobOwner>;
   recent: ApplyRecord[];
+  /**
+   * The highest leader term seen on a push (Kubernetes mode; absent before fencing or outside it).
+   * Kept across restarts: a restarted agent must still refuse a deposed leader.
+   */
+  highestTerm?: number;
 }
 
 /** A complete file set: `content: null` means the file did not exist. */

@@ -34,6 +34,7 @@ export function verifyDocument(input: unknown, expectedShard: string, layout: Co
   if (typeof doc.shard !== 'string' || doc.shard !== expectedShard) bad(`document is for shard ${JSON.stringify(doc.shard)}, this agent serves ${JSON.stringify(expectedShard)}`);
   if (typeof doc.revision !== 'string' || doc.revision.length === 0 || doc.revision.length > 200) bad('revision must be a non-empty string');
   if (!Number.isSafeInteger(doc.generation) || doc.generation < 0) bad('generation must be a non-negative integer');
+  if (doc.term !== undefined && (!Number.isSafeInteger(doc.term) || doc.term < 0)) bad('term must be a non-negative integer when present');
   if (typeof doc.hash !== 'string' || !/^[0-9a-f]{64}$/.test(doc.hash)) bad('hash must be 64 lowercase hex digits');
   if (doc.owners !== undefined && (typeof doc.owners !== 'object' || doc.owners === null || Array.isArray(doc.owners))) bad('owners must be an object');
   if (!Array.isArray(doc.files) || doc.files.length === 0) bad('files must be a non-empty array');

@@ -81,9 +81,12 @@ export function mountAgentRoutes(app: Express, rt: ControllerRuntime, guard: Req
     if (!NAME.test(shard)) return void res.status(400).json({ error: 'shard query parameter required' });
     const refused = scopeRefusal(res, shard, replica);
     if (refused) return void res.status(403).json({ error: refused });
+    // A follower hands out nothing: only the leader's documents carry the term agents accept.
+    if (!rt.leadership.isLeader()) return void res.status(404).json({ error: `this controller is not the leader (leader: ${rt.leadership.info().leader ?? 'none yet'}); nothing to pull here` });
     const s = rt.state.shards.get(shard);
     const doc = s ? documentForReplica(s, rt.state.agents.replicasOf(shard), replica) : null;
     if (!doc) return void res.status(404).json({ error: `no desired document for shard ${shard}` });
-    res.json(doc);
+    const term = rt.leadership.term();
+    res.json(term > 0 ? { ...doc, term } : doc);
   });
 }

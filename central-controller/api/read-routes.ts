@@ -2,11 +2,15 @@
 import type { Express, RequestHandler } from 'express';
 import type { ControllerRuntime } from '../runtime.ts';
 import { seriesUsage } from '../controller-state.ts';
+import { revisionTouchesTeam } from '../revision-life.ts';
 import { agentsView, filterFlags, repositoryView, shardDetailView, shardsView, teamsView, teamView } from '../views.ts';
 
 const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
 
 export function mountReadRoutes(app: Express, rt: ControllerRuntime, read: RequestHandler, admin: RequestHandler): void {
+  app.get('/v1/leader', read, (_req, res) => {
+    res.json(rt.leadership.info());
+  });
   app.get('/v1/repository', read, (_req, res) => {
     res.json(repositoryView(rt.state));
   });
@@ -43,6 +47,16 @@ export function mountReadRoutes(app: Express, rt: ControllerRuntime, read: Reque
   app.get('/v1/events', read, (req, res) => {
     const limit = Math.min(500, Math.max(1, Number(req.query.limit ?? 100) || 100));
     res.json({ events: rt.state.recentEvents(limit, Number(req.query.since ?? 0) || 0) });
+  });
+  // Each recent revision's life (central-controller/revision-life.ts); ?team= keeps those touching a team.
+  app.get('/v1/revisions', read, (req, res) => {
+    const team = str(req.query.team);
+    res.json({ revisions: rt.state.revisions.list().filter((r) => !team || revisionTouchesTeam(r, team)) });
+  });
+  app.get('/v1/revisions/:sha', read, (req, res) => {
+    const r = rt.state.revisions.get(String(req.params.sha));
+    if (!r) return void res.status(404).json({ error: `no record of revision ${String(req.params.sha).slice(0, 64)} (the controller keeps the last ${rt.state.revisions.capacity})` });
+    res.json(r);
   });
   app.post('/v1/sync', admin, async (_req, res) => {
     try {

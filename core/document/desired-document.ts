@@ -32,6 +32,12 @@ export interface DesiredDocument {
    * commits it removed. Agents refuse a lower generation, and a different document at the same one.
    */
   generation: number;
+  /**
+   * Kubernetes mode only: the term of the leader that pushed it (grows with every new Lease holder; see
+   * central-controller/kubernetes/leader-election.ts). Agents refuse a term lower than the highest they
+   * have seen, so a deposed leader changes nothing. Absent outside Kubernetes (read as 0).
+   */
+  term?: number;
   /** Commit time, ISO 8601. */
   committedAt: string;
   files: DocumentFile[];
