@@ -54,6 +54,8 @@ export class LiveHub {
     );
     state.events.on('shard', (name: string) => this.change(`shard:${name}`));
     state.events.on('repository', () => this.change('repository'));
+    // Target health changes arrive through the revision records only (no timeline event).
+    state.revisions.onChange((sha) => this.guarded('revision', () => this.change(`revision:${sha}`)));
     rt.onClose(() => this.close());
   }
 

@@ -7,6 +7,7 @@
 //   GET /teams               teams
 //   GET /teams/:team         one team: jobs, targets, cardinality flags with their fixes
 //   GET /repository          head and last good commit, findings with file:line:col
+//   GET /revisions/:sha      one revision's life: where it landed, each new target's health
 //   GET /dashboard/events    live feed for the pages (SSE)
 //   GET /dashboard/assets/*  script, stylesheet, icon (no token needed: no data in them)
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { LiveHub } from './live.ts';
 import { ASSET_PREFIX } from './layout.ts';
 import { fleetPage, notFoundPage, repositoryPage, shardPage, teamPage, teamsPage, type PageContext } from './pages.ts';
 import type { SafeHtml } from './html.ts';
+import { revisionPage } from './revision-page.ts';
 
 export interface DashboardOptions {
   /** The controller's --open-read-access: views without a token. */
@@ -90,6 +92,10 @@ export function mountDashboard(app: Express, rt: ControllerRuntime, opts: Dashbo
     send(res, s ? 200 : 404, s ? shardPage(ctx, s) : notFoundPage(ctx, `No shard named “${name}”.`));
   });
   app.get('/repository', securityHeaders, read, (_req, res) => send(res, 200, repositoryPage(ctx)));
+  app.get('/revisions/:sha', securityHeaders, read, (req, res) => {
+    const r = rt.state.revisions.get(String(req.params.sha));
+    send(res, r ? 200 : 404, r ? revisionPage(ctx, r) : notFoundPage(ctx, `No record of revision “${String(req.params.sha).slice(0, 64)}”: the controller keeps the last ${rt.state.revisions.capacity}.`));
+  });
   app.get('/dashboard/events', securityHeaders, read, (req, res) => live.handle(req, res));
   return { live };
 }

@@ -8,6 +8,7 @@ import { ago, badge, humanSeconds, shortSha, stateBadge, usage } from './format.
 import { html, join, seg, type SafeHtml } from './html.ts';
 import { page } from './layout.ts';
 import { freshestUsageByShard, seriesOfUsage } from '../controller-state.ts';
+import { recentRevisionsPanel } from './revision-page.ts';
 
 export interface PageContext {
   state: ControllerState;
@@ -106,7 +107,7 @@ function repositoryBanner(state: ControllerState): SafeHtml {
   return html``;
 }
 
-function frame(ctx: PageContext, p: { title: string; nav: Parameters<typeof page>[0]['nav']; body: SafeHtml; scope: string }): SafeHtml {
+export function frame(ctx: PageContext, p: { title: string; nav: Parameters<typeof page>[0]['nav']; body: SafeHtml; scope: string }): SafeHtml {
   return page({ title: p.title, nav: p.nav, body: p.body, banner: repositoryBanner(ctx.state), timeline: timeline(ctx.state.recentEvents(40)), liveScope: p.scope });
 }
 
@@ -176,6 +177,7 @@ ${quarantinePanel(ctx)}
 <section class="shards grid" aria-label="shards">
   ${shards.length === 0 ? html`<p class="muted">No shards yet: the controller has not compiled the repository, and no agent has registered.</p>` : shards.map((s) => shardCard(ctx, s))}
 </section>
+${recentRevisionsPanel(ctx)}
 <section class="panel" aria-label="teams">
   <h2>Teams</h2>
   ${teamsTable(teams)}
@@ -313,6 +315,7 @@ export function teamPage(ctx: PageContext, team: string): SafeHtml | null {
   )} · ${t.flags.length > 0 ? badge(`${t.flags.length} cardinality flag${t.flags.length === 1 ? '' : 's'}`, 'warn') : html`no cardinality flags`}</p>
 </section>
 ${quarantinePanel(ctx, t.team)}
+${recentRevisionsPanel(ctx, { team: t.team })}
 <section class="panel"><h2>Cardinality flags</h2>${flagTable(t.flags, { showTeam: false })}</section>
 <section class="panel"><h2>Jobs</h2>
   <div class="table-wrap"><table class="jobs">
