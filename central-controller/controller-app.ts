@@ -28,7 +28,13 @@ export function createControllerApp(rt: ControllerRuntime, o: ControllerAppOptio
   const guards = authGuards(o.tokens, o.openReadAccess);
   mountMetricsAndHealth(app, rt.metrics.registry, () => ({
     ok: rt.state.repository.lastSyncError === null || rt.state.repository.lastGood !== null,
-    detail: { valid: rt.state.repository.valid, lastGood: rt.state.repository.lastGood?.sha ?? null, lastSyncError: rt.state.repository.lastSyncError },
+    detail: {
+      valid: rt.state.repository.valid,
+      lastGood: rt.state.repository.lastGood?.sha ?? null,
+      lastSyncError: rt.state.repository.lastSyncError,
+      // Shown, but not unhealthy: a 403 restarting the controller (liveness) would only crash-loop it.
+      ...(rt.kubernetes ? { kubernetes: (({ ok, error }) => ({ ok, error }))(rt.kubernetes()) } : {}),
+    },
   }));
   mountWebhookRoute(app, rt, o.webhookSecret, o.webhookMaxBytes);
   mountAgentRoutes(app, rt, guards.agent);

@@ -8,6 +8,7 @@ export function createControllerMetrics(opts: { defaultMetrics?: boolean } = {})
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   // Gauges derived from state are refreshed when scraped (and by the reconcile loop).
   let refresh: () => void = () => undefined;
+  let kubernetesRefresh: () => void = () => undefined;
   const m = {
     registry,
     onCollect(fn: () => void) {
@@ -67,6 +68,43 @@ export function createControllerMetrics(opts: { defaultMetrics?: boolean } = {})
       labelNames: ['kind'],
       registers: [registry],
     }),
+    kubernetesWatchRestarts: new Counter({
+      name: 'promshard_controller_kubernetes_watch_restarts_total',
+      help: 'Restarts of the Kubernetes pod list/watch, by reason: gone (410, relisted), watchdog (silent past the bound, relisted), forbidden (403), unauthorized (401), list-timeout, error.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    kubernetesWatchLastEventAge: new Gauge({
+      name: 'promshard_controller_kubernetes_watch_last_event_age_seconds',
+      help: 'Seconds since the pod watch of each namespace last delivered anything (event, bookmark or completed list); computed at scrape.',
+      labelNames: ['namespace'],
+      registers: [registry],
+      collect() {
+        kubernetesRefresh();
+      },
+    }),
+    kubernetesPodsDiscovered: new Gauge({
+      name: 'promshard_controller_kubernetes_pods_discovered',
+      help: 'Agents known from Kubernetes pods, by whether the pod is Ready.',
+      labelNames: ['ready'],
+      registers: [registry],
+      collect() {
+        kubernetesRefresh();
+      },
+    }),
+    kubernetesDiscoveryUp: new Gauge({
+      name: 'promshard_controller_kubernetes_discovery_up',
+      help: '1 while the pod list/watch of the namespace works, 0 while it fails (e.g. a 403 from RBAC; see /v1/kubernetes).',
+      labelNames: ['namespace'],
+      registers: [registry],
+      collect() {
+        kubernetesRefresh();
+      },
+    }),
+    /** Kubernetes mode sets what refreshes its gauges at scrape. */
+    onKubernetesCollect(fn: () => void) {
+      kubernetesRefresh = fn;
+    },
     agentProtocolErrors: new Counter({
       name: 'promshard_controller_agent_protocol_errors_total',
       help: 'Answers and reports from agents that did not match the protocol schema (the agent is marked faulty; nothing of the answer is kept).',

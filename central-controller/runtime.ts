@@ -7,8 +7,11 @@ import type { ControllerMetrics } from './controller-metrics.ts';
 import type { EventStreams } from './event-streams.ts';
 import type { WaveCoordinator } from './wave-coordinator.ts';
 import type { Leadership } from './kubernetes/leadership.ts';
+import type { KubernetesDiscoveryStatus } from './kubernetes/agent-discovery.ts';
 
 export interface ControllerRuntime {
+  /** Kubernetes agent discovery's state (central-controller/kubernetes/); absent outside Kubernetes mode. */
+  kubernetes?: () => KubernetesDiscoveryStatus;
   state: ControllerState;
   metrics: ControllerMetrics;
   log: Logger;

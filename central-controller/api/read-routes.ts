@@ -11,6 +11,10 @@ export function mountReadRoutes(app: Express, rt: ControllerRuntime, read: Reque
   app.get('/v1/leader', read, (_req, res) => {
     res.json(rt.leadership.info());
   });
+  // Kubernetes agent discovery: namespaces watched, their errors (e.g. RBAC 403), pods found and ignored.
+  app.get('/v1/kubernetes', read, (_req, res) => {
+    res.json(rt.kubernetes?.() ?? { enabled: false });
+  });
   app.get('/v1/repository', read, (_req, res) => {
     res.json(repositoryView(rt.state));
   });
