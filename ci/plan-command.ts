@@ -9,15 +9,24 @@ import { computePlan } from './plan/compute-plan.ts';
 import { formatPlanMarkdown, formatPlanText, type PlanExtras } from './plan/format-plan.ts';
 import { gitLocation, gitRefExists, resolveRepositoryDir } from './repository-location.ts';
 import { liveFleetNotes } from './plan/live-fleet-notes.ts';
+import { CommentNotPossible, commentTargetFromEnv, hostFor, postPlanComment } from './plan/pr-comment.ts';
 
 const HELP = `usage: promshard plan --base REF [--head REF] [--repo DIR] [--format text|markdown|json]
-                     [--controller URL --token-file FILE]
+                     [--controller URL --token-file FILE] [--comment github|gitlab [--comment-required]]
 
 Compiles the repository at REF and at --head (default HEAD; "worktree" for uncommitted files) and
 prints, for every shard the change touches: jobs added/removed/changed, targets added/removed, and
 the shard's targets against its budget. With --controller it warns about touched jobs that carry
 cardinality flags and estimates the series added targets bring against max_series.
+
+--comment github|gitlab posts the plan (Markdown, with the findings grouped by file) as ONE comment
+on the pull/merge request, edited in place on every push (found by <!-- promshard-plan -->). The
+host, the PR/MR and the token come from the CI's environment: GITHUB_TOKEN, GITHUB_REPOSITORY,
+GITHUB_EVENT_PATH or GITHUB_REF, GITHUB_API_URL; GITLAB_TOKEN (project/group access token),
+CI_PROJECT_ID, CI_MERGE_REQUEST_IID, CI_API_V4_URL (CI_JOB_TOKEN cannot write notes).
 Exit status: 0 fine, 1 the head is invalid or a shard goes over budget, 2 usage or internal failure.
+A comment that could not be posted is reported on stderr and does not change the exit status, unless
+--comment-required is given: then it exits 3 when the plan itself was fine.
 `;
 
 /** Paths whose bytes differ between the two revisions (added, removed or edited). */
@@ -41,6 +50,8 @@ export async function run(argv: string[]): Promise<number> {
     format: { type: 'string', default: 'text' },
     controller: { type: 'string' },
     'token-file': { type: 'string' },
+    comment: { type: 'string' },
+    'comment-required': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -49,6 +60,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!values.base) throw new UsageError('--base REF is required\n' + HELP);
   if (!['text', 'markdown', 'json'].includes(values.format!)) throw new UsageError('--format must be text, markdown or json');
+  if (values.comment !== undefined && values.comment !== 'github' && values.comment !== 'gitlab') throw new UsageError('--comment must be github or gitlab');
   const repoDir = resolveRepositoryDir(values.repo);
   const { gitDir, subdir } = gitLocation(repoDir);
   for (const ref of [values.base, values.head!]) if (ref !== 'worktree' && !gitRefExists(gitDir, ref)) throw new UsageError(`no such commit: ${ref}`);
@@ -69,5 +81,21 @@ export async function run(argv: string[]): Promise<number> {
   else if (values.format === 'markdown') process.stdout.write(formatPlanMarkdown(plan, extras));
   else process.stdout.write(formatPlanText(plan, extras));
   const failed = hasErrors(head.findings) || plan.shards.some((s) => s.overBudget) || extras.liveNotes.some((n) => n.severity === 'error');
-  return failed ? 1 : 0;
+  let commented = true;
+  if (values.comment === 'github' || values.comment === 'gitlab') commented = await comment(values.comment, formatPlanMarkdown(plan, extras));
+  return failed ? 1 : !commented && values['comment-required'] ? 3 : 0;
+}
+
+/** Posts the sticky comment; every failure is said on stderr (never with the token) and returns false. */
+async function comment(kind: 'github' | 'gitlab', markdown: string): Promise<boolean> {
+  try {
+    const target = commentTargetFromEnv(kind);
+    const posted = await postPlanComment(hostFor(target), target.number, markdown, target.jobUrl);
+    process.stderr.write(`promshard plan: ${posted.action} the plan comment ${posted.id} on ${kind === 'github' ? 'pull request' : 'merge request'} ${target.number}${posted.truncated ? ` (cut to ${posted.length} characters; the full plan is in this log)` : ''}\n`);
+    return true;
+  } catch (err) {
+    const why = err instanceof CommentNotPossible ? err.message : `the git host refused or did not answer: ${(err as Error).message}`;
+    process.stderr.write(`promshard plan: the plan comment was NOT posted: ${why}\n`);
+    return false;
+  }
 }

@@ -49,16 +49,35 @@ export function formatPlanText(plan: Plan, x: PlanExtras): string {
   return visibleLines(out);
 }
 
+/**
+ * The head's findings grouped by file (errors first in each file), as the pull request shows them: one
+ * collapsed section per file, open when it holds an error. At most `perFile` findings per file.
+ */
+export function findingsByFileMarkdown(findings: readonly Finding[], perFile = 20): string[] {
+  if (findings.length === 0) return [];
+  const byFile = new Map<string, Finding[]>();
+  for (const f of findings) byFile.set(f.file, [...(byFile.get(f.file) ?? []), f]);
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  const out = [`#### Findings: ${errors} error(s), ${findings.length - errors} warning(s) in ${byFile.size} file(s)`, ''];
+  for (const [file, list] of [...byFile].sort(([a], [b]) => a.localeCompare(b))) {
+    const sorted = [...list].sort((a, b) => (a.severity === b.severity ? a.start.line - b.start.line || a.start.column - b.start.column : a.severity === 'error' ? -1 : 1));
+    const e = list.filter((f) => f.severity === 'error').length;
+    out.push(`<details${e ? ' open' : ''}><summary><code>${html(file)}</code>: ${e} error(s), ${list.length - e} warning(s)</summary>`, '');
+    for (const f of sorted.slice(0, perFile)) out.push(`- ${f.severity === 'error' ? ':x:' : ':warning:'} \`${f.start.line}:${f.start.column}\` **${md(f.ruleId)}** ${md(f.message)}`);
+    if (sorted.length > perFile) out.push(`- … and ${sorted.length - perFile} more (run \`promshard validate\`)`);
+    out.push('', '</details>', '');
+  }
+  return out;
+}
+
+const html = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const md = (s: string) => s.replace(/[|`<>*_[\]\\]/g, (c) => `\\${c}`);
 
 export function formatPlanMarkdown(plan: Plan, x: PlanExtras): string {
   const out: string[] = [`### promshard plan`, '', `\`${md(x.base)}\` → \`${md(x.head)}\`: **${plan.shards.length}** shard(s) change, ${plan.unchangedShards} unchanged.`, ''];
   const errors = x.headFindings.filter((f) => f.severity === 'error');
-  if (errors.length) {
-    out.push(`> [!CAUTION]`, `> ${errors.length} error finding(s): this change will not be rolled out until they are fixed.`, '');
-    for (const f of errors.slice(0, 20)) out.push(`- \`${md(f.file)}:${f.start.line}:${f.start.column}\` **${f.ruleId}** ${md(f.message)}`);
-    out.push('');
-  }
+  if (errors.length) out.push(`> [!CAUTION]`, `> ${errors.length} error finding(s): this change will not be rolled out until they are fixed.`, '');
+  out.push(...findingsByFileMarkdown(x.headFindings));
   if (plan.shards.length) {
     out.push('| shard | change | jobs +/-/~ | targets +/- | targets vs budget |', '| --- | --- | --- | --- | --- |');
     for (const s of plan.shards) {
