@@ -1,0 +1,356 @@
+// The Kubernetes manifests (deploy/kubernetes/): rendered with the real `kubectl kustomize`, every
+// object validated against the Kubernetes OpenAPI schemas, and the invariants the deployment relies
+// on checked on the rendered objects. No cluster runs here (see FIELD-NOTES), so nothing is applied.
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdtempSync, cpSync, appendFileSync, writeFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { kubectlUnavailable, kustomize, schemaErrors, selectorMatches, helpFlags, objectId, type KubeObject } from '../support/kube-manifests.ts';
+import { verifyAgentToken, adminTokenDigest } from '../../core/http/agent-credential.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const deploy = join(root, 'deploy', 'kubernetes');
+const cli = join(root, 'bin', 'promshard.mjs');
+const skip = kubectlUnavailable() ?? false;
+
+type Probe = { httpGet?: { path: string; port: number | string } };
+type Port = { name?: string; containerPort: number };
+type Container = {
+  name: string;
+  image: string;
+  args?: string[];
+  command?: string[];
+  env?: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
+  ports?: Port[];
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  startupProbe?: Probe;
+  volumeMounts?: Array<{ name: string; mountPath: string; subPathExpr?: string; readOnly?: boolean }>;
+  securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+};
+type PodSpec = {
+  serviceAccountName?: string;
+  securityContext?: { runAsNonRoot?: boolean };
+  initContainers?: Container[];
+  containers: Container[];
+  volumes?: Array<{ name: string; secret?: { secretName: string } }>;
+};
+type Workload = KubeObject & {
+  spec: { replicas?: number; selector: { matchLabels?: Record<string, string> }; template: { metadata: { labels?: Record<string, string> }; spec: PodSpec } };
+};
+type Rule = { apiGroups?: string[]; resources?: string[]; verbs: string[] };
+
+const workloads = (objs: KubeObject[]) => objs.filter((o): o is Workload => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+const byKind = (objs: KubeObject[], kind: string) => objs.filter((o) => o.kind === kind);
+const one = (objs: KubeObject[], kind: string, name: string) => {
+  const found = objs.find((o) => o.kind === kind && o.metadata.name === name);
+  assert.ok(found, `${kind}/${name} is rendered`);
+  return found;
+};
+const controllerOf = (objs: KubeObject[]) => one(objs, 'Deployment', 'promshard-controller') as Workload;
+const container = (w: Workload, name: string) => {
+  const c = w.spec.template.spec.containers.find((x) => x.name === name);
+  assert.ok(c, `${objectId(w)} has a container ${name}`);
+  return c;
+};
+const flagsOf = (args: string[]) => args.filter((a) => a.startsWith('--')).map((a) => ({ flag: a.split('=')[0]!, hasValue: a.includes('=') }));
+
+const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8').trim();
+
+/**
+ * What keeps a shard's pods from holding their own credential: for every StatefulSet, each ordinal
+ * below `replicas` needs a key replica-<N> in the Secret behind the agent's token mount, holding a
+ * credential that verifies for that shard and replica.
+ */
+function replicaCredentialProblems(objs: KubeObject[], agentSecret: string): string[] {
+  const problems: string[] = [];
+  for (const s of byKind(objs, 'StatefulSet') as Workload[]) {
+    const shard = s.spec.template.metadata.labels?.['promshard.io/shard'];
+    const agent = s.spec.template.spec.containers.find((c) => c.name === 'agent');
+    const tokenFile = agent?.args?.find((a) => a.startsWith('--token-file='))?.split('=')[1];
+    const mount = agent?.volumeMounts?.find((m) => m.mountPath === tokenFile);
+    const secretName = s.spec.template.spec.volumes?.find((v) => v.name === mount?.name)?.secret?.secretName;
+    const secret = objs.find((o) => o.kind === 'Secret' && o.metadata.name === secretName) as (KubeObject & { data?: Record<string, string> }) | undefined;
+    if (!secret) {
+      problems.push(`${objectId(s)}: the agent's token file is not mounted from a rendered Secret`);
+      continue;
+    }
+    for (let ordinal = 0; ordinal < (s.spec.replicas ?? 1); ordinal++) {
+      const token = secret.data?.[`replica-${ordinal}`];
+      if (!token) problems.push(`${objectId(s)}: Secret ${secretName} has no key replica-${ordinal}: pod ${s.metadata.name}-${ordinal} cannot start`);
+      else {
+        const scope = verifyAgentToken(decode(token), agentSecret);
+        if (scope?.shard !== shard || scope?.replica !== String(ordinal)) problems.push(`${objectId(s)}: replica-${ordinal} is not shard ${shard} replica ${ordinal}'s credential (${JSON.stringify(scope)})`);
+      }
+    }
+  }
+  return problems;
+}
+
+describe('Kubernetes manifests (rendered with kubectl kustomize; no cluster)', { skip }, () => {
+  let base: KubeObject[];
+  let overlay: KubeObject[];
+  before(() => {
+    base = [...kustomize(join(deploy, 'base')), ...kustomize(join(deploy, 'shard'))];
+    overlay = kustomize(join(deploy, 'overlays', 'example'));
+  });
+
+  test('every object of the base, the shard base and the example overlay fits the Kubernetes OpenAPI schemas', () => {
+    for (const [name, objs] of [['base', base], ['overlay', overlay]] as const) {
+      assert.ok(objs.length > 0, `${name} renders objects`);
+      const errors = objs.flatMap(schemaErrors);
+      assert.deepEqual(errors, [], `${name}: schema violations`);
+    }
+    const kinds = new Set(overlay.map((o) => o.kind));
+    for (const k of ['Namespace', 'ServiceAccount', 'Role', 'RoleBinding', 'Deployment', 'Service', 'PodDisruptionBudget', 'StatefulSet', 'NetworkPolicy', 'Secret', 'ConfigMap']) {
+      assert.ok(kinds.has(k), `the overlay renders a ${k}`);
+    }
+    for (const o of overlay) if (o.kind !== 'Namespace') assert.equal(o.metadata.namespace, 'promshard', `${objectId(o)} is in the overlay's namespace`);
+  });
+
+  test('a broken object fails validation: wrong type, unknown field, missing required property (and the unbroken one passes)', () => {
+    const good = controllerOf(overlay);
+    assert.deepEqual(schemaErrors(good), []);
+    const broken = (mutate: (d: Workload) => void) => {
+      const d = structuredClone(good);
+      mutate(d);
+      return schemaErrors(d);
+    };
+    const wrongType = broken((d) => { (d.spec as Record<string, unknown>).replicas = 'two'; });
+    assert.ok(wrongType.some((e) => e.includes('/spec/replicas') && e.includes('must be integer')), wrongType.join('\n'));
+    const unknown = broken((d) => { (d.spec.template.spec.containers[0] as Record<string, unknown>).livenesProbe = { httpGet: { path: '/healthz', port: 'http' } }; });
+    assert.ok(unknown.some((e) => e.includes('/spec/template/spec/containers/0/livenesProbe: unknown field')), unknown.join('\n'));
+    const nested = broken((d) => { (d.spec.template.spec.containers[0]!.ports![0] as Record<string, unknown>).hostIp = '0.0.0.0'; });
+    assert.ok(nested.some((e) => e.includes('/ports/0/hostIp: unknown field')), nested.join('\n'));
+    const missing = broken((d) => { delete (d.spec.template.spec.containers[0] as Partial<Container>).name; });
+    assert.ok(missing.some((e) => e.includes('/spec/template/spec/containers/0') && e.includes('required property') && e.includes('name')), missing.join('\n'));
+    const badEnum = broken((d) => { (d.spec.template.spec.containers[0]!.ports![0] as Record<string, unknown>).protocol = 'HTTP'; });
+    assert.ok(badEnum.some((e) => e.includes('/ports/0/protocol')), badEnum.join('\n'));
+    const secret = overlay.find((o) => o.kind === 'Secret')!;
+    assert.deepEqual(schemaErrors(secret), []);
+    const badBytes = schemaErrors({ ...secret, data: { token: 'not base64!' } } as KubeObject);
+    assert.ok(badBytes.some((e) => e.includes('/data/token') && e.includes('byte')), badBytes.join('\n'));
+    // Free-form maps (labels) take any key: not an unknown field.
+    assert.deepEqual(broken((d) => { d.metadata.labels = { ...d.metadata.labels, 'example.com/anything': 'x' }; }), []);
+    assert.deepEqual(schemaErrors({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }), ['Widget/w: no schema known for apiVersion example.com/v1 kind Widget']);
+  });
+
+  test('every probe of every Deployment and StatefulSet points at a port its container declares', () => {
+    for (const objs of [base, overlay]) {
+      for (const w of workloads(objs)) {
+        for (const c of w.spec.template.spec.containers) {
+          const probes = [c.readinessProbe, c.livenessProbe, c.startupProbe].filter((p): p is Probe => p !== undefined);
+          assert.ok(c.readinessProbe && c.livenessProbe, `${objectId(w)} ${c.name}: readiness and liveness probes`);
+          for (const p of probes) {
+            assert.ok(p.httpGet, `${objectId(w)} ${c.name}: HTTP probe`);
+            const port = p.httpGet.port;
+            const declared = (c.ports ?? []).some((x) => (typeof port === 'number' ? x.containerPort === port : x.name === port));
+            assert.ok(declared, `${objectId(w)} ${c.name}: probe port ${port} is declared (${JSON.stringify(c.ports)})`);
+          }
+        }
+      }
+    }
+    const controller = container(controllerOf(overlay), 'controller');
+    assert.equal(controller.readinessProbe?.httpGet?.path, '/healthz');
+    assert.equal(controller.livenessProbe?.httpGet?.path, '/healthz');
+  });
+
+  test('the controller: 2 replicas, leader-elected, a PodDisruptionBudget keeps one, hardened pod, resources', () => {
+    const d = controllerOf(overlay);
+    assert.equal(d.spec.replicas, 2);
+    const c = container(d, 'controller');
+    assert.ok(c.args?.includes('--leader-elect'), 'leader election is on');
+    assert.ok(c.args?.includes('--kubernetes'), 'Kubernetes discovery is on');
+    // Discovery finds every shard pod: promshard.io/shard ANDed with --agent-selector (equality terms).
+    const extra = c.args?.find((a) => a.startsWith('--agent-selector='))?.slice('--agent-selector='.length);
+    const matchLabels = Object.fromEntries((extra ? extra.split(',') : []).map((term) => term.split('=') as [string, string]));
+    for (const s of byKind(overlay, 'StatefulSet') as Workload[]) {
+      assert.ok(selectorMatches({ matchLabels, matchExpressions: [{ key: 'promshard.io/shard', operator: 'Exists' }] }, s.spec.template.metadata.labels), `discovery selects ${objectId(s)}'s pods`);
+    }
+    assert.ok(!selectorMatches({ matchLabels, matchExpressions: [{ key: 'promshard.io/shard', operator: 'Exists' }] }, d.spec.template.metadata.labels), 'discovery does not take controller pods for agents');
+    const pdb = one(overlay, 'PodDisruptionBudget', 'promshard-controller') as KubeObject & { spec: { minAvailable?: number; selector: { matchLabels?: Record<string, string> } } };
+    assert.equal(pdb.spec.minAvailable, 1);
+    assert.ok(selectorMatches(pdb.spec.selector, d.spec.template.metadata.labels), 'the PDB selects the controller pods');
+    const svc = one(overlay, 'Service', 'promshard-controller') as KubeObject & { spec: { selector: Record<string, string>; ports: Array<{ port: number; targetPort: string }> } };
+    assert.ok(selectorMatches({ matchLabels: svc.spec.selector }, d.spec.template.metadata.labels), 'the Service selects the controller pods');
+    assert.ok(svc.spec.ports.every((p) => c.ports?.some((x) => x.name === p.targetPort)), 'the Service targets a declared port');
+    for (const w of workloads(overlay)) {
+      assert.equal(w.spec.template.spec.securityContext?.runAsNonRoot, true, `${objectId(w)}: non-root`);
+      for (const x of [...(w.spec.template.spec.initContainers ?? []), ...w.spec.template.spec.containers]) {
+        assert.equal(x.securityContext?.readOnlyRootFilesystem, true, `${objectId(w)} ${x.name}: read-only root file system`);
+        assert.equal(x.securityContext?.allowPrivilegeEscalation, false, `${objectId(w)} ${x.name}: no privilege escalation`);
+        assert.deepEqual(x.securityContext?.capabilities?.drop, ['ALL'], `${objectId(w)} ${x.name}: drops every capability`);
+        assert.ok(x.resources?.requests?.cpu && x.resources.requests.memory && x.resources.limits?.memory, `${objectId(w)} ${x.name}: requests and a memory limit`);
+      }
+    }
+  });
+
+  test('RBAC: the controller ServiceAccount gets exactly leases get/create/update, pods list/watch, events create/patch, all namespaced', () => {
+    const sa = one(overlay, 'ServiceAccount', 'promshard-controller');
+    assert.equal(controllerOf(overlay).spec.template.spec.serviceAccountName, sa.metadata.name);
+    assert.deepEqual(byKind(overlay, 'ClusterRole'), [], 'no ClusterRole in the example (one namespace)');
+    assert.deepEqual(byKind(overlay, 'ClusterRoleBinding'), []);
+    const bindings = byKind(overlay, 'RoleBinding') as Array<KubeObject & { roleRef: { kind: string; name: string }; subjects: Array<{ kind: string; name: string; namespace?: string }> }>;
+    const granted: string[] = [];
+    for (const b of bindings) {
+      assert.deepEqual(b.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: 'promshard' }], `${objectId(b)} binds only the controller's ServiceAccount`);
+      assert.equal(b.roleRef.kind, 'Role');
+      const role = one(overlay, 'Role', b.roleRef.name) as KubeObject & { rules: Rule[] };
+      for (const r of role.rules) {
+        for (const g of r.apiGroups ?? []) for (const res of r.resources ?? []) for (const v of r.verbs) granted.push(`${g || 'core'}/${res}:${v}`);
+      }
+    }
+    assert.deepEqual(granted.sort(), [
+      'coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:update',
+      'core/events:create', 'core/events:patch',
+      'core/pods:list', 'core/pods:watch',
+    ]);
+    const roles = byKind(overlay, 'Role') as Array<KubeObject & { rules: Rule[] }>;
+    for (const r of roles) for (const rule of r.rules) assert.ok(!JSON.stringify(rule).includes('*'), `${objectId(r)}: no wildcard`);
+  });
+
+  test('the NetworkPolicy selects every agent pod and lets only controller pods reach the agent port', () => {
+    const np = one(overlay, 'NetworkPolicy', 'promshard-shards') as KubeObject & {
+      spec: {
+        podSelector: Parameters<typeof selectorMatches>[0];
+        policyTypes: string[];
+        ingress: Array<{ from?: Array<{ podSelector?: Parameters<typeof selectorMatches>[0]; namespaceSelector?: unknown; ipBlock?: unknown }>; ports?: Array<{ port: string | number }> }>;
+      };
+    };
+    assert.ok(np.spec.policyTypes.includes('Ingress'));
+    const controllerLabels = controllerOf(overlay).spec.template.metadata.labels;
+    const sets = byKind(overlay, 'StatefulSet') as Workload[];
+    assert.equal(sets.length, 2, 'two shards in the example');
+    for (const s of sets) {
+      assert.ok(selectorMatches(np.spec.podSelector, s.spec.template.metadata.labels), `the policy selects ${objectId(s)}'s pods`);
+      const agent = container(s, 'agent');
+      const agentPort = agent.ports?.find((p) => p.name === 'promshard-agent');
+      assert.ok(agentPort, `${objectId(s)}: the agent's port is named promshard-agent`);
+      // Every rule that could admit traffic to the agent port (a rule without ports admits all ports).
+      const admitting = np.spec.ingress.filter((r) => !r.ports || r.ports.some((p) => p.port === 'promshard-agent' || p.port === agentPort.containerPort));
+      assert.equal(admitting.length, 1, 'one rule admits the agent port');
+      const from = admitting[0]!.from ?? [];
+      assert.ok(from.length > 0, 'the rule names its sources (an empty from admits everyone)');
+      for (const peer of from) {
+        assert.equal(peer.namespaceSelector, undefined, 'no other namespace');
+        assert.equal(peer.ipBlock, undefined, 'no address range');
+        assert.ok(selectorMatches(peer.podSelector, controllerLabels), 'the source is the controller pods');
+        assert.ok(!selectorMatches(peer.podSelector, s.spec.template.metadata.labels), 'shard pods are not sources');
+      }
+    }
+    assert.ok(!selectorMatches(np.spec.podSelector, controllerLabels), 'the policy does not isolate the controller');
+  });
+
+  test('the shard StatefulSets: 2 replicas, a TSDB claim, a headless Service, shared config volume, reload over localhost', () => {
+    for (const s of byKind(overlay, 'StatefulSet') as Array<Workload & { spec: { serviceName: string; volumeClaimTemplates: Array<{ metadata: { name: string } }> } }>) {
+      const shard = s.spec.template.metadata.labels?.['promshard.io/shard'];
+      assert.ok(shard && shard !== 'change-me', `${objectId(s)}: the shard label is set by the overlay`);
+      assert.equal(s.metadata.name, `prometheus-${shard}`);
+      assert.equal(s.spec.replicas, 2);
+      assert.deepEqual(s.spec.volumeClaimTemplates.map((v) => v.metadata.name), ['tsdb']);
+      const svc = one(overlay, 'Service', s.spec.serviceName) as KubeObject & { spec: { clusterIP?: string; selector: Record<string, string> } };
+      assert.equal(svc.spec.clusterIP, 'None', 'the governing Service is headless');
+      assert.ok(selectorMatches({ matchLabels: svc.spec.selector }, s.spec.template.metadata.labels));
+      assert.ok(!selectorMatches({ matchLabels: svc.spec.selector }, (one(overlay, 'StatefulSet', s.metadata.name === 'prometheus-networking' ? 'prometheus-storage' : 'prometheus-networking') as Workload).spec.template.metadata.labels), 'a shard Service selects only its own shard');
+      const prom = container(s, 'prometheus');
+      const agent = container(s, 'agent');
+      assert.ok(prom.args?.includes('--web.enable-lifecycle'), 'Prometheus accepts POST /-/reload');
+      const configFile = prom.args?.find((a) => a.startsWith('--config.file='))?.split('=')[1];
+      assert.equal(agent.args?.find((a) => a.startsWith('--config-file='))?.split('=')[1], configFile, 'the agent writes the file Prometheus reads');
+      const mountOf = (c: Container, volume: string) => c.volumeMounts?.find((m) => m.name === volume)?.mountPath;
+      assert.ok(configFile?.startsWith(`${mountOf(prom, 'config')}/`) && mountOf(agent, 'config') === mountOf(prom, 'config'), 'both mount the shared config volume there');
+      const webPort = prom.ports?.find((p) => p.name === 'web')?.containerPort;
+      assert.equal(agent.args?.find((a) => a.startsWith('--prometheus-url=')), `--prometheus-url=http://127.0.0.1:${webPort}`, 'the agent reaches Prometheus over localhost');
+      assert.ok(agent.args?.includes('--reload=http'));
+    }
+  });
+
+  test('every $(VAR) in args and subPathExpr is defined in the container env, and the agent finds the controller Service', () => {
+    for (const w of workloads(overlay)) {
+      for (const c of [...(w.spec.template.spec.initContainers ?? []), ...w.spec.template.spec.containers]) {
+        const defined = new Set((c.env ?? []).map((e) => e.name));
+        const used = [...(c.args ?? []), ...(c.volumeMounts ?? []).map((m) => m.subPathExpr ?? '')].flatMap((a) => [...a.matchAll(/\$\(([A-Z_][A-Z0-9_]*)\)/g)].map((m) => m[1]!));
+        for (const v of used) assert.ok(defined.has(v), `${objectId(w)} ${c.name}: $(${v}) is defined`);
+      }
+    }
+    const svc = one(overlay, 'Service', 'promshard-controller') as KubeObject & { spec: { ports: Array<{ port: number }> } };
+    for (const s of byKind(overlay, 'StatefulSet') as Workload[]) {
+      const url = container(s, 'agent').args?.find((a) => a.startsWith('--controller='))?.split('=')[1];
+      assert.equal(url, `http://${svc.metadata.name}:${svc.spec.ports[0]!.port}`);
+      const env = container(s, 'agent').env ?? [];
+      assert.equal(env.find((e) => e.name === 'PROMSHARD_SHARD')?.valueFrom?.fieldRef?.fieldPath, "metadata.labels['promshard.io/shard']");
+    }
+  });
+
+  test('each shard Secret holds a credential for every replica ordinal, valid for that shard and replica (placeholder secret), mounted by the ordinal', () => {
+    const overlayDir = join(deploy, 'overlays', 'example');
+    const agentSecret = readFileSync(join(overlayDir, 'secrets', 'agent-secret'), 'utf8').trim();
+    const adminToken = readFileSync(join(overlayDir, 'secrets', 'admin-token'), 'utf8').trim();
+    const secrets = byKind(overlay, 'Secret') as Array<KubeObject & { data: Record<string, string> }>;
+    const secretNamed = (name: string) => {
+      const s = secrets.find((x) => x.metadata.name === name);
+      assert.ok(s, `Secret ${name} is rendered`);
+      return s;
+    };
+    const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8').trim();
+    assert.deepEqual(replicaCredentialProblems(overlay, agentSecret), []);
+    for (const s of byKind(overlay, 'StatefulSet') as Workload[]) {
+      const agent = container(s, 'agent');
+      const mount = agent.volumeMounts?.find((m) => m.mountPath === agent.args?.find((a) => a.startsWith('--token-file='))?.split('=')[1]);
+      assert.ok(mount, 'the token file is a mount');
+      assert.equal(mount.subPathExpr, 'replica-$(PROMSHARD_REPLICA)', 'only the pod\'s own key is mounted');
+      assert.equal(agent.env?.find((e) => e.name === 'PROMSHARD_REPLICA')?.valueFrom?.fieldRef?.fieldPath, "metadata.labels['apps.kubernetes.io/pod-index']");
+      const digestVolume = s.spec.template.spec.volumes?.find((v) => v.name === 'admin-digest');
+      assert.equal(decode(secretNamed(digestVolume!.secret!.secretName).data['admin-token.sha256']!), adminTokenDigest(adminToken));
+    }
+    const controllerSecrets = secretNamed((controllerOf(overlay).spec.template.spec.volumes ?? []).find((v) => v.secret)!.secret!.secretName);
+    const files = container(controllerOf(overlay), 'controller').args!.filter((a) => /-file=/.test(a)).map((a) => a.split('=')[1]!.split('/').pop()!);
+    assert.deepEqual(Object.keys(controllerSecrets.data).sort(), files.sort(), 'the controller Secret holds exactly the files its flags name');
+    for (const s of secrets) for (const v of Object.values(s.data)) assert.ok(decode(v).length >= 8);
+    assert.ok(readFileSync(join(overlayDir, 'secrets', 'admin-token'), 'utf8').startsWith('PLACEHOLDER'), 'example tokens say they are placeholders');
+  });
+
+  test('scaling a shard as docs/kubernetes.md says: a count without the new key is caught, minting the key fixes it', () => {
+    const copy = mkdtempSync(join(tmpdir(), 'promshard-kube-'));
+    try {
+      cpSync(deploy, copy, { recursive: true });
+      const shardDir = join(copy, 'overlays', 'example', 'shards', 'networking');
+      const kustomization = join(shardDir, 'kustomization.yaml');
+      appendFileSync(kustomization, 'replicas:\n  - name: prometheus-networking\n    count: 3\n');
+      const secretFile = join(copy, 'overlays', 'example', 'secrets', 'agent-secret');
+      const agentSecret = readFileSync(secretFile, 'utf8').trim();
+      const scaled = kustomize(join(copy, 'overlays', 'example'));
+      assert.equal((one(scaled, 'StatefulSet', 'prometheus-networking') as Workload).spec.replicas, 3);
+      assert.deepEqual(replicaCredentialProblems(scaled, agentSecret), [
+        `StatefulSet/prometheus-networking: Secret ${(one(scaled, 'StatefulSet', 'prometheus-networking') as Workload).spec.template.spec.volumes!.find((v) => v.name === 'agent-tokens')!.secret!.secretName} has no key replica-2: pod prometheus-networking-2 cannot start`,
+      ]);
+      const token = execFileSync(process.execPath, [cli, 'agent-token', '--shard', 'networking', '--replica', '2', '--secret-file', secretFile], { encoding: 'utf8' });
+      writeFileSync(join(shardDir, 'agent-token-2'), token);
+      writeFileSync(kustomization, readFileSync(kustomization, 'utf8').replace('      - replica-1=agent-token-1\n', '      - replica-1=agent-token-1\n      - replica-2=agent-token-2\n'));
+      const fixed = kustomize(join(copy, 'overlays', 'example'));
+      assert.deepEqual(replicaCredentialProblems(fixed, agentSecret), []);
+      assert.deepEqual(fixed.flatMap(schemaErrors), []);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  test('the controller and agent args use only flags that `promshard controller --help` and `agent --help` list, with values where they take one, and every required flag', () => {
+    const check = (command: string, c: Container, where: string) => {
+      const { takesValue, required } = helpFlags(command, cli);
+      const used = flagsOf(c.args ?? []);
+      assert.equal(c.args?.[0], command, `${where}: runs promshard ${command}`);
+      for (const { flag, hasValue } of used) {
+        assert.ok(takesValue.has(flag), `${where}: ${flag} is listed by promshard ${command} --help`);
+        assert.equal(hasValue, takesValue.get(flag), `${where}: ${flag} ${takesValue.get(flag) ? 'takes' : 'takes no'} value`);
+      }
+      for (const r of required) assert.ok(used.some((u) => u.flag === r), `${where}: required ${r} is given`);
+    };
+    check('controller', container(controllerOf(overlay), 'controller'), 'controller Deployment');
+    for (const s of byKind(overlay, 'StatefulSet') as Workload[]) check('agent', container(s, 'agent'), objectId(s));
+  });
+});
