@@ -10,7 +10,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Document, isMap, isScalar, isSeq, parseDocument, visit, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { RelabelConfig } from '../../schemas/model.ts';
-import { sameRule } from '../../shard-agent/cardinality/job-relabel-rules.ts';
+import { RELABEL_KEY_ORDER, sameRule } from '../../shard-agent/cardinality/job-relabel-rules.ts';
 
 /** The fix cannot be applied to this file; `message` says why, with file:line:col where there is one. */
 export class FixRefused extends Error {}
@@ -44,7 +44,9 @@ function afterLineEnd(text: string, end: number): number {
 
 /** Block YAML for a list of rules, each line indented by `indent` spaces; `source_labels` in flow style as in the docs. */
 export function renderRules(rules: readonly RelabelConfig[], indent: number, comment?: string): string {
-  const doc = new Document(rules.map((r) => ({ ...r })));
+  // Keys in the order the docs use (action last), whatever order the rule object has.
+  const ordered = rules.map((r) => Object.fromEntries(RELABEL_KEY_ORDER.filter((k) => r[k] !== undefined).map((k) => [k, r[k]])));
+  const doc = new Document(ordered);
   visit(doc, { Pair: (_, pair) => void (isSeq(pair.value) && (pair.value.flow = isScalar(pair.key) && pair.key.value === 'source_labels')) });
   const pad = ' '.repeat(indent);
   const body = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
