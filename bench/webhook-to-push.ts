@@ -60,14 +60,17 @@ export async function runWebhookToPushBench(): Promise<Record<string, number | s
       await new Promise((r) => setTimeout(r, 100));
     }
     const latencies: number[] = [];
+    const phases = { fetch: [] as number[], compile: [] as number[], schedule: [] as number[] };
     for (let n = 0; n < commits; n++) {
       // File 0, 200, 400, … are on shard-000: change one of them.
       const i = (n % 25) * BENCH_SHAPE.shards;
       writeFileSync(join(repoDir, teamFilePath(i)), teamFileText(i, BENCH_SHAPE, [`bench-${n}.internal:9100`]));
       git('commit', '-q', '-am', `one file, ${n}`);
       const sha = git('rev-parse', 'HEAD');
+      const marks: Record<string, number> = {};
       const started = new Promise<number>((resolve) => {
         const on = (e: ControllerEvent) => {
+          if (e.revision === sha && !(e.type in marks)) marks[e.type] = performance.now();
           if (e.type === 'rollout-started' && e.revision === sha) {
             controller.state.events.off('event', on);
             resolve(performance.now());
@@ -80,6 +83,11 @@ export async function runWebhookToPushBench(): Promise<Record<string, number | s
       const res = await fetch(`${url}/v1/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signWebhookBody(body, SECRET) }, body });
       await res.arrayBuffer();
       latencies.push((await started) - t0);
+      // Where the time went, from the controller's own timeline: fetch and commit metadata (until
+      // `commit-received`), read + compile + render (until `repository-valid`), scheduling the push.
+      phases.fetch.push(marks['commit-received'] - t0);
+      phases.compile.push(marks['repository-valid'] - marks['commit-received']);
+      phases.schedule.push(marks['rollout-started'] - marks['repository-valid']);
       // Let the push finish before the next commit, so each measurement is one change on an idle controller.
       for (let k = 0; k < 200 && controller.state.shards.get('shard-000')?.rollout?.status !== 'done'; k++) await new Promise((r) => setTimeout(r, 25));
     }
@@ -87,6 +95,7 @@ export async function runWebhookToPushBench(): Promise<Record<string, number | s
     results['webhook → first push p50 ms'] = round(percentile(latencies, 50));
     results['webhook → first push p90 ms'] = round(percentile(latencies, 90));
     results['webhook → first push max ms'] = round(latencies[latencies.length - 1]);
+    for (const [name, xs] of Object.entries(phases)) results[`p50 of phase ${name} ms`] = round(percentile(xs.sort((a, b) => a - b), 50));
 
     // The same revision compiled in full, as every webhook did before the cache (median of 3).
     const full: number[] = [];

@@ -1,10 +1,22 @@
 // Follows one branch of the configuration repository: a bare clone in the state directory, fetched on
 // demand (webhook, poll, POST /v1/sync). Reads commit metadata; the order of documents for the agents
 // is the controller's generation (generation-clock.ts), not anything derived from git history.
+// After the clone, a sync spawns one process (`git fetch`); everything else is read through the
+// long-lived `git cat-file` processes of GitObjectReader, because each spawn from the controller's
+// large heap cost 5–50 ms of its main thread (simple-git added 50 ms more to commands that print nothing).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { promisify } from 'node:util';
+import { simpleGit } from 'simple-git';
+import { GitObjectReader, parseCommit, type ParsedCommit } from '../core/repository/git-object-reader.ts';
+import { GitRepositoryReader } from '../core/repository/repository-source.ts';
+
+const execFileAsync = promisify(execFile);
+/** Commits `isAncestor` walks through the object reader before asking `git merge-base` instead. */
+const ANCESTRY_WALK_LIMIT = 500;
+/** `git maintenance run --auto` (what a fetch runs by default) runs after every this many fetches, off the latency path. */
+const MAINTENANCE_EVERY = 25;
 
 export interface CommitInfo {
   sha: string;
@@ -17,7 +29,11 @@ export interface CommitInfo {
 
 export class GitFollower {
   readonly gitDir: string;
-  private git!: SimpleGit;
+  readonly objects: GitObjectReader;
+  /** Reads a revision's configuration files, reusing the trees that did not change since the last read. */
+  readonly repository: GitRepositoryReader;
+  private fetches = 0;
+  private maintenance: Promise<unknown> | null = null;
 
   constructor(
     private readonly repo: string,
@@ -25,6 +41,12 @@ export class GitFollower {
     stateDir: string,
   ) {
     this.gitDir = join(stateDir, 'repository.git');
+    this.objects = new GitObjectReader(this.gitDir);
+    this.repository = new GitRepositoryReader(this.objects);
+  }
+
+  private run(args: string[]): Promise<{ stdout: string }> {
+    return execFileAsync('git', ['--git-dir', this.gitDir, ...args], { maxBuffer: 64 * 1024 * 1024 });
   }
 
   /** The remote as git should see it: local paths made absolute so the clone works from any cwd. */
@@ -39,46 +61,90 @@ export class GitFollower {
       mkdirSync(this.gitDir, { recursive: true });
       await simpleGit().clone(this.remote(), this.gitDir, ['--bare', '--single-branch', '--branch', this.branch]);
     }
-    this.git = simpleGit(this.gitDir);
-    await this.git.raw(['config', 'remote.origin.url', this.remote()]);
+    await this.run(['config', 'remote.origin.url', this.remote()]);
   }
 
   /** Fetches the branch; returns its head sha. */
   async fetch(): Promise<string> {
-    await this.git.raw(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${this.branch}:refs/heads/${this.branch}`]);
+    await this.maintenance; // never two git writers at once
+    // No automatic maintenance inside the fetch (one more process on the latency path): it runs below,
+    // after the sync that needed this fetch has been served. Config, not flags: older git ignores it.
+    await this.run(['-c', 'maintenance.auto=false', '-c', 'gc.auto=0', 'fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${this.branch}:refs/heads/${this.branch}`]);
+    if (++this.fetches % MAINTENANCE_EVERY === 0) setImmediate(() => this.runMaintenance());
     return this.head();
   }
 
+  private runMaintenance(): void {
+    this.maintenance ??= this.run(['maintenance', 'run', '--auto', '--quiet'])
+      .catch(() => this.run(['gc', '--auto', '--quiet'])) // git before 2.29 has no `maintenance`
+      .catch(() => undefined) // a failed gc only leaves loose objects; the next one retries
+      .finally(() => (this.maintenance = null));
+  }
+
   async head(): Promise<string> {
-    return (await this.git.raw(['rev-parse', '--verify', `refs/heads/${this.branch}^{commit}`])).trim();
+    const ref = `refs/heads/${this.branch}`;
+    const info = await this.objects.info(`${ref}^{commit}`);
+    if (!info) throw new Error(`${ref} does not name a commit in ${this.gitDir}`);
+    return info.oid;
+  }
+
+  private async parsed(sha: string): Promise<ParsedCommit | null> {
+    const o = await this.objects.read(`${sha}^{commit}`);
+    return o ? parseCommit(o.bytes) : null;
   }
 
   async commit(sha: string): Promise<CommitInfo> {
-    const out = await this.git.raw(['log', '-1', '--format=%H%x00%cI%x00%an%x00%s', sha]);
-    const [full, committedAt, author, message] = out.trim().split('\0');
-    return { sha: full, committedAt: new Date(committedAt).toISOString(), message: message ?? '', author: author ?? '' };
+    const o = await this.objects.read(`${sha}^{commit}`);
+    if (!o) throw new Error(`unknown commit ${sha}`);
+    const c = parseCommit(o.bytes);
+    if (c.encoding && !/^utf-?8$/i.test(c.encoding)) {
+      // A message in another encoding: let git re-encode it, as it does for `git log`.
+      const { stdout } = await this.run(['log', '-1', '--format=%H%x00%cI%x00%an%x00%s', o.oid]);
+      const [full, committedAt, author, message] = stdout.trim().split('\0');
+      return { sha: full, committedAt: new Date(committedAt).toISOString(), message: message ?? '', author: author ?? '' };
+    }
+    return { sha: o.oid, committedAt: c.committedAt, message: c.subject, author: c.author };
   }
 
   /** `sha`'s first-parent ancestors, newest first, excluding `sha` itself; at most `max`. */
   async ancestors(sha: string, max: number): Promise<string[]> {
-    const out = await this.git.raw(['rev-list', '--first-parent', `--max-count=${max + 1}`, sha]);
-    return out.split('\n').map((l) => l.trim()).filter(Boolean).slice(1);
+    const out: string[] = [];
+    let c = await this.parsed(sha);
+    while (c && c.parents.length > 0 && out.length < max) {
+      out.push(c.parents[0]);
+      c = await this.parsed(c.parents[0]);
+    }
+    return out;
   }
 
   /** True when `ancestor` is `sha` or one of its ancestors (false too when either is unknown here). */
   async isAncestor(ancestor: string, sha: string): Promise<boolean> {
-    // Not through simple-git: it resolves on exit status 1 when git prints nothing, which is how
-    // --is-ancestor says "no".
-    return new Promise((resolve) => execFile('git', ['--git-dir', this.gitDir, 'merge-base', '--is-ancestor', ancestor, sha], (err) => resolve(!err)));
+    const target = (await this.objects.info(`${ancestor}^{commit}`))?.oid;
+    const start = (await this.objects.info(`${sha}^{commit}`))?.oid;
+    if (!target || !start) return false;
+    // The usual question is "is the last good revision a few commits below the new head?": walking
+    // parents through the reader answers it without a process; a long or far walk asks git.
+    const seen = new Set<string>([start]);
+    const queue = [start];
+    while (queue.length > 0 && seen.size <= ANCESTRY_WALK_LIMIT) {
+      const oid = queue.shift()!;
+      if (oid === target) return true;
+      for (const p of (await this.parsed(oid))?.parents ?? []) {
+        if (!seen.has(p)) seen.add(p), queue.push(p);
+      }
+    }
+    if (queue.length === 0) return false;
+    // Exit status 1 is how --is-ancestor says "no".
+    return new Promise((resolve) => execFile('git', ['--git-dir', this.gitDir, 'merge-base', '--is-ancestor', target, start], (err) => resolve(!err)));
   }
 
   /** True when `path` exists in the tree of `sha`. */
   async exists(sha: string, path: string): Promise<boolean> {
-    try {
-      await this.git.raw(['cat-file', '-e', `${sha}:${path}`]);
-      return true;
-    } catch {
-      return false;
-    }
+    return (await this.objects.info(`${sha}:${path}`)) !== null;
+  }
+
+  /** Stops the object reader's processes (they restart on the next read). */
+  close(): void {
+    this.objects.close();
   }
 }

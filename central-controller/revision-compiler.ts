@@ -5,7 +5,7 @@ import { CompileCache } from '../core/compiler/compile-cache.ts';
 import { compileWithQuarantine, type LastGoodFile, type QuarantinedFile } from './quarantine.ts';
 import type { DesiredDocument } from '../core/document/desired-document.ts';
 import type { Finding } from '../core/findings/finding.ts';
-import { readBlobs, readRepositoryFromGit, type RepositorySource } from '../core/repository/repository-source.ts';
+import type { RepositorySource } from '../core/repository/repository-source.ts';
 import { buildShardDocuments } from '../core/render/shard-documents.ts';
 import type { CompiledRepository } from '../schemas/model.ts';
 import type { CommitInfo, GitFollower } from './git-follower.ts';
@@ -65,7 +65,13 @@ export class RevisionCompiler {
   ) {}
 
   private read(sha: string, subdir: string): Promise<RepositorySource> {
-    return readRepositoryFromGit(this.git.gitDir, sha, subdir, undefined, (path, blob) => this.cache.bytesOf(path, blob));
+    return this.git.repository.read(sha, subdir, undefined, (path, blob) => this.cache.bytesOf(path, blob));
+  }
+
+  private async blob(path: string, blob: string): Promise<Buffer> {
+    const bytes = this.cache.bytesOf(path, blob) ?? (await this.git.objects.read(blob))?.bytes;
+    if (!bytes) throw new Error(`git object ${blob} (${path}) is missing from ${this.git.gitDir}`);
+    return bytes;
   }
 
   async compile(commit: CommitInfo): Promise<CompiledRevision> {
@@ -128,10 +134,10 @@ export class RevisionCompiler {
       const at = await this.judged(sha, subdir);
       const blob = at.blobs.get(path);
       if (!blob || blob === headBlob || at.broken.has(path)) continue;
-      found = { blob, revision: sha, bytes: this.cache.bytesOf(path, blob) ?? (await readBlobs(this.git.gitDir, [blob]))[0] };
+      found = { blob, revision: sha, bytes: await this.blob(path, blob) };
       break;
     }
-    if (!found && remembered) found = { ...remembered, bytes: this.cache.bytesOf(path, remembered.blob) ?? (await readBlobs(this.git.gitDir, [remembered.blob]))[0] };
+    if (!found && remembered) found = { ...remembered, bytes: await this.blob(path, remembered.blob) };
     this.searched.set(memo, found);
     return found ?? undefined;
   }

@@ -4,6 +4,7 @@ import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'no
 import { join, relative, sep } from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import { parseCommit, type GitObjectReader } from './git-object-reader.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -91,7 +92,7 @@ export async function readRepositoryFromGit(
 ): Promise<RepositorySource> {
   const prefix = subdir ? subdir.replace(/\/+$/, '') + '/' : '';
   const { stdout } = await execFileAsync('git', ['-C', gitDir, 'ls-tree', '-r', '-l', '-z', ref, '--', prefix || '.'], { maxBuffer: 256 * 1024 * 1024 });
-  const entries: { mode: string; sha: string; size: number; path: string }[] = [];
+  const entries: TreeBlob[] = [];
   for (const rec of stdout.split('\0')) {
     if (!rec) continue;
     const m = /^(\d+) (\w+) ([0-9a-f]+)\s+(-|\d+)\t(.*)$/s.exec(rec);
@@ -100,21 +101,101 @@ export async function readRepositoryFromGit(
     if (!isConfigPath(path)) continue;
     entries.push({ mode: m[1], sha: m[3], size: m[4] === '-' ? 0 : Number(m[4]), path });
   }
-  if (entries.length > MAX_FILES) throw new Error(`revision ${ref} holds more than ${MAX_FILES} configuration files; refusing`);
+  return sourceOfEntries(`git:${ref}`, entries, maxFileBytes, known, async (wanted) => {
+    const blobs = await readBlobs(gitDir, wanted.map((e) => e.sha));
+    return wanted.map((e, i) => ({ ...e, bytes: blobs[i] }));
+  });
+}
+
+interface TreeBlob {
+  mode: string;
+  sha: string;
+  /** Unknown (-1) when listed from tree objects, which do not hold sizes. */
+  size: number;
+  path: string;
+}
+
+/**
+ * The files of one revision from its listing: symlinks and oversized files refused, bytes the caller
+ * holds reused, the others read with `read` (which may refuse an oversized one by leaving `bytes` out).
+ */
+async function sourceOfEntries(
+  origin: string,
+  entries: TreeBlob[],
+  maxFileBytes: number,
+  known: ((path: string, blob: string) => Buffer | undefined) | undefined,
+  read: (wanted: TreeBlob[]) => Promise<(TreeBlob & { bytes?: Buffer })[]>,
+): Promise<RepositorySource> {
+  if (entries.length > MAX_FILES) throw new Error(`revision ${origin.replace(/^git:/, '')} holds more than ${MAX_FILES} configuration files; refusing`);
   const files: SourceFile[] = [];
-  const wanted: typeof entries = [];
+  const missing: TreeBlob[] = [];
+  const tooBig = (path: string, size: number): SourceFile => ({ path, problem: { ruleId: 'file-unreadable', message: `file is ${size} bytes, over the ${maxFileBytes}-byte limit for one file; split it` } });
   for (const e of entries) {
     if (e.mode === '120000') files.push({ path: e.path, problem: { ruleId: 'file-unreadable', message: 'symbolic links are not allowed in the configuration repository' } });
-    else if (e.size > maxFileBytes) files.push({ path: e.path, problem: { ruleId: 'file-unreadable', message: `file is ${e.size} bytes, over the ${maxFileBytes}-byte limit for one file; split it` } });
-    else wanted.push(e);
+    else if (e.size > maxFileBytes) files.push(tooBig(e.path, e.size));
+    else {
+      const bytes = known?.(e.path, e.sha);
+      if (bytes) files.push({ path: e.path, blob: e.sha, bytes });
+      else missing.push(e);
+    }
   }
-  const have = wanted.map((e) => known?.(e.path, e.sha));
-  const missing = wanted.filter((_, i) => !have[i]);
-  const blobs = await readBlobs(gitDir, missing.map((e) => e.sha));
-  let next = 0;
-  wanted.forEach((e, i) => files.push({ path: e.path, blob: e.sha, bytes: have[i] ?? blobs[next++] }));
+  for (const e of await read(missing)) files.push(e.bytes ? { path: e.path, blob: e.sha, bytes: e.bytes } : tooBig(e.path, e.size));
   files.sort((a, b) => (a.path < b.path ? -1 : 1));
-  return { origin: `git:${ref}`, files };
+  return { origin, files };
+}
+
+/**
+ * Reads revisions through a long-lived object reader (no process per revision) by walking their trees.
+ * A subtree whose id did not change since the previous read is not read again: a one-file commit costs
+ * the few trees on the path to that file and its one blob.
+ */
+export class GitRepositoryReader {
+  /** Tree id → the blobs below it (paths relative to it), for the trees of the previous read. */
+  private trees = new Map<string, TreeBlob[]>();
+
+  constructor(private readonly objects: GitObjectReader) {}
+
+  async read(commit: string, subdir = '', maxFileBytes = MAX_FILE_BYTES, known?: (path: string, blob: string) => Buffer | undefined): Promise<RepositorySource> {
+    const c = await this.objects.read(`${commit}^{commit}`);
+    if (!c) throw new Error(`revision ${commit} is not a commit in ${this.objects.gitDir}`);
+    const next = new Map<string, TreeBlob[]>();
+    const below = async (tree: string): Promise<TreeBlob[]> => {
+      const hit = next.get(tree) ?? this.trees.get(tree);
+      if (hit) return next.set(tree, hit), hit;
+      const entries = await this.objects.tree(tree);
+      const parts = await Promise.all(
+        entries.map(async (e): Promise<TreeBlob[]> => {
+          if (e.mode === '40000') return (await below(e.oid)).map((b) => ({ ...b, path: `${e.name}/${b.path}` }));
+          return e.mode === '160000' ? [] : [{ mode: e.mode.padStart(6, '0'), sha: e.oid, size: -1, path: e.name }]; // 160000: a submodule, not a file
+        }),
+      );
+      const out = parts.flat();
+      next.set(tree, out);
+      return out;
+    };
+    let tree: string | undefined = parseCommit(c.bytes).tree;
+    for (const segment of subdir.split('/').filter(Boolean)) tree = tree && (await this.objects.tree(tree)).find((e) => e.mode === '40000' && e.name === segment)?.oid;
+    const entries: TreeBlob[] = [];
+    if (tree) {
+      for (const e of await this.objects.tree(tree)) {
+        if (e.mode === '40000' && e.name === 'teams') entries.push(...(await below(e.oid)).map((b) => ({ ...b, path: `teams/${b.path}` })).filter((b) => isConfigPath(b.path)));
+        else if (e.mode !== '40000' && e.mode !== '160000' && isConfigPath(e.name)) entries.push({ mode: e.mode.padStart(6, '0'), sha: e.oid, size: -1, path: e.name });
+      }
+    }
+    this.trees = next;
+    return sourceOfEntries(`git:${commit}`, entries, maxFileBytes, known, (wanted) =>
+      Promise.all(
+        wanted.map(async (e) => {
+          const info = await this.objects.info(e.sha);
+          const size = info?.size ?? 0;
+          if (size > maxFileBytes) return { ...e, size };
+          const o = await this.objects.read(e.sha);
+          if (!o) throw new Error(`git object ${e.sha} (${e.path}) is missing from ${this.objects.gitDir}`);
+          return { ...e, size, bytes: o.bytes };
+        }),
+      ),
+    );
+  }
 }
 
 /** The contents of blobs by id, in order, with one `git cat-file --batch`. */

@@ -1,11 +1,13 @@
 // The controller's incremental compile (a CompileCache reused across revisions) must equal a full
 // compile of every revision: same findings, same model, same rendered bytes. Random edits on a real
-// git repository, read the way the controller reads it (readRepositoryFromGit, blob ids).
+// git repository, read the way the controller reads it (GitRepositoryReader: trees walked through a
+// long-lived cat-file, unchanged subtrees and cached bytes reused), which must equal readRepositoryFromGit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createGitRepo } from '../support/git-repo.ts';
 import { seededRandom } from '../support/fleet.ts';
-import { readRepositoryFromGit } from '../../core/repository/repository-source.ts';
+import { GitRepositoryReader, readRepositoryFromGit, type RepositorySource } from '../../core/repository/repository-source.ts';
+import { GitObjectReader } from '../../core/repository/git-object-reader.ts';
 import { compileRepository } from '../../core/compiler/compile-repository.ts';
 import { CompileCache } from '../../core/compiler/compile-cache.ts';
 import { buildShardDocuments } from '../../core/render/shard-documents.ts';
@@ -63,7 +65,10 @@ for (const seed of [1, 2, 3]) {
     const r = rng(seed);
     const repo = createGitRepo({ 'shards.yaml': shardsYaml(0) });
     const cache = new CompileCache();
+    const objects = new GitObjectReader(`${repo.dir}/.git`);
+    const reader = new GitRepositoryReader(objects);
     const present = new Set<string>();
+    const plain = (s: RepositorySource) => s.files.map((f) => ({ ...f, bytes: f.bytes?.toString('hex') }));
     try {
       for (let t = 0; t < 8; t++) {
         const p = `teams/t${t % 4}/f${t}.yaml`;
@@ -90,13 +95,16 @@ for (const seed of [1, 2, 3]) {
         }
         const sha = repo.commit(`step ${step}`);
         const source = await readRepositoryFromGit(`${repo.dir}/.git`, sha);
+        const read = await reader.read(sha, '', undefined, (path, blob) => cache.bytesOf(path, blob));
+        assert.deepEqual(plain(read), plain(source), `seed ${seed} step ${step}: the controller's reader differs from ls-tree + cat-file`);
         const full = comparable(compileRepository(source));
-        const incremental = comparable(compileRepository(source, { cache }));
+        const incremental = comparable(compileRepository(read, { cache }));
         assert.deepEqual(incremental, full, `seed ${seed} step ${step}: incremental differs from full`);
         cache.prune(source.files.filter((f) => f.blob).map((f) => ({ path: f.path, blob: f.blob! })));
         assert.ok(cache.stats().loaded <= source.files.length, 'the cache holds only files of the head');
       }
     } finally {
+      objects.close();
       repo.destroy();
     }
   });
