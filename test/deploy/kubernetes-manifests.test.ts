@@ -3,7 +3,7 @@
 // on checked on the rendered objects. No cluster runs here (see FIELD-NOTES), so nothing is applied.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, cpSync, appendFileSync, writeFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdtempSync, cpSync, appendFileSync, writeFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -189,7 +189,7 @@ describe('Kubernetes manifests (rendered with kubectl kustomize; no cluster)', {
     }
   });
 
-  test('RBAC: the controller ServiceAccount gets exactly leases get/create/update, pods list/watch, events create/patch, all namespaced', () => {
+  test('RBAC: the controller ServiceAccount gets exactly leases get/create/update, pods list/watch, events create/update, all namespaced', () => {
     const sa = one(overlay, 'ServiceAccount', 'promshard-controller');
     assert.equal(controllerOf(overlay).spec.template.spec.serviceAccountName, sa.metadata.name);
     assert.deepEqual(byKind(overlay, 'ClusterRole'), [], 'no ClusterRole in the example (one namespace)');
@@ -206,11 +206,32 @@ describe('Kubernetes manifests (rendered with kubectl kustomize; no cluster)', {
     }
     assert.deepEqual(granted.sort(), [
       'coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:update',
-      'core/events:create', 'core/events:patch',
+      'core/events:create', 'core/events:update',
       'core/pods:list', 'core/pods:watch',
     ]);
     const roles = byKind(overlay, 'Role') as Array<KubeObject & { rules: Rule[] }>;
     for (const r of roles) for (const rule of r.rules) assert.ok(!JSON.stringify(rule).includes('*'), `${objectId(r)}: no wildcard`);
+  });
+
+  test('RBAC grants exactly the API calls the controller\'s Kubernetes code makes (central-controller/kubernetes/)', () => {
+    const dir = join(root, 'central-controller', 'kubernetes');
+    const verbOf: Record<string, string> = { read: 'get', list: 'list', create: 'create', replace: 'update', patch: 'patch', delete: 'delete' };
+    const groupOf: Record<string, string> = { Lease: 'coordination.k8s.io', Event: 'core', Pod: 'core' };
+    const used = new Map<string, string>();
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const text = readFileSync(join(dir, file), 'utf8');
+      for (const m of text.matchAll(/\b(read|list|create|replace|patch|delete)Namespaced([A-Z][A-Za-z]*?)(Status)?\(/g)) {
+        const kind = m[2]!;
+        assert.ok(groupOf[kind], `${file}: ${m[0]} touches ${kind}, which the manifests' RBAC does not know; grant it in deploy/kubernetes/base/rbac.yaml and here`);
+        used.set(`${groupOf[kind]}/${kind.toLowerCase()}s:${verbOf[m[1]!]}`, file);
+      }
+      for (const m of text.matchAll(/\.watch\(\s*`\/api\/v1\/namespaces\/\$\{[^}]*\}\/([a-z]+)`/g)) used.set(`core/${m[1]}:watch`, file);
+    }
+    const granted: string[] = [];
+    for (const role of byKind(overlay, 'Role') as Array<KubeObject & { rules: Rule[] }>) {
+      for (const r of role.rules) for (const g of r.apiGroups ?? []) for (const res of r.resources ?? []) for (const v of r.verbs) granted.push(`${g || 'core'}/${res}:${v}`);
+    }
+    assert.deepEqual([...used.keys()].sort(), granted.sort(), `calls made (${JSON.stringify(Object.fromEntries(used))}) = verbs granted`);
   });
 
   test('the NetworkPolicy selects every agent pod and lets only controller pods reach the agent port', () => {
