@@ -3,6 +3,7 @@ import type { Express, RequestHandler } from 'express';
 import type { ControllerRuntime } from '../runtime.ts';
 import { seriesUsage } from '../controller-state.ts';
 import { revisionTouchesTeam } from '../revision-life.ts';
+import { flagKey } from '../../core/cardinality-fix/flag-key.ts';
 import { agentsView, filterFlags, repositoryView, shardDetailView, shardsView, teamsView, teamView } from '../views.ts';
 
 const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
@@ -40,7 +41,8 @@ export function mountReadRoutes(app: Express, rt: ControllerRuntime, read: Reque
     res.json(t);
   });
   app.get('/v1/flags', read, (req, res) => {
-    res.json({ flags: filterFlags(rt.state.allFlags(), { team: str(req.query.team), shard: str(req.query.shard) }) });
+    // `key`: the flag's short handle (`promshard fix KEY`, the fix branch promshard/fix-KEY, the dashboard).
+    res.json({ flags: filterFlags(rt.state.allFlags(), { team: str(req.query.team), shard: str(req.query.shard) }).map((f) => ({ key: flagKey(f.id), ...f })) });
   });
   app.get('/v1/series', read, (_req, res) => {
     res.json(seriesUsage(rt.state));

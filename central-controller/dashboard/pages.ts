@@ -2,6 +2,7 @@
 // same functions the JSON API uses, so the page and the API never disagree). Every value goes through
 // the `html` tag, which escapes it.
 import type { CardinalityFlag } from '../../core/protocol/cardinality-flag.ts';
+import { fixBranch, flagKey } from '../../core/cardinality-fix/flag-key.ts';
 import type { ControllerEvent, ControllerState, RolloutRecord, ShardState } from '../controller-state.ts';
 import { quarantineView, repositoryView, shardDetailView, shardsView, teamsView, teamView } from '../views.ts';
 import { ago, badge, humanSeconds, shortSha, stateBadge, usage } from './format.ts';
@@ -116,6 +117,19 @@ function flagTable(flags: readonly CardinalityFlag[], opts: { showTeam: boolean 
   return html`<div class="flags">${flags.map((f) => flagCard(f, opts))}</div>`;
 }
 
+// The dashboard only reads (its CSP has form-action 'none' and its session cookie grants read access),
+// so a fix PR is opened from where push and git-host credentials already live: the flag shows the
+// command that does it (docs/cardinality.md, "The fix as a pull request").
+function fixPrCommand(f: CardinalityFlag): SafeHtml {
+  const key = flagKey(f.id);
+  return html`<div class="fix-pr" data-flag-key="${key}">
+    <div class="fix-head"><span><strong>Open fix PR</strong>: merges the fix into <code>${f.file || 'the team file'}</code>, checks it with validate, pushes <code>${fixBranch(f.id)}</code> and opens a PR/MR</span>
+      <button type="button" class="copy" data-copy-target="fixcmd-${key}">Copy</button></div>
+    <pre class="snippet command" id="fixcmd-${key}">promshard fix ${key} --open-pr</pre>
+    <p class="note">Add <code>--controller</code>, <code>--repo</code> and <code>--githost</code>/<code>--githost-repo</code> for your repository; without <code>--open-pr</code> it prints the diff.</p>
+  </div>`;
+}
+
 function flagCard(f: CardinalityFlag, opts: { showTeam: boolean }): SafeHtml {
   const snippetId = `fix-${f.id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   return html`<article class="card flag" data-flag-id="${f.id}">
@@ -136,6 +150,7 @@ function flagCard(f: CardinalityFlag, opts: { showTeam: boolean }): SafeHtml {
     <pre class="snippet" id="${snippetId}">${f.fix.snippet}</pre>
     ${f.fix.note ? html`<p class="note">${f.fix.note}</p>` : ''}
   </div>
+  ${fixPrCommand(f)}
 </article>`;
 }
 
