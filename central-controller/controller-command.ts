@@ -7,6 +7,7 @@ import { resolveControllerRepository } from '../ci/repository-location.ts';
 import { hostname } from 'node:os';
 import { DEFAULT_LEASE_NAME, kubernetesLeaseStore, validateElectionDurations } from './kubernetes/leader-election.ts';
 import { loadKubeConfig } from './kubernetes/kube-config.ts';
+import { kubernetesEventSink } from './kubernetes/events.ts';
 
 export const CONTROLLER_USAGE = `usage: promshard controller --repo URL_OR_PATH --state-dir DIR --token-file FILE --webhook-secret-file FILE [options]
 
@@ -36,6 +37,15 @@ export const CONTROLLER_USAGE = `usage: promshard controller --repo URL_OR_PATH 
   --max-event-streams-per-client N  … from one client address (default 32); past either bound: 429
   --dashboard-session DURATION  how long a dashboard sign-in lasts; checked by the server (default 12h)
 
+Agent discovery (Kubernetes mode; docs/kubernetes.md "Agent discovery"):
+  --kubernetes                find agents as Pods labelled promshard.io/shard (URL: pod IP + the container
+                              port named promshard-agent); beside --agents-file and self-registration
+  --namespace NS              namespace to watch; repeat for several (default: the kubeconfig's / the pod's)
+  --agent-selector SEL        extra label selector ANDed with promshard.io/shard (e.g. app=prometheus)
+  --kubernetes-watch-timeout DURATION  the API server ends each pod watch after this (default 60s)
+  --kubernetes-watch-silence DURATION  watchdog: a watch silent this long is dropped and the pods
+                              relisted (default: watch timeout + 30s)
+
 Leader election (Kubernetes mode; docs/kubernetes.md "Leader election and fencing"):
   --leader-elect              elect a leader on a coordination.k8s.io/v1 Lease: only the leader pushes,
                               repairs and answers pulls; followers follow git and serve the read API
@@ -46,6 +56,8 @@ Leader election (Kubernetes mode; docs/kubernetes.md "Leader election and fencin
   --renew-deadline DURATION   a leader that could not renew for this long stops pushing (default 10s)
   --retry-period DURATION     how often the leader renews (followers read twice as often) (default 2s)
   --kubeconfig FILE           kubeconfig (default: $KUBECONFIG, the in-cluster service account, ~/.kube/config)
+  --shard-statefulset PATTERN the leader records rollout Events (finished, halted, refused by Prometheus)
+                              on this StatefulSet of each shard; {shard} is replaced (default prometheus-{shard})
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -81,6 +93,12 @@ export async function run(argv: string[]): Promise<number> {
       'renew-deadline': { type: 'string', default: '10s' },
       'retry-period': { type: 'string', default: '2s' },
       kubeconfig: { type: 'string' },
+      'shard-statefulset': { type: 'string', default: 'prometheus-{shard}' },
+      kubernetes: { type: 'boolean', default: false },
+      namespace: { type: 'string', multiple: true },
+      'agent-selector': { type: 'string' },
+      'kubernetes-watch-timeout': { type: 'string', default: '60s' },
+      'kubernetes-watch-silence': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     }));
     if (flags.help) {
@@ -149,6 +167,29 @@ export async function run(argv: string[]): Promise<number> {
     };
     if (leaderElection.ignoreRenewDeadline) process.stderr.write('promshard controller: FAULT INJECTION (PROMSHARD_FAULT_IGNORE_RENEW_DEADLINE=1): this controller keeps pushing when it cannot renew its Lease; for tests of fencing only\n');
   }
+  let kubernetes: Parameters<typeof startController>[0]['kubernetes'];
+  if (flags.kubernetes) {
+    const watchTimeoutMs = requireDurationMs(flags['kubernetes-watch-timeout']!, '--kubernetes-watch-timeout');
+    if (watchTimeoutMs < 1000) {
+      process.stderr.write('promshard controller: --kubernetes-watch-timeout must be at least 1s\n');
+      return 2;
+    }
+    const silenceMs = flags['kubernetes-watch-silence'] ? requireDurationMs(flags['kubernetes-watch-silence'], '--kubernetes-watch-silence') : undefined;
+    if (silenceMs !== undefined && silenceMs <= watchTimeoutMs) {
+      process.stderr.write('promshard controller: --kubernetes-watch-silence must be longer than --kubernetes-watch-timeout (a healthy watch may stay quiet until the server ends it)\n');
+      return 2;
+    }
+    kubernetes = { kubeconfig: flags.kubeconfig, namespaces: flags.namespace, agentSelector: flags['agent-selector'], watchTimeoutSeconds: Math.round(watchTimeoutMs / 1000), silenceMs };
+  } else if (flags.namespace?.length || flags['agent-selector']) {
+    process.stderr.write('promshard controller: --namespace and --agent-selector need --kubernetes\n');
+    return 2;
+  }
+  let kubernetesEvents: Parameters<typeof startController>[0]['kubernetesEvents'];
+  if (leaderElection) {
+    const pattern = flags['shard-statefulset']!;
+    const loaded = await loadKubeConfig({ kubeconfig: flags.kubeconfig });
+    kubernetesEvents = { sink: await kubernetesEventSink(loaded.kc), namespace: flags['lease-namespace'] ?? loaded.namespace, statefulSet: (shard) => pattern.replaceAll('{shard}', shard) };
+  }
   const controller = await startController({
     ...resolveControllerRepository(flags.repo!, flags['repo-subdir']),
     branch: flags.branch,
@@ -171,6 +212,8 @@ export async function run(argv: string[]): Promise<number> {
     maxEventStreamsPerClient: streamLimits['max-event-streams-per-client'],
     dashboardSessionMs,
     leaderElection,
+    kubernetesEvents,
+    kubernetes,
   });
   process.stdout.write(`promshard controller listening on ${controller.url}\n`);
   // Defence in depth only: every timer, listener and stream callback guards itself (issue 10). Should

@@ -25,9 +25,11 @@ import { hostname } from 'node:os';
 import { LeaderElector, type LeaderElectorOptions } from './kubernetes/leader-election.ts';
 import { AgentDiscovery, type KubernetesDiscoveryOptions } from './kubernetes/agent-discovery.ts';
 import { soleController, type Leadership } from './kubernetes/leadership.ts';
+import { KubeEventRecorder, recordRolloutEvents, type EventSink } from './kubernetes/events.ts';
 import { DEFAULT_EVENT_STREAM_LIMITS, EventStreams } from './event-streams.ts';
 import { mapBounded, Semaphore } from './semaphore.ts';
 import { ShardWorker } from './shard-worker.ts';
+import { CommitStatusReporter, type CommitStatusReporterOptions } from './commit-status/commit-status-reporter.ts';
 import { readAgentsFile } from './static-agents.ts';
 import { WaveCoordinator } from './wave-coordinator.ts';
 import type { AgentRegistration } from '../core/protocol/agent-api.ts';
@@ -95,8 +97,18 @@ export interface StartControllerOptions {
    * the leader pushes, repairs and answers pulls; followers follow git, compile and serve the read API.
    */
   leaderElection?: Omit<LeaderElectorOptions, 'log' | 'agentsTerm' | 'onError'>;
+  /**
+   * Kubernetes mode: the leader records Events on each shard's StatefulSet (central-controller/kubernetes/events.ts),
+   * named by `statefulSet` (default `prometheus-<shard>`), in its pods' namespace (else `namespace`).
+   */
+  kubernetesEvents?: { sink: EventSink; namespace: string; statefulSet?: (shard: string) => string; aggregateWindowMs?: number; burst?: number; refillMs?: number };
   /** Kubernetes mode: find agents as Pods through the API (central-controller/kubernetes/agent-discovery.ts). */
   kubernetes?: KubernetesDiscoveryOptions;
+  /**
+   * Report each revision's rollout on its commit through the git host's status API
+   * (central-controller/commit-status/); never on the rollout's path.
+   */
+  commitStatus?: Pick<CommitStatusReporterOptions, 'host' | 'externalUrl' | 'queue'>;
   /** Add routes (the dashboard) to the app before the API's 404 handler. */
   extraRoutes?: Parameters<typeof createControllerApp>[1]['extraRoutes'];
 }
@@ -190,6 +202,11 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   const reconciler = new Reconciler({ state, registry, client, faults, metrics, log, workerFor, heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 30_000, usageRefreshMs: opts.usageRefreshMs, statusTimeoutMs, concurrency: Math.max(concurrency, 16), leadership });
 
   const closeHooks = new CloseHooks(log);
+  // Subscribed before the first sync, so that the start-up revision is reported too.
+  if (opts.commitStatus) {
+    const reporter = new CommitStatusReporter({ ...opts.commitStatus, revisions: state.revisions, leadership, registry: metrics.registry, log });
+    closeHooks.add(() => reporter.close());
+  }
   const streams = new EventStreams(
     { total: opts.maxEventStreams ?? DEFAULT_EVENT_STREAM_LIMITS.total, perClient: opts.maxEventStreamsPerClient ?? DEFAULT_EVENT_STREAM_LIMITS.perClient },
     metrics,
@@ -274,6 +291,24 @@ export async function startController(opts: StartControllerOptions): Promise<Run
     wave.submit();
     void reconciler.tick().catch((err) => log.error('reconcile failed', { error: err }));
   });
+  if (opts.kubernetesEvents) {
+    const ke = opts.kubernetesEvents;
+    const recorder = new KubeEventRecorder({
+      sink: ke.sink,
+      instance: leadership.info().identity,
+      log: log.child({ component: 'kubernetes-events' }),
+      aggregateWindowMs: ke.aggregateWindowMs,
+      burst: ke.burst,
+      refillMs: ke.refillMs,
+      objectFor: (shard) => {
+        // Discovered pods are `namespace/name`: the StatefulSet lives beside them.
+        const pod = registry.replicasOf(shard).find((a) => a.kubernetes)?.kubernetes?.pod;
+        return { apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: pod?.split('/')[0] || ke.namespace, name: ke.statefulSet?.(shard) ?? `prometheus-${shard}` };
+      },
+    });
+    closeHooks.add(recordRolloutEvents({ state, registry, leadership, recorder }));
+    closeHooks.add(() => recorder.close());
+  }
   elector?.start();
 
   const timers: NodeJS.Timeout[] = [];
