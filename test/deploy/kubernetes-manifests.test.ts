@@ -91,6 +91,29 @@ function replicaCredentialProblems(objs: KubeObject[], agentSecret: string): str
   return problems;
 }
 
+// Cannot be built here (no container engine); these are the facts about it the manifests rely on.
+describe('deploy/kubernetes/Dockerfile (static checks; the image is never built here)', () => {
+  const dockerfile = readFileSync(join(deploy, 'Dockerfile'), 'utf8');
+
+  test('copies every source folder the launcher watches, and builds the bundle after copying them', () => {
+    const launcher = readFileSync(join(root, 'bin', 'promshard.mjs'), 'utf8');
+    const dirs = /const SOURCE_DIRS = \[([^\]]*)\]/.exec(launcher)?.[1]?.match(/'[^']+'/g)?.map((d) => d.slice(1, -1));
+    assert.ok(dirs && dirs.length > 0, 'SOURCE_DIRS found in bin/promshard.mjs');
+    const copied = new Set([...dockerfile.matchAll(/^COPY (\S+) \.\/\S*$/gm)].map((m) => m[1]));
+    for (const d of [...dirs, 'bin']) assert.ok(copied.has(d), `the Dockerfile copies ${d}/`);
+    const lastSourceCopy = Math.max(...dirs.map((d) => dockerfile.indexOf(`COPY ${d} `)));
+    assert.ok(dockerfile.indexOf('RUN node bin/build-bundle.mjs') > lastSourceCopy, 'the bundle is built after the sources are in place (so the launcher runs it)');
+    assert.match(dockerfile, /^USER 65534:65534$/m, 'runs as the user the pods run as');
+  });
+
+  test('promtool comes from the same Prometheus release the shard StatefulSet runs, at the agent\'s default path', () => {
+    const from = /^FROM (prom\/prometheus:\S+) AS prometheus$/m.exec(dockerfile)?.[1];
+    assert.ok(from, 'a prometheus stage');
+    assert.match(readFileSync(join(deploy, 'shard', 'statefulset.yaml'), 'utf8'), new RegExp(`image: ${from.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\n`));
+    assert.match(dockerfile, /^COPY --from=prometheus \/bin\/promtool \/usr\/bin\/promtool$/m);
+  });
+});
+
 describe('Kubernetes manifests (rendered with kubectl kustomize; no cluster)', { skip }, () => {
   let base: KubeObject[];
   let overlay: KubeObject[];
