@@ -13,6 +13,7 @@ const BENCHES: { name: string; goal: string; load: () => Promise<BenchFn> }[] = 
   { name: 'agent apply', goal: 'p50 < 300 ms, p99 < 1 s, idle RSS < 60 MB', load: async () => (await import('./agent-apply.ts')).runAgentApplyBench },
   { name: 'webhook to first push (5,000 files)', goal: '< 150 ms for a one-file change; shown beside the full compile', load: async () => (await import('./webhook-to-push.ts')).runWebhookToPushBench },
   { name: 'commit to applied vs http_sd', goal: '≥ 20× faster than 5 s http_sd polling at p50', load: async () => (await import('./commit-to-applied.ts')).runCommitToAppliedBench },
+  { name: 'commit to first scrape vs http_sd', goal: 'new target scraped sooner than with 5 s and 60 s http_sd refresh (Prometheus 2.42 floor ~5-10 s)', load: async () => (await import('./commit-to-first-scrape.ts')).runCommitToFirstScrapeBench },
   { name: 'fan-out to 400 agents', goal: 'all applied < 5 s', load: async () => (await import('./fan-out.ts')).runFanOutBench },
   { name: 'cardinality cycle', goal: 'cycle < 5 s on ≥ 300k series, offenders first', load: async () => (await import('./cardinality-cycle.ts')).runCardinalityBench },
 ];
