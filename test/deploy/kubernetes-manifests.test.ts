@@ -91,6 +91,71 @@ function replicaCredentialProblems(objs: KubeObject[], agentSecret: string): str
   return problems;
 }
 
+type Peer = { podSelector?: Parameters<typeof selectorMatches>[0]; namespaceSelector?: unknown; ipBlock?: unknown };
+type NetworkPolicyObject = KubeObject & {
+  spec: {
+    podSelector: Parameters<typeof selectorMatches>[0];
+    policyTypes?: string[];
+    ingress: Array<{ from?: Peer[]; ports?: Array<{ port?: string | number; endPort?: number }> }>;
+  };
+};
+
+/** Every probe is HTTP on a port its own container declares; readiness and liveness both present. */
+function probeProblems(objs: KubeObject[]): string[] {
+  const problems: string[] = [];
+  for (const w of workloads(objs)) {
+    for (const c of w.spec.template.spec.containers) {
+      const where = `${objectId(w)} ${c.name}`;
+      if (!c.readinessProbe) problems.push(`${where}: no readiness probe`);
+      if (!c.livenessProbe) problems.push(`${where}: no liveness probe`);
+      for (const p of [c.readinessProbe, c.livenessProbe, c.startupProbe]) {
+        if (!p) continue;
+        const port = p.httpGet?.port;
+        if (port === undefined) problems.push(`${where}: a probe is not an HTTP probe`);
+        else if (!(c.ports ?? []).some((x) => (typeof port === 'number' ? x.containerPort === port : x.name === port))) problems.push(`${where}: probe port ${port} is not declared by the container`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * NetworkPolicy semantics for the agent port of every shard pod: the pod must be selected by at least
+ * one Ingress policy (else it is open), and every rule of every policy selecting it that covers the
+ * port (no ports = all ports; a named port; a number or a number range) may admit controller pods of
+ * this namespace only.
+ */
+function agentIngressProblems(objs: KubeObject[]): string[] {
+  const problems: string[] = [];
+  const policies = byKind(objs, 'NetworkPolicy') as NetworkPolicyObject[];
+  const controllerLabels = controllerOf(objs).spec.template.metadata.labels;
+  for (const s of byKind(objs, 'StatefulSet') as Workload[]) {
+    const labels = s.spec.template.metadata.labels;
+    const port = s.spec.template.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === 'promshard-agent');
+    if (!port) {
+      problems.push(`${objectId(s)}: no container port named promshard-agent`);
+      continue;
+    }
+    const selecting = policies.filter((p) => (p.spec.policyTypes ?? ['Ingress']).includes('Ingress') && selectorMatches(p.spec.podSelector, labels));
+    if (selecting.length === 0) problems.push(`${objectId(s)}: no NetworkPolicy selects its pods: anyone can reach the agent port`);
+    for (const p of selecting) {
+      for (const rule of p.spec.ingress ?? []) {
+        const covers = !rule.ports || rule.ports.length === 0 || rule.ports.some((x) =>
+          x.port === undefined || x.port === port.name || (typeof x.port === 'number' && port.containerPort >= x.port && port.containerPort <= (x.endPort ?? x.port)));
+        if (!covers) continue;
+        const where = `${objectId(p)} (for ${objectId(s)})`;
+        if (!rule.from || rule.from.length === 0) problems.push(`${where}: a rule admits the agent port from anyone`);
+        for (const peer of rule.from ?? []) {
+          if (peer.ipBlock !== undefined) problems.push(`${where}: a rule admits the agent port from an address range`);
+          else if (peer.namespaceSelector !== undefined) problems.push(`${where}: a rule admits the agent port from another namespace`);
+          else if (!selectorMatches(peer.podSelector, controllerLabels) || selectorMatches(peer.podSelector, labels)) problems.push(`${where}: a rule admits pods that are not controllers to the agent port`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
 // Cannot be built here (no container engine); these are the facts about it the manifests rely on.
 describe('deploy/kubernetes/Dockerfile (static checks; the image is never built here)', () => {
   const dockerfile = readFileSync(join(deploy, 'Dockerfile'), 'utf8');
@@ -162,24 +227,20 @@ describe('Kubernetes manifests (rendered with kubectl kustomize; no cluster)', {
     assert.deepEqual(schemaErrors({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }), ['Widget/w: no schema known for apiVersion example.com/v1 kind Widget']);
   });
 
-  test('every probe of every Deployment and StatefulSet points at a port its container declares', () => {
-    for (const objs of [base, overlay]) {
-      for (const w of workloads(objs)) {
-        for (const c of w.spec.template.spec.containers) {
-          const probes = [c.readinessProbe, c.livenessProbe, c.startupProbe].filter((p): p is Probe => p !== undefined);
-          assert.ok(c.readinessProbe && c.livenessProbe, `${objectId(w)} ${c.name}: readiness and liveness probes`);
-          for (const p of probes) {
-            assert.ok(p.httpGet, `${objectId(w)} ${c.name}: HTTP probe`);
-            const port = p.httpGet.port;
-            const declared = (c.ports ?? []).some((x) => (typeof port === 'number' ? x.containerPort === port : x.name === port));
-            assert.ok(declared, `${objectId(w)} ${c.name}: probe port ${port} is declared (${JSON.stringify(c.ports)})`);
-          }
-        }
-      }
-    }
+  test('every probe of every Deployment and StatefulSet points at a port its container declares (and a probe on an undeclared port is caught)', () => {
+    assert.deepEqual(probeProblems(base), []);
+    assert.deepEqual(probeProblems(overlay), []);
     const controller = container(controllerOf(overlay), 'controller');
     assert.equal(controller.readinessProbe?.httpGet?.path, '/healthz');
     assert.equal(controller.livenessProbe?.httpGet?.path, '/healthz');
+    const broken = structuredClone(overlay);
+    const agent = container(byKind(broken, 'StatefulSet')[0] as Workload, 'agent');
+    agent.readinessProbe!.httpGet!.port = 'metrics';
+    delete agent.livenessProbe;
+    assert.deepEqual(probeProblems(broken), [
+      'StatefulSet/prometheus-networking agent: no liveness probe',
+      'StatefulSet/prometheus-networking agent: probe port metrics is not declared by the container',
+    ]);
   });
 
   test('the controller: 2 replicas, leader-elected, a PodDisruptionBudget keeps one, hardened pod, resources', () => {
@@ -257,36 +318,30 @@ describe('Kubernetes manifests (rendered with kubectl kustomize; no cluster)', {
     assert.deepEqual([...used.keys()].sort(), granted.sort(), `calls made (${JSON.stringify(Object.fromEntries(used))}) = verbs granted`);
   });
 
-  test('the NetworkPolicy selects every agent pod and lets only controller pods reach the agent port', () => {
-    const np = one(overlay, 'NetworkPolicy', 'promshard-shards') as KubeObject & {
-      spec: {
-        podSelector: Parameters<typeof selectorMatches>[0];
-        policyTypes: string[];
-        ingress: Array<{ from?: Array<{ podSelector?: Parameters<typeof selectorMatches>[0]; namespaceSelector?: unknown; ipBlock?: unknown }>; ports?: Array<{ port: string | number }> }>;
-      };
+  test('the NetworkPolicies select every agent pod and let only controller pods reach the agent port (and each way of opening it is caught)', () => {
+    assert.equal(byKind(overlay, 'StatefulSet').length, 2, 'two shards in the example');
+    assert.deepEqual(agentIngressProblems(overlay), []);
+    const np = one(overlay, 'NetworkPolicy', 'promshard-shards') as NetworkPolicyObject;
+    assert.ok(!selectorMatches(np.spec.podSelector, controllerOf(overlay).spec.template.metadata.labels), 'the policy does not isolate the controller');
+    const mutated = (mutate: (np: NetworkPolicyObject, objs: KubeObject[]) => void) => {
+      const objs = structuredClone(overlay);
+      mutate(objs.find((o) => o.kind === 'NetworkPolicy') as NetworkPolicyObject, objs);
+      return agentIngressProblems(objs);
     };
-    assert.ok(np.spec.policyTypes.includes('Ingress'));
-    const controllerLabels = controllerOf(overlay).spec.template.metadata.labels;
-    const sets = byKind(overlay, 'StatefulSet') as Workload[];
-    assert.equal(sets.length, 2, 'two shards in the example');
-    for (const s of sets) {
-      assert.ok(selectorMatches(np.spec.podSelector, s.spec.template.metadata.labels), `the policy selects ${objectId(s)}'s pods`);
-      const agent = container(s, 'agent');
-      const agentPort = agent.ports?.find((p) => p.name === 'promshard-agent');
-      assert.ok(agentPort, `${objectId(s)}: the agent's port is named promshard-agent`);
-      // Every rule that could admit traffic to the agent port (a rule without ports admits all ports).
-      const admitting = np.spec.ingress.filter((r) => !r.ports || r.ports.some((p) => p.port === 'promshard-agent' || p.port === agentPort.containerPort));
-      assert.equal(admitting.length, 1, 'one rule admits the agent port');
-      const from = admitting[0]!.from ?? [];
-      assert.ok(from.length > 0, 'the rule names its sources (an empty from admits everyone)');
-      for (const peer of from) {
-        assert.equal(peer.namespaceSelector, undefined, 'no other namespace');
-        assert.equal(peer.ipBlock, undefined, 'no address range');
-        assert.ok(selectorMatches(peer.podSelector, controllerLabels), 'the source is the controller pods');
-        assert.ok(!selectorMatches(peer.podSelector, s.spec.template.metadata.labels), 'shard pods are not sources');
-      }
-    }
-    assert.ok(!selectorMatches(np.spec.podSelector, controllerLabels), 'the policy does not isolate the controller');
+    const ns = mutated((p) => { p.spec.ingress[0]!.from!.push({ namespaceSelector: {} }); });
+    assert.ok(ns.some((e) => e.includes('from another namespace')), ns.join('\n'));
+    const open = mutated((p) => { p.spec.ingress.push({}); });
+    assert.ok(open.some((e) => e.includes('from anyone')), open.join('\n'));
+    const everyPod = mutated((p) => { p.spec.ingress[0]!.from = [{ podSelector: {} }]; });
+    assert.ok(everyPod.some((e) => e.includes('admits pods that are not controllers')), everyPod.join('\n'));
+    const byNumber = mutated((p) => { p.spec.ingress.push({ from: [{ ipBlock: { cidr: '10.0.0.0/8' } }], ports: [{ port: 9000, endPort: 9999 }] }); });
+    assert.ok(byNumber.some((e) => e.includes('from an address range')), byNumber.join('\n'));
+    const another = mutated((_p, objs) => {
+      objs.push({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'allow-all', namespace: 'promshard' }, spec: { podSelector: {}, ingress: [{}] } } as KubeObject);
+    });
+    assert.ok(another.some((e) => e.startsWith('NetworkPolicy/allow-all')), another.join('\n'));
+    const unselected = mutated((p) => { p.spec.podSelector = { matchLabels: { 'promshard.io/shard': 'networking' } }; });
+    assert.deepEqual(unselected, ['StatefulSet/prometheus-storage: no NetworkPolicy selects its pods: anyone can reach the agent port']);
   });
 
   test('the shard StatefulSets: 2 replicas, a TSDB claim, a headless Service, shared config volume, reload over localhost', () => {
