@@ -27,6 +27,8 @@ export function readyBanner(demo: RunningDemo, o: { shards: string[]; replicas: 
   lines.push(`       printf '  - name: demo-extra\\n    targets: ["127.0.0.1:9100"]\\n' >> ${DEMO_TEAM_FILE}`);
   lines.push(`       git commit -qam "demo: scrape one more target"`);
   lines.push(`     Only the ${demo.demoShard} shard reloads; the timeline shows each push and reload.`);
+  lines.push(`     The commit prints its revision page, ${url}/revisions/<sha>: each replica that applied it, and`);
+  lines.push(`     whether demo-extra's target is up (nothing listens on 9100 here, so it shows Prometheus's error).`);
   lines.push('');
   lines.push('  2. Break a file, commit, and watch it be refused (the fleet keeps the last good revision):');
   lines.push(`       sed -i 's/timeout: 4s/timeout: 9s/' ${DEMO_TEAM_FILE}   # timeout longer than the 5s interval`);

@@ -89,8 +89,11 @@ try { ref = execFileSync('git', ['symbolic-ref', '-q', 'HEAD'], { encoding: 'utf
 const after = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
 const body = JSON.stringify({ ref, after });
 const signature = 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+// The revision page says where the commit landed and whether the targets it added are up.
+const page = url.replace('/v1/webhook', '') + '/revisions/' + after;
 fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signature }, body, signal: AbortSignal.timeout(3000) })
   .then((res) => res.arrayBuffer())
+  .then(() => process.stderr.write('promshard: where this commit lands and whether its new targets are up: ' + page + '\\n'))
   .catch(() => {});
 `;
       const path = join(dir, '.git', 'hooks', 'post-commit');

@@ -4,7 +4,7 @@
 import { waitFor as waitUntil } from '../support/wait-for.ts';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,9 +120,12 @@ describe('promshard demo', () => {
 
     // A commit in the printed repository, the way the banner suggests; the post-commit hook notifies.
     appendFileSync(join(repo, 'teams', 'demo', 'exporters.yaml'), '  - name: demo-extra\n    targets: ["127.0.0.1:9100"]\n');
-    execFileSync('git', ['-C', repo, 'commit', '-qam', 'demo test: one more job']);
+    const commit = spawnSync('git', ['-C', repo, 'commit', '-qam', 'demo test: one more job'], { encoding: 'utf8' });
+    assert.equal(commit.status, 0, commit.stderr);
     const committedAt = Date.now();
     const sha = execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    // The post-commit hook prints the commit's revision page.
+    assert.ok(commit.stderr.includes(`${url}revisions/${sha}`), commit.stderr);
     await waitFor(
       'compute to run the new commit on both replicas',
       async () => {
@@ -137,6 +140,18 @@ describe('promshard demo', () => {
     // Only the changed shard was touched.
     const networking = (await shards()).find((x) => x.name === 'networking')!;
     assert.ok(networking.replicas.every((r) => r.applied?.revision === networkingRevision));
+    // The revision page shows the new job's target and where it landed (its health follows once
+    // Prometheus tried it: the tests in test/revisions/ assert that part).
+    type Life = { shards: Record<string, { outcome: string; replicas: Record<string, { proven: boolean }>; targets: { job: string; change: string }[] }> };
+    const life = await waitFor('the revision record to show compute applied', async () => {
+      const r = (await (await fetch(`${url}v1/revisions/${sha}`)).json()) as Life;
+      return r.shards?.compute?.outcome === 'applied' ? r : null;
+    }, 10_000, 100);
+    assert.deepEqual(life.shards.compute.targets.map((t) => `${t.job}/${t.change}`), ['demo-extra/added']);
+    assert.ok(Object.values(life.shards.compute.replicas).every((r) => r.proven));
+    const revisionPage = await fetch(`${url}revisions/${sha}`);
+    assert.equal(revisionPage.status, 200);
+    assert.match(await revisionPage.text(), /demo-extra/);
 
     // SIGTERM: a clean exit, and no Prometheus survives.
     demo.child.kill('SIGTERM');
