@@ -115,16 +115,21 @@ describe('dashboard in a browser', { skip: !fleetAvailable() && 'needs /usr/bin/
     assert.match(text, /checkout_requests_total/);
     assert.match(text, /teams\/payments\/api\.yaml:\d+/);
     assert.match(text, /uuid/);
-    const snippet = (await flag.locator('pre.snippet').textContent()) ?? '';
+    const snippet = (await flag.locator('.fix pre.snippet').textContent()) ?? '';
     assert.match(snippet, /metric_relabel_configs:/);
     assert.match(snippet, /action: labeldrop/);
     assert.match(snippet, /regex: request_id/);
-    await flag.locator('button.copy').click();
-    await flag.locator('button.copy', { hasText: 'Copied' }).waitFor();
+    await flag.locator('.fix button.copy').click();
+    await flag.locator('.fix button.copy', { hasText: 'Copied' }).waitFor();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), snippet);
     // The controller's API agrees with the page.
-    const api = (await (await fetch(`${fleet.url}/v1/flags?team=payments`)).json()) as { flags: { label: string }[] };
+    const api = (await (await fetch(`${fleet.url}/v1/flags?team=payments`)).json()) as { flags: { label: string; key: string }[] };
     assert.ok(api.flags.some((f) => f.label === 'request_id'));
+    // "Open fix PR" is the command that opens it (the dashboard never writes); Copy copies it exactly.
+    const key = api.flags.find((f) => f.label === 'request_id')!.key;
+    await flag.locator('.fix-pr button.copy').click();
+    await flag.locator('.fix-pr button.copy', { hasText: 'Copied' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `promshard fix ${key} --open-pr`);
     await screenshot(page, 'team-payments-flag', true);
     await page.close();
     // The fleet card counts the flag and, from the analyzer's measurement, the shard's series against its budget.
