@@ -66,14 +66,14 @@ export class PodWatch {
   constructor(opts: PodWatchOptions) {
     const watchTimeoutSeconds = opts.watchTimeoutSeconds ?? 60;
     this.o = {
+      ...opts,
       watchTimeoutSeconds,
       silenceMs: opts.silenceMs ?? watchTimeoutSeconds * 1000 + 30_000,
       listTimeoutMs: opts.listTimeoutMs ?? 30_000,
       pageSize: opts.pageSize ?? 500,
       backoffBaseMs: opts.backoffBaseMs ?? 500,
       backoffMaxMs: opts.backoffMaxMs ?? 30_000,
-      ...opts,
-    } as PodWatch['o'];
+    };
     this.api = opts.kc.makeApiClient(opts.k8s.CoreV1Api);
     this.state = { namespace: opts.namespace, ok: false, lastError: null, lastErrorAt: null, lastEventAt: null, restarts: 0, pods: 0 };
     this.firstList = new Promise((resolve) => (this.listedOnce = resolve));
@@ -125,13 +125,16 @@ export class PodWatch {
         throw (end as { error: unknown }).error;
       } catch (err) {
         if (this.stopped) return;
-        const code = (err as { code?: number; statusCode?: number }).code ?? (err as { statusCode?: number }).statusCode;
+        const code = httpCode(err);
         // An expired continue token is a 410 too: start the list over.
         if (code === 410) {
           this.restarted('gone', null);
           rv = null;
           continue;
         }
+        // An HTTP refusal (403, 401, 5xx): retry with a list, whose answer carries the API's message
+        // (Watch keeps only the status code). A broken connection resumes the watch where it was.
+        if (code !== undefined) rv = null;
         const reason: RestartReason = code === 403 ? 'forbidden' : code === 401 ? 'unauthorized' : (err as Error).name === 'ListTimeout' ? 'list-timeout' : 'error';
         const message = describeError(err, this.o.namespace);
         this.state.ok = false;
@@ -268,20 +271,32 @@ export class PodWatch {
   }
 }
 
+/** The HTTP status of an API error (ApiException.code, Watch's statusCode, an in-stream Status); node's own errors carry string codes. */
+function httpCode(err: unknown): number | undefined {
+  const e = err as { code?: unknown; statusCode?: unknown };
+  const c = typeof e?.code === 'number' ? e.code : e?.statusCode;
+  return typeof c === 'number' ? c : undefined;
+}
+
 function keyOf(pod: V1Pod): string {
   return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
 }
 
-/** Per-request options carrying an AbortSignal (client-node 1.x API calls have no timeout of their own). */
+/**
+ * Per-request options carrying an AbortSignal (client-node 1.x API calls have no timeout of their own).
+ * The object-parameter API hands middleware to its observable layer, which only calls `toPromise()` on
+ * what a middleware returns.
+ */
 function signalOption(signal: AbortSignal): any {
+  const done = <T>(v: T) => ({ toPromise: () => Promise.resolve(v) });
   return {
     middleware: [
       {
-        pre: async (ctx: { setSignal(s: AbortSignal): void }) => {
+        pre: (ctx: { setSignal(s: AbortSignal): void }) => {
           ctx.setSignal(signal);
-          return ctx;
+          return done(ctx);
         },
-        post: async (r: unknown) => r,
+        post: (r: unknown) => done(r),
       },
     ],
     middlewareMergeStrategy: 'append',
@@ -290,8 +305,8 @@ function signalOption(signal: AbortSignal): any {
 
 /** The API's own message where there is one (a 403 names the verb, resource and user). */
 export function describeError(err: unknown, namespace: string): string {
-  const e = err as { code?: number; statusCode?: number; body?: unknown; message?: string };
-  const code = e.code ?? e.statusCode;
+  const e = err as { body?: unknown; message?: string };
+  const code = httpCode(err);
   let apiMessage: string | null = null;
   if (typeof e.body === 'string') {
     try {
