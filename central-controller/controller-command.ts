@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { DEFAULT_LEASE_NAME, kubernetesLeaseStore, validateElectionDurations } from './kubernetes/leader-election.ts';
 import { loadKubeConfig } from './kubernetes/kube-config.ts';
 import { kubernetesEventSink } from './kubernetes/events.ts';
+import { CommitStatusConfigError, gitHostForStatuses, readCommitStatusFile, resolveCommitStatus } from './commit-status/config.ts';
 
 export const CONTROLLER_USAGE = `usage: promshard controller --repo URL_OR_PATH --state-dir DIR --token-file FILE --webhook-secret-file FILE [options]
 
@@ -36,6 +37,16 @@ export const CONTROLLER_USAGE = `usage: promshard controller --repo URL_OR_PATH 
   --max-event-streams N       server-sent event streams open at once, API and dashboard together (default 1000)
   --max-event-streams-per-client N  … from one client address (default 32); past either bound: 429
   --dashboard-session DURATION  how long a dashboard sign-in lasts; checked by the server (default 12h)
+
+Commit statuses (docs/controller.md "Commit statuses"): each revision's rollout on its commit, one
+context per shard (promshard/<shard>); a slow or failing git host never delays a rollout
+  --commit-status github|gitlab  report through this host's commit-status API
+  --commit-status-repo REPO   owner/name (GitHub) or project id or group/project (GitLab)
+  --commit-status-api URL     API base (default https://api.github.com / https://gitlab.com/api/v4;
+                              GitHub Enterprise https://HOST/api/v3, self-hosted GitLab https://HOST/api/v4)
+  --commit-status-token-file FILE  token allowed to write statuses (GitLab: not CI_JOB_TOKEN)
+  --commit-status-config FILE  the same settings as YAML: host, repo, api, tokenFile, externalUrl (flags win)
+  --external-url URL          the dashboard's public URL: statuses link to URL/revisions/<sha>
 
 Agent discovery (Kubernetes mode; docs/kubernetes.md "Agent discovery"):
   --kubernetes                find agents as Pods labelled promshard.io/shard (URL: pod IP + the container
@@ -99,6 +110,12 @@ export async function run(argv: string[]): Promise<number> {
       'agent-selector': { type: 'string' },
       'kubernetes-watch-timeout': { type: 'string', default: '60s' },
       'kubernetes-watch-silence': { type: 'string' },
+      'commit-status': { type: 'string' },
+      'commit-status-repo': { type: 'string' },
+      'commit-status-api': { type: 'string' },
+      'commit-status-token-file': { type: 'string' },
+      'commit-status-config': { type: 'string' },
+      'external-url': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     }));
     if (flags.help) {
@@ -190,6 +207,21 @@ export async function run(argv: string[]): Promise<number> {
     const loaded = await loadKubeConfig({ kubeconfig: flags.kubeconfig });
     kubernetesEvents = { sink: await kubernetesEventSink(loaded.kc), namespace: flags['lease-namespace'] ?? loaded.namespace, statefulSet: (shard) => pattern.replaceAll('{shard}', shard) };
   }
+  let commitStatus: Parameters<typeof startController>[0]['commitStatus'];
+  if (flags['commit-status'] || flags['commit-status-config']) {
+    try {
+      const settings = resolveCommitStatus(
+        { host: flags['commit-status'] as 'github' | 'gitlab' | undefined, repo: flags['commit-status-repo'], api: flags['commit-status-api'], tokenFile: flags['commit-status-token-file'], externalUrl: flags['external-url'] },
+        flags['commit-status-config'] ? readCommitStatusFile(flags['commit-status-config']) : {},
+      );
+      commitStatus = { host: gitHostForStatuses(settings), externalUrl: settings.externalUrl };
+      if (!settings.externalUrl) process.stderr.write('promshard controller: warning: no --external-url: commit statuses will not link to the revision page\n');
+    } catch (err) {
+      if (!(err instanceof CommitStatusConfigError)) throw err;
+      process.stderr.write(`promshard controller: ${err.message}\n`);
+      return 2;
+    }
+  }
   const controller = await startController({
     ...resolveControllerRepository(flags.repo!, flags['repo-subdir']),
     branch: flags.branch,
@@ -212,6 +244,7 @@ export async function run(argv: string[]): Promise<number> {
     maxEventStreamsPerClient: streamLimits['max-event-streams-per-client'],
     dashboardSessionMs,
     leaderElection,
+    commitStatus,
     kubernetesEvents,
     kubernetes,
   });
