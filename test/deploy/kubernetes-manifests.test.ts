@@ -344,11 +344,16 @@ describe('Kubernetes manifests (rendered with kubectl kustomize; no cluster)', {
     assert.deepEqual(unselected, ['StatefulSet/prometheus-storage: no NetworkPolicy selects its pods: anyone can reach the agent port']);
   });
 
-  test('the shard StatefulSets: 2 replicas, a TSDB claim, a headless Service, shared config volume, reload over localhost', () => {
+  test('the shard StatefulSets: 2 replicas, a TSDB claim, a headless Service, shared config volume, reload over localhost, named as the controller\'s Events expect', () => {
+    // The StatefulSet the leader records Events on: --shard-statefulset, else its default from --help.
+    const given = container(controllerOf(overlay), 'controller').args?.find((a) => a.startsWith('--shard-statefulset='))?.split('=')[1];
+    const eventsPattern = given ?? /--shard-statefulset[\s\S]*?\(default ([^)\s]+)\)/.exec(helpFlags('controller', cli).text)?.[1];
+    assert.ok(eventsPattern?.includes('{shard}'), `the Events' StatefulSet pattern is known (${eventsPattern})`);
     for (const s of byKind(overlay, 'StatefulSet') as Array<Workload & { spec: { serviceName: string; volumeClaimTemplates: Array<{ metadata: { name: string } }> } }>) {
       const shard = s.spec.template.metadata.labels?.['promshard.io/shard'];
       assert.ok(shard && shard !== 'change-me', `${objectId(s)}: the shard label is set by the overlay`);
       assert.equal(s.metadata.name, `prometheus-${shard}`);
+      assert.equal(s.metadata.name, eventsPattern!.replace('{shard}', shard), 'the controller records its rollout Events on this StatefulSet');
       assert.equal(s.spec.replicas, 2);
       assert.deepEqual(s.spec.volumeClaimTemplates.map((v) => v.metadata.name), ['tsdb']);
       const svc = one(overlay, 'Service', s.spec.serviceName) as KubeObject & { spec: { clusterIP?: string; selector: Record<string, string> } };

@@ -151,12 +151,12 @@ export function selectorMatches(
  * value (a placeholder one space after it, as in `--repo URL_OR_PATH`), and those the usage line
  * requires.
  */
-export function helpFlags(command: string, cliPath: string): { takesValue: Map<string, boolean>; required: Set<string> } {
+export function helpFlags(command: string, cliPath: string): { text: string; takesValue: Map<string, boolean>; required: Set<string> } {
   const text = execFileSync(process.execPath, [cliPath, command, '--help'], { encoding: 'utf8', timeout: 60_000 });
   const takesValue = new Map<string, boolean>();
   for (const m of text.matchAll(/^\s+(--[a-z0-9][a-z0-9-]*)( \S)?/gm)) takesValue.set(m[1]!, m[2] !== undefined);
   const usage = text.split('\n\n')[0] ?? '';
   const withoutOptional = usage.replace(/\[[^\]]*\]/g, '');
   const required = new Set([...withoutOptional.matchAll(/--[a-z0-9][a-z0-9-]*/g)].map((m) => m[0]));
-  return { takesValue, required };
+  return { text, takesValue, required };
 }
