@@ -48,5 +48,11 @@ export function resolveCommitStatus(flags: Partial<CommitStatusSettings>, file: 
 export function gitHostForStatuses(s: CommitStatusSettings): GitHost {
   // One attempt per send and short waits: the status queue retries with its own backoff, so that
   // nothing here holds a sender slot for long.
-  return createGitHost({ kind: s.host, repo: s.repo, apiBase: s.api ?? DEFAULT_API_BASE[s.host], token: readTokenFile(s.tokenFile), timeoutMs: 5000, maxAttempts: 1, maxWaitMs: 0 });
+  let token: string;
+  try {
+    token = readTokenFile(s.tokenFile);
+  } catch (err) {
+    throw new CommitStatusConfigError(`--commit-status-token-file: ${(err as Error).message}`);
+  }
+  return createGitHost({ kind: s.host, repo: s.repo, apiBase: s.api ?? DEFAULT_API_BASE[s.host], token, timeoutMs: 5000, maxAttempts: 1, maxWaitMs: 0 });
 }
