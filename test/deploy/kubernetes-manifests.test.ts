@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, mkdtempSync, cpSync, appendFileSync, writeFi
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
 import { kubectlUnavailable, kustomize, schemaErrors, selectorMatches, helpFlags, objectId, type KubeObject } from '../support/kube-manifests.ts';
 import { verifyAgentToken, adminTokenDigest } from '../../core/http/agent-credential.ts';
 
@@ -28,7 +28,7 @@ type Container = {
   readinessProbe?: Probe;
   livenessProbe?: Probe;
   startupProbe?: Probe;
-  volumeMounts?: Array<{ name: string; mountPath: string; subPathExpr?: string; readOnly?: boolean }>;
+  volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string; subPathExpr?: string; readOnly?: boolean }>;
   securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 };
@@ -365,8 +365,34 @@ describe('Kubernetes manifests (rendered with kubectl kustomize; no cluster)', {
       assert.ok(prom.args?.includes('--web.enable-lifecycle'), 'Prometheus accepts POST /-/reload');
       const configFile = prom.args?.find((a) => a.startsWith('--config.file='))?.split('=')[1];
       assert.equal(agent.args?.find((a) => a.startsWith('--config-file='))?.split('=')[1], configFile, 'the agent writes the file Prometheus reads');
-      const mountOf = (c: Container, volume: string) => c.volumeMounts?.find((m) => m.name === volume)?.mountPath;
-      assert.ok(configFile?.startsWith(`${mountOf(prom, 'config')}/`) && mountOf(agent, 'config') === mountOf(prom, 'config'), 'both mount the shared config volume there');
+      const mountAt = (c: Container, path: string) => c.volumeMounts?.find((m) => m.mountPath === path);
+      const configDir = dirname(configFile!);
+      const promConfig = mountAt(prom, configDir);
+      const agentConfig = mountAt(agent, configDir);
+      assert.ok(promConfig && agentConfig, `both containers mount ${configDir}`);
+      assert.deepEqual([agentConfig.name, agentConfig.subPath], [promConfig.name, promConfig.subPath], 'the same volume and directory');
+      assert.equal(promConfig.readOnly, true, 'Prometheus only reads its configuration');
+      assert.ok(!agentConfig.readOnly, 'the agent writes it');
+      // Configuration, agent state and TSDB persist together on the replica's claim.
+      const claims = new Set(s.spec.volumeClaimTemplates.map((v) => v.metadata.name));
+      const stateDir = agent.args?.find((a) => a.startsWith('--state-dir='))?.split('=')[1];
+      assert.ok(claims.has(promConfig.name), 'the configuration is on the claim');
+      assert.ok(claims.has(mountAt(agent, stateDir!)?.name ?? ''), 'the agent state is on the claim');
+      assert.ok(claims.has(mountAt(prom, prom.args!.find((a) => a.startsWith('--storage.tsdb.path='))!.split('=')[1]!)?.name ?? ''), 'the TSDB is on the claim');
+      // The kubelet creates a missing subPath directory as root (mode 0755), which the agent could not
+      // write; so an init container running as the pod's user creates every one first.
+      const init = s.spec.template.spec.initContainers ?? [];
+      const prepared = new Set<string>();
+      for (const c of init) {
+        const script = (c.command ?? []).join(' ');
+        for (const m of c.volumeMounts ?? []) {
+          if (m.subPath || m.subPathExpr) continue;
+          for (const dir of script.matchAll(new RegExp(`${m.mountPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/([\\w.-]+)`, 'g'))) prepared.add(`${m.name}/${dir[1]}`);
+        }
+      }
+      for (const c of [prom, agent]) {
+        for (const m of c.volumeMounts ?? []) if (m.subPath && claims.has(m.name)) assert.ok(prepared.has(`${m.name}/${m.subPath}`), `${c.name}: subPath ${m.subPath} of ${m.name} is created by an init container`);
+      }
       const webPort = prom.ports?.find((p) => p.name === 'web')?.containerPort;
       assert.equal(agent.args?.find((a) => a.startsWith('--prometheus-url=')), `--prometheus-url=http://127.0.0.1:${webPort}`, 'the agent reaches Prometheus over localhost');
       assert.ok(agent.args?.includes('--reload=http'));
