@@ -38,13 +38,14 @@ export function fixTitle(flag: CardinalityFlag): string {
 
 export function fixCommitMessage(flag: CardinalityFlag, edit: TeamFileEdit): string {
   const saved = flag.fix.estimatedSeriesSaved;
-  return inert(
+  return escapeUnsafeCharacters(
     `${fixTitle(flag)}\n\n` +
       `${flag.fix.kind === 'labeldrop' ? `Drops ${flag.label}` : `Normalises ${flag.label}`} in job ${flag.job}'s metric_relabel_configs ` +
       `(${edit.added.length} rule${edit.added.length === 1 ? '' : 's'} added after the team's ${edit.kept}).\n` +
       `${num(flag.distinctValues)} distinct values; estimated series saved: ${num(saved)}; ` +
       `${flag.fix.complete ? 'complete' : `partial (${num(flag.fix.residualValues)} values remain)`}.\n\n` +
       `Flag: ${flag.id} (key ${flagKey(flag.id)})\n`,
+    { keepNewlines: true },
   );
 }
 

@@ -5,6 +5,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -115,6 +116,10 @@ test('GitHub: a job without metric_relabel_configs gets the fix in a PR; the bra
   const job = (parse(fixed) as { jobs: { name: string; metric_relabel_configs?: unknown[] }[] }).jobs.find((j) => j.name === 'checkout-api')!;
   assert.deepEqual(job.metric_relabel_configs, [{ regex: 'request_id', action: 'labeldrop' }]);
   assert.equal(showFile(bare, 'main', FILE), TEAM, 'main is untouched');
+  const message = execFileSync('git', ['-C', bare, 'log', '-1', '--format=%B', branch], { encoding: 'utf8' }).split('\n');
+  assert.equal(message[0], 'promshard: cardinality fix for request_id on checkout_requests_total (job checkout-api)');
+  assert.equal(message[1], '');
+  assert.match(message[2]!, /^Drops request_id in job checkout-api's metric_relabel_configs \(1 rule added after the team's 0\)\.$/);
 
   // One PR, with the flag explained and fleet text made inert.
   assert.equal(hosted.changeRequests.length, 1);
@@ -211,4 +216,27 @@ test('a fix whose result would not pass validate is refused with the findings (f
   assert.match(r.stderr, /does not pass validate, so no fix was committed/);
   assert.match(r.stderr, /teams\/payments\/(broken|checkout)\.yaml:\d+:\d+: error \[duplicate-job\]/);
   assert.equal(r.stdout, '');
+});
+
+test('a run whose PR could not be opened (read-only token) leaves its branch; the next run reuses it and opens the PR', async () => {
+  const { bare } = fixture('retry');
+  const hosted = server.addRepo('github', 'acme/retry');
+  serveBranchesFromGit(hosted, bare);
+  server.addToken('gh-read-only-token-33', 'read');
+  const flag = await uuidFlag();
+  const flagFile = writeJson(dir, 'retry-flag.json', [flag]);
+  const args = ['fix', flag.id, '--flag-file', flagFile, '--repo', bare, '--open-pr', '--githost', 'github', '--githost-repo', 'acme/retry', '--githost-api', server.githubApi];
+  const denied = await promshard(args, { GITHUB_TOKEN: 'gh-read-only-token-33' });
+  assert.equal(denied.status, 2, denied.stdout + denied.stderr);
+  assert.match(denied.stderr, /POST \/api\/v3\/repos\/acme\/retry\/pulls: HTTP 403 Resource not accessible by integration/);
+  assert.ok(!denied.stderr.includes('gh-read-only-token-33'), 'the token is never printed');
+  const pushed = gitBranch(bare, fixBranch(flag.id));
+  assert.ok(pushed, 'the branch was pushed before the PR failed');
+  assert.equal(hosted.changeRequests.length, 0);
+
+  const retry = await promshard(args, { GITHUB_TOKEN: GH_TOKEN });
+  assert.equal(retry.status, 0, retry.stdout + retry.stderr);
+  assert.match(retry.stdout, /opened pull request/);
+  assert.equal(gitBranch(bare, fixBranch(flag.id)), pushed, 'the branch was reused, not rewritten');
+  assert.equal(hosted.changeRequests.length, 1);
 });
