@@ -81,7 +81,7 @@ function replicaCredentialProblems(objs: KubeObject[], agentSecret: string): str
     }
     for (let ordinal = 0; ordinal < (s.spec.replicas ?? 1); ordinal++) {
       const token = secret.data?.[`replica-${ordinal}`];
-      if (!token) problems.push(`${objectId(s)}: Secret ${secretName} has no key replica-${ordinal}: pod ${s.metadata.name}-${ordinal} cannot start`);
+      if (!token) problems.push(`${objectId(s)}: Secret ${secretName} has no key replica-${ordinal}: pod ${s.metadata.name}-${ordinal} cannot come up`);
       else {
         const scope = verifyAgentToken(decode(token), agentSecret);
         if (scope?.shard !== shard || scope?.replica !== String(ordinal)) problems.push(`${objectId(s)}: replica-${ordinal} is not shard ${shard} replica ${ordinal}'s credential (${JSON.stringify(scope)})`);
@@ -456,7 +456,7 @@ describe('Kubernetes manifests (rendered with kubectl kustomize; no cluster)', {
       const scaled = kustomize(join(copy, 'overlays', 'example'));
       assert.equal((one(scaled, 'StatefulSet', 'prometheus-networking') as Workload).spec.replicas, 3);
       assert.deepEqual(replicaCredentialProblems(scaled, agentSecret), [
-        `StatefulSet/prometheus-networking: Secret ${(one(scaled, 'StatefulSet', 'prometheus-networking') as Workload).spec.template.spec.volumes!.find((v) => v.name === 'agent-tokens')!.secret!.secretName} has no key replica-2: pod prometheus-networking-2 cannot start`,
+        `StatefulSet/prometheus-networking: Secret ${(one(scaled, 'StatefulSet', 'prometheus-networking') as Workload).spec.template.spec.volumes!.find((v) => v.name === 'agent-tokens')!.secret!.secretName} has no key replica-2: pod prometheus-networking-2 cannot come up`,
       ]);
       const token = execFileSync(process.execPath, [cli, 'agent-token', '--shard', 'networking', '--replica', '2', '--secret-file', secretFile], { encoding: 'utf8' });
       writeFileSync(join(shardDir, 'agent-token-2'), token);
