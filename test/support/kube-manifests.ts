@@ -95,6 +95,8 @@ function secretDataUnwrapped(o: KubeObject): KubeObject {
   return { ...o, data: unwrapped };
 }
 
+const SCALAR_TYPES = new Set(['string', 'number', 'boolean', 'Date', 'any', 'object', 'IntOrString']);
+
 type AttributeMap = Array<{ baseName: string; type: string }>;
 
 function attributeMap(typeName: string): AttributeMap | undefined {
@@ -116,7 +118,12 @@ function unknownFields(value: unknown, typeName: string, path: string, report: (
   }
   const attributes = attributeMap(typeName);
   // Primitives, IntOrString and free-form objects: nothing to walk (types are the validators' job).
-  if (!attributes || typeof value !== 'object' || Array.isArray(value)) return;
+  // Any other name must be a model: a type map that cannot be found would silently check nothing.
+  if (!attributes) {
+    if (!SCALAR_TYPES.has(typeName)) throw new Error(`client-node has no type map for ${typeName} (at ${path || '/'})`);
+    return;
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) return;
   const known = new Map(attributes.map((a) => [a.baseName, a.type]));
   for (const [key, v] of Object.entries(value)) {
     const type = known.get(key);
