@@ -1,6 +1,7 @@
 // The dashboard's views, rendered on the server from the controller's state (through views.ts, the
 // same functions the JSON API uses, so the page and the API never disagree). Every value goes through
 // the `html` tag, which escapes it.
+import type { LeaderInfo } from '../kubernetes/leadership.ts';
 import type { CardinalityFlag } from '../../core/protocol/cardinality-flag.ts';
 import { fixBranch, flagKey } from '../../core/cardinality-fix/flag-key.ts';
 import type { ControllerEvent, ControllerState, RolloutRecord, ShardState } from '../controller-state.ts';
@@ -15,6 +16,8 @@ export interface PageContext {
   state: ControllerState;
   /** The current rollout wave (canary shard first), if any. */
   wave?: () => { revision: string; canary: string | null; shards: string[]; status: 'canary' | 'halted' | 'released' } | null;
+  /** Who leads (Kubernetes mode); outside it the line is left out. */
+  leader?: () => LeaderInfo;
 }
 
 type ShardSummary = ReturnType<typeof shardsView>[number];
@@ -108,8 +111,17 @@ function repositoryBanner(state: ControllerState): SafeHtml {
   return html``;
 }
 
+/** Kubernetes mode: one line saying who leads, so a follower's page is not mistaken for the leader's. */
+function leaderLine(ctx: PageContext): SafeHtml {
+  const l = ctx.leader?.();
+  if (!l?.elected) return html``;
+  if (l.isLeader) return html`<p class="leader-line muted small" id="leader-line">This controller (<code>${l.identity}</code>) leads, term ${l.term}.</p>`;
+  const error = l.lastError ? html` <span class="warn">Lease: ${l.lastError}</span>` : html``;
+  return html`<p class="leader-line muted small" id="leader-line">Follower <code>${l.identity}</code>: ${l.leader ? html`<code>${l.leader}</code> leads (term ${l.term}) and pushes` : 'no leader known yet'}; this page shows what this controller sees.${error}</p>`;
+}
+
 export function frame(ctx: PageContext, p: { title: string; nav: Parameters<typeof page>[0]['nav']; body: SafeHtml; scope: string }): SafeHtml {
-  return page({ title: p.title, nav: p.nav, body: p.body, banner: repositoryBanner(ctx.state), timeline: timeline(ctx.state.recentEvents(40)), liveScope: p.scope });
+  return page({ title: p.title, nav: p.nav, body: p.body, banner: html`${leaderLine(ctx)}${repositoryBanner(ctx.state)}`, timeline: timeline(ctx.state.recentEvents(40)), liveScope: p.scope });
 }
 
 function flagTable(flags: readonly CardinalityFlag[], opts: { showTeam: boolean }): SafeHtml {
