@@ -6,7 +6,8 @@
 // statuses it cost are counted as dropped.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
@@ -17,9 +18,11 @@ import { createLogger } from '../../core/log/logger.ts';
 import { startExporter, type Exporter } from '../support/exporters.ts';
 import { startGitHostServer, type GitHostServer, type StoredStatus } from '../support/githost-server.ts';
 import { freePort, PROMETHEUS_BIN, waitForReady } from '../support/prometheus.ts';
-import { allOnRevision, GitRepo, launchController, metricValue, newControllerPort, startReplica, stopReplica, teamFile, tempDir, waitFor, webhook, type Replica } from '../controller/helpers.ts';
+import { allOnRevision, TOKEN, GitRepo, launchController, metricValue, newControllerPort, startReplica, stopReplica, teamFile, tempDir, waitFor, webhook, type Replica } from '../controller/helpers.ts';
 
 const STATUS_TOKEN = 'ghp_status_writer_7f3a9c21';
+const PR_TOKEN = 'ghs_pull_request_token_41b2';
+const BIN = fileURLToPath(new URL('../../bin/promshard.mjs', import.meta.url));
 const EXTERNAL = 'https://promshard.example.org';
 // One shard, short intervals: a new target's first scrape comes within about a second.
 const SHARDS = `defaults:
@@ -60,12 +63,15 @@ describe('commit statuses from the controller (real git, agents, Prometheus; git
     stateDir = tempDir('promshard-status-state-');
     const port = await newControllerPort();
     const url = `http://127.0.0.1:${port}`;
-    net = await Promise.all([startReplica('networking', 'a', url, logs), startReplica('networking', 'b', url, logs)]);
+    // A short cardinality cycle, so that the live series the plan asks for are known within seconds.
+    const agentOpts = { cardinality: { intervalMs: 2000, initialDelayMs: 500 } };
+    net = await Promise.all([startReplica('networking', 'a', url, logs, agentOpts), startReplica('networking', 'b', url, logs, agentOpts)]);
     const host = createGitHost({ kind: 'github', repo: 'acme/scrape', apiBase: srv.githubApi, token: STATUS_TOKEN, timeoutMs: 2000, maxAttempts: 1, maxWaitMs: 0 });
     controller = await launchController(repo, stateDir, port, {
       pollMs: 60_000,
       targetHealthPollMs: 300,
       targetHealthBoundMs: 6000,
+      usageRefreshMs: 1000,
       commitStatus: { host, externalUrl: EXTERNAL, queue: { backoffBaseMs: 200, backoffMaxMs: 1000, maxAttempts: 3 } },
     }, logs);
     await waitFor('initial rollout', () => allOnRevision(net, first), 20_000);
@@ -102,6 +108,34 @@ describe('commit statuses from the controller (real git, agents, Prometheus; git
 
     await waitFor('success reported on GitLab', () => last(sha, undefined, 'gitlab')?.state === 'success', 10_000);
     assert.equal(statuses(sha, undefined, 'gitlab')[0].state, 'pending');
+  });
+
+  it('plan --comment github --controller puts the live series estimate in the pull-request comment', async () => {
+    srv.addToken(PR_TOKEN, 'write');
+    await waitFor('live series of routers', async () => {
+      const r = await fetch(`${controller.url}/v1/series`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const body = (await r.json()) as { jobs: { job: string; series: number; targets: number }[] };
+      return body.jobs.some((j) => j.job === 'routers' && j.series > 0 && j.targets > 0);
+    }, 20_000);
+    const base = repo.git('rev-parse', 'HEAD').trim();
+    repo.write({ 'teams/netops/routers.yaml': teamFile('netops', 'networking', { routers: [exporter.target, '127.0.0.1:9501', '127.0.0.1:9502'] }) });
+    repo.git('checkout', '-q', '-b', 'feature');
+    repo.git('commit', '-qam', 'grow routers');
+    const tokenFile = join(stateDir, 'plan-token');
+    writeFileSync(tokenFile, TOKEN);
+    const env = { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', GITHUB_TOKEN: PR_TOKEN, GITHUB_REPOSITORY: 'acme/scrape', GITHUB_REF: 'refs/pull/12/merge', GITHUB_API_URL: srv.githubApi };
+    const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      const child = spawn('node', [BIN, 'plan', '--repo', repo.dir, '--base', base, '--comment', 'github', '--controller', controller.url, '--token-file', tokenFile], { env });
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      child.stdout.resume();
+      child.on('close', (code) => resolve({ code, err }));
+    });
+    repo.git('checkout', '-q', 'main');
+    assert.equal(r.code, 0, r.err);
+    const body = srv.repo('github', 'acme/scrape').comments.get(12)![0].body;
+    assert.match(body, /#### Live fleet/);
+    assert.match(body, /\*\*networking\*\*: added targets bring about \d+ series \(live per-target average\)/);
   });
 
   it('an invalid commit is reported as failure (GitHub) / failed (GitLab) with its first findings', async () => {
