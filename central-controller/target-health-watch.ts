@@ -1,7 +1,8 @@
 // Watches the targets a revision added or changed on one shard until each one is up or a bound passes:
 // it asks the shard's proven replicas (GET /v1/targets on their agents, which read their Prometheus)
 // every `pollMs`. A target seen up gets its first successful scrape time (Prometheus's lastScrape the
-// first time it is seen up: at most one poll after the real first scrape), and the
+// first time it is seen up: at most one poll after the real first scrape; for a changed job's
+// target, the first scrape after the one seen at the first poll), and the
 // commit→first-scrape histogram is observed once per target. A target still down when the bound
 // passes keeps Prometheus's own error (connection refused, 401, timeout) for the author.
 import type { Logger } from '../core/log/logger.ts';
@@ -30,6 +31,12 @@ export interface TargetHealthWatchOptions {
 
 export class TargetHealthWatch {
   private readonly watching = new Set<string>();
+  /**
+   * A changed job's targets were scraped under the previous configuration too, and Prometheus keeps
+   * their lastScrape across the reload: the first scrape seen for them is only a baseline, and their
+   * first scrape under this revision is the first one after it. Keyed by sha/shard/job/address/replica.
+   */
+  private readonly baselines = new Map<string, string>();
 
   constructor(private readonly o: TargetHealthWatchOptions) {}
 
@@ -39,7 +46,10 @@ export class TargetHealthWatch {
     this.watching.add(key);
     void this.run(sha, shard)
       .catch((err) => this.o.log.error('target health watch failed', { revision: sha, shard, error: err }))
-      .finally(() => this.watching.delete(key));
+      .finally(() => {
+        this.watching.delete(key);
+        for (const k of this.baselines.keys()) if (k.startsWith(`${key}/`)) this.baselines.delete(k);
+      });
   }
 
   private life(sha: string, shard: string): ShardLife | undefined {
@@ -55,6 +65,8 @@ export class TargetHealthWatch {
       if (!life || life.targetsSettled) return;
       if (await this.pollOnce(sha, shard, life)) this.o.state.revisions.changed(sha);
       if (life.targets.every((t) => t.health === 'up') || Date.now() - started >= boundMs) {
+        // Prometheus drops a scrape pool it cannot build (an unreadable CA file, say) yet reloads fine.
+        for (const t of life.targets) if (t.health === 'unknown' && !t.lastError) t.lastError = `no replica's Prometheus listed this target within ${Math.round(boundMs / 1000)} s of the reload (a scrape pool Prometheus could not build is left out: see its log)`;
         life.targetsSettled = true;
         this.o.state.revisions.changed(sha);
         return;
@@ -91,6 +103,15 @@ export class TargetHealthWatch {
         if (t.health === 'up') continue;
         const seen = answer.targets.find((x) => x.job === t.job && x.address === t.address);
         if (!seen) continue;
+        if (t.change === 'changed') {
+          const key = `${sha}/${shard}/${t.job}/${t.address}/${replica}`;
+          const baseline = this.baselines.get(key);
+          if (baseline === undefined) {
+            this.baselines.set(key, seen.lastScrape ?? '');
+            continue;
+          }
+          if (!seen.lastScrape || seen.lastScrape <= baseline) continue;
+        }
         const before = `${t.health}|${t.lastError ?? ''}|${t.lastScrapeAt ?? ''}`;
         t.replica = replica;
         t.health = seen.health;

@@ -5,9 +5,11 @@
 // down with Prometheus's own error, and the commit→first-scrape histogram is observed.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RunningController } from '../../central-controller/start-controller.ts';
-import { freePort } from '../support/prometheus.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort, PROMETHEUS_BIN, waitForReady } from '../support/prometheus.ts';
 import { api, GitRepo, launchController, metricValue, newControllerPort, READ_TOKEN, startReplica, stopReplica, teamFile, tempDir, waitFor, webhook, type Replica } from '../controller/helpers.ts';
 
 // 1 s scrapes so that the first scrape follows the reload by the discovery floor (~5 s), not by 15 s.
@@ -34,6 +36,7 @@ describe('revision life: target health per revision (2 apps replicas + 1 storage
   let sha: string;
   let upAddress: string;
   let downAddress: string;
+  let refusing: ChildProcess | null = null;
 
   before(async () => {
     repo = new GitRepo();
@@ -53,6 +56,7 @@ describe('revision life: target health per revision (2 apps replicas + 1 storage
   });
 
   after(async () => {
+    refusing?.kill('SIGKILL');
     await controller?.close();
     await Promise.all([...(apps ?? []), storage].filter(Boolean).map(stopReplica));
     repo?.destroy();
@@ -117,6 +121,59 @@ describe('revision life: target health per revision (2 apps replicas + 1 storage
     assert.equal((await api(controller.url, `/v1/revisions/${sha.slice(0, 12)}`, READ_TOKEN)).body.sha, sha);
     assert.equal((await api(controller.url, '/v1/revisions/0000000000000000000000000000000000000000', READ_TOKEN)).status, 404);
     assert.equal((await api(controller.url, `/v1/revisions/${sha}`, null)).status, 401);
+  });
+
+  it('a changed job\'s target counts as changed, and its first scrape is one under the new revision', async () => {
+    const yaml = `team: web\nshard: apps\njobs:\n  - name: frontend\n    targets: ["127.0.0.1:9"]\n  - name: selfscrape\n    targets: ["${upAddress}"]\n    labels: { tier: "gold" }\n  - name: broken\n    targets: ["${downAddress}"]\n`;
+    const changed = repo.commit({ 'teams/web/web.yaml': yaml }, 'web: label selfscrape');
+    assert.equal(await webhook(controller.url), 202);
+    const life = await waitFor('the changed target up again', async () => {
+      const { body } = await api(controller.url, `/v1/revisions/${changed}`, READ_TOKEN);
+      return body.shards?.apps?.targets?.[0]?.firstScrapeAt ? body : null;
+    }, 30_000, 250);
+    assert.deepEqual(life.shards.apps.targets.map((t: any) => `${t.job}/${t.change}/${t.health}`), ['selfscrape/changed/up']);
+    const appliedAt = Math.min(...Object.values(life.shards.apps.replicas).map((r: any) => Date.parse(r.appliedAt)));
+    assert.ok(Date.parse(life.shards.apps.targets[0].firstScrapeAt) >= appliedAt - 1000, 'a scrape under the new configuration, not one from before the reload');
+  });
+
+  it('a target whose scrape pool Prometheus cannot build is reported as never listed, with why', async () => {
+    // promtool does not read a ca_file's contents, and Prometheus 2.42 reloads fine but leaves the
+    // job out ("error creating HTTP client"): the author must still hear that nothing scrapes it.
+    const secrets = tempDir('promshard-rev-secrets-');
+    mkdirSync(join(secrets, 'web'));
+    writeFileSync(join(secrets, 'web', 'bad-ca.pem'), 'not a certificate\n');
+    const yaml = `team: web\nshard: apps\njobs:\n  - name: frontend\n    targets: ["127.0.0.1:9"]\n  - name: tls-broken\n    scheme: https\n    targets: ["127.0.0.1:9"]\n    tls: { ca_file: ${join(secrets, 'web', 'bad-ca.pem')} }\n`;
+    const sha = repo.commit({ 'shards.yaml': `secrets_root: ${secrets}\n${FAST_SHARDS_YAML}`, 'teams/web/web.yaml': yaml }, 'web: a CA file that is not a certificate');
+    assert.equal(await webhook(controller.url), 202);
+    const life = await waitFor('the health watch to give up on it', async () => {
+      const { body } = await api(controller.url, `/v1/revisions/${sha}`, READ_TOKEN);
+      return body.shards?.apps?.targetsSettled && body.shards.apps.outcome === 'applied' ? body : null;
+    }, 40_000, 250);
+    const t = life.shards.apps.targets.find((x: any) => x.job === 'tls-broken');
+    assert.equal(t.health, 'unknown');
+    assert.match(t.lastError, /no replica's Prometheus listed this target within 25 s/);
+    rmSync(secrets, { recursive: true, force: true });
+  });
+
+  it('a configuration Prometheus refuses is recorded as refused, with Prometheus\'s answer, and proves nothing', async () => {
+    // Replica a's Prometheus restarted without --web.enable-lifecycle: POST /-/reload answers 403, the
+    // agent rolls back (as in test/controller/halt.test.ts). A real refusal by a real Prometheus.
+    const a = apps[0];
+    await a.prometheus.stop();
+    refusing = spawn(PROMETHEUS_BIN, [`--config.file=${a.configFile}`, `--web.listen-address=127.0.0.1:${a.prometheus.port}`, `--storage.tsdb.path=${join(a.prometheus.dir, 'data')}`, '--log.level=warn'], { stdio: 'ignore' });
+    await waitForReady(a.prometheus.url);
+    const refused = repo.commit({ 'teams/web/web.yaml': teamFile('web', 'apps', { frontend: ['127.0.0.1:9'], later: ['127.0.0.1:9'] }) }, 'web: add later');
+    assert.equal(await webhook(controller.url), 202);
+    const life = await waitFor('the refusal in the record', async () => {
+      const { body } = await api(controller.url, `/v1/revisions/${refused}`, READ_TOKEN);
+      return body.shards?.apps?.outcome === 'refused' ? body : null;
+    }, 30_000, 250);
+    assert.match(life.shards.apps.reason, /Prometheus refused/);
+    assert.match(life.shards.apps.prometheusError, /403|lifecycle/i);
+    assert.equal(life.shards.apps.replicas.a.result, 'rolled-back');
+    assert.equal(life.shards.apps.replicas.a.proven, false);
+    assert.equal(life.shards.apps.replicas.b?.proven ?? false, false, 'b is held: the rollout halted at a');
+    assert.ok(life.shards.apps.targets.every((x: any) => x.health === 'unknown' && !x.firstScrapeAt), 'nothing ran it: no health is claimed');
   });
 
   it('the agent endpoint needs the agent credential and bounds the job list', async () => {
