@@ -2,10 +2,11 @@
 // fix already merged into the team file, or (without --open-pr) prints the change as a diff.
 //
 // How: the flag comes from the controller (GET /v1/flags, checked against the protocol schema) or
-// from a file; the configuration repository's remote is cloned at the base branch into a temporary
-// directory; the job's metric_relabel_configs is extended in place (core/cardinality-fix); the whole
-// repository is compiled as `validate` does, and any error refuses the fix; the commit goes to the
-// branch `promshard/fix-<key>` with a plain git push; the PR/MR is opened through the git host's API.
+// from a file; the base branch is checked out in a temporary directory (a clone of the remote, or a
+// linked worktree of the user's repository so that its git credentials apply); the job's
+// metric_relabel_configs is extended in place (core/cardinality-fix); the whole repository is compiled
+// as `validate` does, and any error refuses the fix; the commit goes to the branch
+// `promshard/fix-<key>` with a plain git push; the PR/MR is opened through the git host's API.
 // A second run finds the open PR by its branch and opens nothing.
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -20,7 +21,7 @@ import { FixRefused } from '../core/cardinality-fix/edit-team-file.ts';
 import { prepareFix } from '../core/cardinality-fix/prepare-fix.ts';
 import { fixBranch, flagKey, flagMatches } from '../core/cardinality-fix/flag-key.ts';
 import { fixBody, fixCommitMessage, fixTitle } from '../core/cardinality-fix/pr-text.ts';
-import { cloneBase, commitAndPush, diffOf, remoteBranchHas, remoteBranchHead, resolveRemote } from '../core/cardinality-fix/fix-branch.ts';
+import { checkoutBase, commitAndPush, diffOf, remoteBranchHas, remoteBranchHead } from '../core/cardinality-fix/fix-branch.ts';
 import { configFolderIn } from './repository-location.ts';
 
 const HELP = `usage: promshard fix FLAG [--controller URL --token-file F | --flag-file F] [--repo DIR|URL] [--base BRANCH]
@@ -35,7 +36,8 @@ whole repository must pass \`promshard validate\` or nothing is done.
                        (default: the PROMSHARD_TOKEN environment variable)
   --flag-file F        read the flag from F instead (a flag, or a /v1/flags answer, as JSON)
   --repo DIR|URL       the configuration repository: a work tree (its origin is used), a bare repository
-                       or a URL (default: .). It is cloned to a temporary directory; your checkout is not touched.
+                       or a URL (default: .). The base branch is checked out in a temporary directory
+                       (a worktree of your repository, so its git credentials apply); your checkout is not touched.
   --base BRANCH        the branch to fix and to open the PR against (default: main)
 Without --open-pr the fix is printed as a diff and nothing is pushed. With --open-pr the commit is
 pushed (plain git push, your usual credentials) to the branch promshard/fix-<key> and a PR (GitHub) or
@@ -121,11 +123,10 @@ async function fix(argv: string[]): Promise<number> {
     ? pickFlag(JSON.parse(readFileSync(values['flag-file'], 'utf8')), given, values['flag-file'])
     : await flagFromController(values.controller!, values['token-file'] ? readTokenFile(values['token-file']) : process.env.PROMSHARD_TOKEN, given);
 
-  const remote = resolveRemote(values.repo!);
-  const clone = cloneBase(remote, base);
+  const clone = checkoutBase(values.repo!, base);
   try {
     const configDir = configFolderIn(clone.dir);
-    if (!configDir) throw new FixRefused(`branch ${base} of ${remote} has no shards.yaml at its root nor in scrape-configs/`);
+    if (!configDir) throw new FixRefused(`branch ${base} of ${clone.remote} has no shards.yaml at its root nor in scrape-configs/`);
     const where = `${base} (${clone.baseSha.slice(0, 12)})`;
     const prepared = prepareFix(configDir, flag, where);
     const gitPath = [relative(clone.dir, configDir).split('\\').join('/'), flag.file].filter(Boolean).join('/');
@@ -143,7 +144,7 @@ async function fix(argv: string[]): Promise<number> {
       process.stdout.write(`already open: ${open.url} (branch ${branch}); nothing pushed\n`);
       return 0;
     }
-    if (remoteBranchHead(remote, branch)) {
+    if (remoteBranchHead(clone, branch)) {
       // An earlier run pushed and then could not open the PR: reuse its branch if it holds this very fix.
       if (!remoteBranchHas(clone, branch, gitPath, prepared.after))
         throw new FixRefused(`branch ${branch} already exists on the remote with a different ${gitPath} (an older fix, or edited by hand) and no open PR/MR uses it; delete the branch or open a PR from it`);

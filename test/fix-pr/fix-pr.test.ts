@@ -163,6 +163,7 @@ test('GitLab: a job with metric_relabel_configs keeps its rules (and comments) f
   assert.ok(fixed.indexOf('# go runtime noise') < fixed.indexOf(`# promshard cardinality fix ${flagKey(flag.id)}`));
   assert.equal(gitBranch(work.dir, branch), undefined, 'the work tree got no branch');
   assert.equal(work.git('status', '--porcelain'), '', 'the work tree is clean');
+  assert.equal(work.git('worktree', 'list').split('\n').length, 1, 'the temporary worktree is gone');
 
   const mr = hosted.changeRequests[0]!;
   assert.equal(mr.head, branch);
