@@ -66,7 +66,7 @@ export interface ShardLife {
   prometheusError?: string;
   replicas: Record<string, ReplicaLife>;
   targets: TargetLife[];
-  /** True once every target is up, or the health watch's bound passed. */
+  /** True once every target is up, or the health watch's bound passed (at once when there are none). */
   targetsSettled: boolean;
 }
 

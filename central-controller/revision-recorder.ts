@@ -85,14 +85,9 @@ export class RevisionRecorder {
       const now = new Map(repo.model.shards.map((s) => [s.name, s]));
       for (const [name, shard] of now) {
         const changed = this.o.state.shards.get(name)?.desiredRef?.sha === good.sha;
-        r.shards[name] = {
-          changed,
-          outcome: changed ? 'pending' : 'unchanged',
-          replicas: {},
-          // Without a "before" (the controller's first revision) nothing counts as new.
-          targets: changed && this.previous ? changedTargets(this.previous.get(name), shard) : [],
-          targetsSettled: !changed,
-        };
+        // Without a "before" (the controller's first revision) nothing counts as new.
+        const targets = changed && this.previous ? changedTargets(this.previous.get(name), shard) : [];
+        r.shards[name] = { changed, outcome: changed ? 'pending' : 'unchanged', replicas: {}, targets, targetsSettled: targets.length === 0 };
       }
       this.previous = now;
       this.lastGoodSha = good.sha;
