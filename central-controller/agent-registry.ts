@@ -215,7 +215,8 @@ export class AgentRegistry {
     const now = Date.now();
     const firstContact = rec.status === null;
     rec.status = status;
-    if ((status.term ?? 0) > (rec.term ?? 0)) rec.term = status.term;
+    // The agent's own word: a pod that lost its state directory must be fenced again.
+    if (status.term !== undefined) rec.term = status.term;
     if (via === 'report') rec.lastReportAt = now;
     rec.lastContactAt = now;
     rec.reachable = true;

@@ -215,7 +215,7 @@ export class ShardWorker {
   /** Pushes to one replica; a `superseded` answer (a pull raced us) is retried at once, a few times. */
   private async pushUntilAnswered(rec: AgentRecord, target: DesiredDocument): Promise<'proven' | 'failed' | 'unreachable' | 'newer' | 'prometheus-down'> {
     for (let i = 0; i < 3; i++) {
-      if (this.shard.released !== target || this.outdated(target)) return 'newer';
+      if (this.shard.released !== target || this.outdated(target) || !this.o.leadership.isLeader()) return 'newer'; // not leading: the pass ends at its next check
       const outcome = await this.o.pusher.push(rec, target, this.shard.releasedRef);
       switch (outcome.kind) {
         case 'proven':

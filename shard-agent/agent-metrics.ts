@@ -9,6 +9,8 @@ export interface AgentMetrics {
   reloadDuration: Histogram;
   appliedRevisionInfo: Gauge<'revision' | 'hash'>;
   appliedGeneration: Gauge;
+  /** The highest leader term seen (Kubernetes mode; 0 when none). */
+  leaderTerm: Gauge;
   appliedVerified: Gauge;
   lastSuccessTimestamp: Gauge;
   prometheusUp: Gauge;
@@ -45,6 +47,7 @@ export function createAgentMetrics(opts: { defaultMetrics?: boolean; labels?: Re
     }),
     appliedRevisionInfo: new Gauge({ name: 'promshard_agent_applied_revision_info', help: 'The revision and configuration hash on disk (1).', labelNames: ['revision', 'hash'] as const, registers }),
     appliedGeneration: new Gauge({ name: 'promshard_agent_applied_generation', help: 'Generation of the applied document (only ever increases; independent of git history).', registers }),
+    leaderTerm: new Gauge({ name: 'promshard_agent_leader_term', help: 'Highest leader term seen on a push (Kubernetes mode; 0 when none): pushes from a lower term are refused with 409.', registers }),
     appliedVerified: new Gauge({ name: 'promshard_agent_applied_verified', help: '1 when Prometheus was shown to run the applied configuration, 0 while verification is pending.', registers }),
     lastSuccessTimestamp: new Gauge({ name: 'promshard_agent_last_success_timestamp_seconds', help: 'When an apply last ended applied (reload proven) or unchanged.', registers }),
     prometheusUp: new Gauge({ name: 'promshard_agent_prometheus_up', help: '1 when the local Prometheus answered the last probe.', registers }),

@@ -112,6 +112,7 @@ export class ApplyPipeline {
     // Files found unproven at start-up may be what took Prometheus down: an outage seen now is blamed on them.
     if (state.applied && !state.applied.verified) p.lastLoad = { revision: state.applied.revision, hash: state.applied.hash, at: Date.now() };
     o.metrics.setApplied(state.applied);
+    o.metrics.leaderTerm.set(state.highestTerm ?? 0);
     return p;
   }
 
@@ -212,6 +213,7 @@ export class ApplyPipeline {
     if (term < seen) return `term ${term} is lower than term ${seen} already seen; a newer leader exists`;
     if (term > seen) {
       this.state.highestTerm = term;
+      this.o.metrics.leaderTerm.set(term);
       this.o.log.info('new leader term seen', { term, previous: seen });
       void this.o.store.saveState(this.state).catch((err) => this.o.log.error('saving state failed', { error: err }));
     }

@@ -75,5 +75,6 @@ describe('agent fencing by leader term', () => {
     assert.equal((await push({ ...makeDoc('rev-7', 7, configWithJobs({ seven: ['127.0.0.1:7'] })), term: 5 })).body.result, 'unchanged', 'a new leader fences with the same document: unchanged, no reload');
     assert.equal((await push({ ...makeDoc('rev-8', 8, configWithJobs({ eight: ['127.0.0.1:8'] })), term: 4 })).status, 409);
     assert.equal((await status()).term, 5);
+    assert.match(await (await fetch(`${agent!.url}/metrics`)).text(), /^promshard_agent_leader_term 5$/m);
   });
 });
