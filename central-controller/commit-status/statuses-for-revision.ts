@@ -42,12 +42,12 @@ export function statusForShard(s: ShardLife): Omit<CommitStatus, 'context' | 'ta
       return { state: 'pending', description: s.reason ? `waiting: ${s.reason}` : 'waiting to roll out' };
     case 'rolling-out':
       // Not the per-replica progress: each step would cost the host one more write for the same state.
-      return { state: 'pending', description: `rolling out to ${Object.keys(s.replicas).length || 'its'} replicas` };
+      return { state: 'running', description: `rolling out to ${Object.keys(s.replicas).length || 'its'} replicas` };
     case 'applied':
       // Success waits for the new targets' first scrapes (or the health watch's bound), so that the
       // author hears "up" or Prometheus's error for each, not only "config applied".
       // A revision without new targets has nothing to wait for (its record never settles them).
-      if (!s.targetsSettled && s.targets.length > 0) return { state: 'pending', description: `${provenLine(s)}; waiting for the first scrape of ${s.targets.length} new target(s)` };
+      if (!s.targetsSettled && s.targets.length > 0) return { state: 'running', description: `${provenLine(s)}; waiting for the first scrape of ${s.targets.length} new target(s)` };
       return { state: 'success', description: `${provenLine(s)}; ${targetsLine(s)}` };
     case 'refused':
       return { state: 'failure', description: `refused by Prometheus: ${s.prometheusError ?? s.reason ?? 'no reason given'}` };

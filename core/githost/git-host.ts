@@ -9,8 +9,11 @@ export interface HostComment {
   body: string;
 }
 
-/** promshard's own states; each host spells `failure` its own way (GitLab: `failed`). */
-export type CommitState = 'pending' | 'success' | 'failure';
+/**
+ * promshard's own states, spelled per host: `failure` is GitLab's `failed`; `running` (the rollout is
+ * under way) is GitHub's `pending`, which has no such state.
+ */
+export type CommitState = 'pending' | 'running' | 'success' | 'failure';
 
 export interface CommitStatus {
   state: CommitState;

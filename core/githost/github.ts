@@ -38,7 +38,7 @@ export class GitHubHost implements GitHost {
 
   async setCommitStatus(sha: string, s: CommitStatus): Promise<void> {
     await this.http.request('POST', `${this.prefix}/statuses/${enc(sha)}`, {
-      state: s.state,
+      state: s.state === 'running' ? 'pending' : s.state,
       context: s.context,
       description: cutTo(s.description, this.maxStatusDescription),
       ...(s.targetUrl ? { target_url: s.targetUrl } : {}),

@@ -3,7 +3,7 @@ import { GitHostError, GitHostHttp } from './http-client.ts';
 import { cutTo, type CommitStatus, type FileAtRef, type GitHost, type GitHostConfig, type HostComment, type OpenedChange } from './git-host.ts';
 
 const enc = encodeURIComponent;
-const STATE = { pending: 'pending', success: 'success', failure: 'failed' } as const;
+const STATE = { pending: 'pending', running: 'running', success: 'success', failure: 'failed' } as const;
 
 export class GitLabHost implements GitHost {
   readonly kind = 'gitlab' as const;

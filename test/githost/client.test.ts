@@ -71,7 +71,9 @@ test('a read-only token is refused writes with 403 and the error never carries t
 test('statuses: GitHub `failure` cut to 140 characters; GitLab `failed` cut to 255, a repeated status is accepted', async () => {
   const sha = 'b'.repeat(40);
   await github().setCommitStatus(sha, { state: 'failure', context: 'promshard/net', description: 'x'.repeat(500), targetUrl: 'http://ctl/revisions/' + sha });
-  const gs = srv.repo('github', 'acme/scrape').statuses.at(-1)!;
+  await github().setCommitStatus('e'.repeat(40), { state: 'running', context: 'promshard/net', description: 'rolling out' });
+  assert.equal(srv.repo('github', 'acme/scrape').statuses.at(-1)!.state, 'pending', 'GitHub has no running state');
+  const gs = srv.repo('github', 'acme/scrape').statuses.filter((s) => s.sha === sha).at(-1)!;
   assert.equal(gs.state, 'failure');
   assert.equal([...gs.description].length, 140);
   const host = gitlab();

@@ -100,6 +100,7 @@ describe('commit statuses from the controller (real git, agents, Prometheus; git
     await waitFor('success reported on GitHub', () => last(sha)?.state === 'success', 30_000);
     const seen = statuses(sha);
     assert.equal(seen[0].state, 'pending', `first status: ${JSON.stringify(seen[0])}`);
+    assert.ok(seen.every((x) => x.state === 'pending' || x === seen.at(-1)), 'GitHub has no running state: pending until the end');
     const done = seen.at(-1)!;
     assert.match(done.description, /^2\/2 replicas proven in \d+(\.\d)? s; 1\/2 new targets up; dead 127\.0\.0\.1:\d+ down: .*refused/);
     assert.ok(done.description.length <= 140);
@@ -107,7 +108,11 @@ describe('commit statuses from the controller (real git, agents, Prometheus; git
     assert.ok(seen.filter((s) => s.state === 'success').length === 1, 'success said once');
 
     await waitFor('success reported on GitLab', () => last(sha, undefined, 'gitlab')?.state === 'success', 10_000);
-    assert.equal(statuses(sha, undefined, 'gitlab')[0].state, 'pending');
+    // GitLab has a state for "under way": pending (waiting) → running (rolling out) → success.
+    const gl = statuses(sha, undefined, 'gitlab').map((x) => x.state);
+    assert.match(gl[0], /^(pending|running)$/);
+    assert.equal(gl.at(-1), 'success');
+    assert.ok(gl.every((x) => ['pending', 'running', 'success'].includes(x)), gl.join());
   });
 
   it('plan --comment github --controller puts the live series estimate in the pull-request comment', async () => {
