@@ -18,6 +18,8 @@ export interface PageContext {
   wave?: () => { revision: string; canary: string | null; shards: string[]; status: 'canary' | 'halted' | 'released' } | null;
   /** Who leads (Kubernetes mode); outside it the line is left out. */
   leader?: () => LeaderInfo;
+  /** Kubernetes agent discovery (`--kubernetes`): whether its pod watches work, and why not. */
+  kubernetes?: () => { ok: boolean; error: string | null } | undefined;
 }
 
 type ShardSummary = ReturnType<typeof shardsView>[number];
@@ -120,8 +122,15 @@ function leaderLine(ctx: PageContext): SafeHtml {
   return html`<p class="leader-line muted small" id="leader-line">Follower <code>${l.identity}</code>: ${l.leader ? html`<code>${l.leader}</code> leads (term ${l.term}) and pushes` : 'no leader known yet'}; this page shows what this controller sees.${error}</p>`;
 }
 
+/** Kubernetes mode: a pod watch that fails (e.g. RBAC 403) means new or moved agents go unseen. */
+function discoveryBanner(ctx: PageContext): SafeHtml {
+  const k = ctx.kubernetes?.();
+  if (!k || k.ok || !k.error) return html``;
+  return html`<div class="banner warn" role="alert" id="kubernetes-banner"><strong>Kubernetes agent discovery is failing</strong> (retrying): ${k.error}. Agents already known keep being served; new, moved or deleted pods are not seen until it works.</div>`;
+}
+
 export function frame(ctx: PageContext, p: { title: string; nav: Parameters<typeof page>[0]['nav']; body: SafeHtml; scope: string }): SafeHtml {
-  return page({ title: p.title, nav: p.nav, body: p.body, banner: html`${leaderLine(ctx)}${repositoryBanner(ctx.state)}`, timeline: timeline(ctx.state.recentEvents(40)), liveScope: p.scope });
+  return page({ title: p.title, nav: p.nav, body: p.body, banner: html`${leaderLine(ctx)}${discoveryBanner(ctx)}${repositoryBanner(ctx.state)}`, timeline: timeline(ctx.state.recentEvents(40)), liveScope: p.scope });
 }
 
 function flagTable(flags: readonly CardinalityFlag[], opts: { showTeam: boolean }): SafeHtml {

@@ -191,6 +191,9 @@ describe(`Kubernetes agent discovery ${T}`, () => {
     assert.equal(health.status, 200, 'a 403 must not fail the liveness probe (that would crash-loop the controller)');
     assert.equal(health.body.detail.kubernetes.ok, false);
     assert.equal(await metricValue(controller.url, 'promshard_controller_kubernetes_discovery_up', { namespace: NS }), 0);
+    const page = await api(controller.url, '/');
+    assert.equal(page.status, 200);
+    assert.match(page.body, /id="kubernetes-banner"[^>]*><strong>Kubernetes agent discovery is failing<\/strong> \(retrying\): (<bdi>)?Kubernetes API refused \(403 Forbidden\)/, 'the dashboard says so');
     const f1 = await metricValue(controller.url, 'promshard_controller_kubernetes_watch_restarts_total', { reason: 'forbidden' });
     await new Promise((r) => setTimeout(r, 2000));
     const f2 = await metricValue(controller.url, 'promshard_controller_kubernetes_watch_restarts_total', { reason: 'forbidden' });
@@ -200,6 +203,7 @@ describe(`Kubernetes agent discovery ${T}`, () => {
     assert.ok((await agentsOf()).includes(`0@${r0.agent.url}`));
     server.allow('pods', 'controller-1');
     await waitFor('recovers once allowed', async () => (await kube()).ok === true, 10_000);
+    assert.doesNotMatch((await api(controller.url, '/')).body, /kubernetes-banner/);
     assert.equal(await metricValue(controller.url, 'promshard_controller_kubernetes_discovery_up', { namespace: NS }), 1);
   });
 });
