@@ -9,20 +9,15 @@
 // `promshard/fix-<key>` with a plain git push; the PR/MR is opened through the git host's API.
 // A second run finds the open PR by its branch and opens nothing.
 import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
 import { parseFlags, UsageError } from '../cli/args.ts';
 import { readTokenFile } from '../core/http/auth.ts';
 import { validateProtocol } from '../core/protocol/protocol-validator.ts';
 import type { CardinalityFlag } from '../core/protocol/cardinality-flag.ts';
 import { escapeUnsafeCharacters } from '../core/text/unsafe-characters.ts';
 import { createGitHost, DEFAULT_API_BASE, type GitHostKind } from '../core/githost/index.ts';
-import { findOpenChangeRequest } from '../core/githost/pull-requests.ts';
 import { FixRefused } from '../core/cardinality-fix/edit-team-file.ts';
-import { prepareFix } from '../core/cardinality-fix/prepare-fix.ts';
-import { fixBranch, flagKey, flagMatches } from '../core/cardinality-fix/flag-key.ts';
-import { fixBody, fixCommitMessage, fixTitle } from '../core/cardinality-fix/pr-text.ts';
-import { checkoutBase, commitAndPush, diffOf, remoteBranchHas, remoteBranchHead } from '../core/cardinality-fix/fix-branch.ts';
-import { configFolderIn } from './repository-location.ts';
+import { openFixPullRequest } from '../core/cardinality-fix/open-fix-pr.ts';
+import { flagKey, flagMatches } from '../core/cardinality-fix/flag-key.ts';
 
 const HELP = `usage: promshard fix FLAG [--controller URL --token-file F | --flag-file F] [--repo DIR|URL] [--base BRANCH]
                     [--open-pr --githost github|gitlab --githost-repo REPO [--githost-api URL]
@@ -123,39 +118,19 @@ async function fix(argv: string[]): Promise<number> {
     ? pickFlag(JSON.parse(readFileSync(values['flag-file'], 'utf8')), given, values['flag-file'])
     : await flagFromController(values.controller!, values['token-file'] ? readTokenFile(values['token-file']) : process.env.PROMSHARD_TOKEN, given);
 
-  const clone = checkoutBase(values.repo!, base);
-  try {
-    const configDir = configFolderIn(clone.dir);
-    if (!configDir) throw new FixRefused(`branch ${base} of ${clone.remote} has no shards.yaml at its root nor in scrape-configs/`);
-    const where = `${base} (${clone.baseSha.slice(0, 12)})`;
-    const prepared = prepareFix(configDir, flag, where);
-    const gitPath = [relative(clone.dir, configDir).split('\\').join('/'), flag.file].filter(Boolean).join('/');
-    const summary = `${flag.fix.kind} fix for ${flag.label} on ${flag.metric}: ${prepared.edit.added.length} rule(s) added to job ${flag.job} in ${gitPath}, after its ${prepared.edit.kept} own; passes validate`;
-
-    if (!host) {
-      process.stdout.write(diffOf(clone, gitPath));
-      process.stderr.write(`${escapeUnsafeCharacters(summary)}\n(not pushed: add --open-pr to open a pull/merge request)\n`);
-      return 0;
-    }
-
-    const branch = fixBranch(flag.id);
-    const open = await findOpenChangeRequest(host, branch);
-    if (open) {
-      process.stdout.write(`already open: ${open.url} (branch ${branch}); nothing pushed\n`);
-      return 0;
-    }
-    if (remoteBranchHead(clone, branch)) {
-      // An earlier run pushed and then could not open the PR: reuse its branch if it holds this very fix.
-      if (!remoteBranchHas(clone, branch, gitPath, prepared.after))
-        throw new FixRefused(`branch ${branch} already exists on the remote with a different ${gitPath} (an older fix, or edited by hand) and no open PR/MR uses it; delete the branch or open a PR from it`);
-    } else {
-      commitAndPush(clone, branch, gitPath, fixCommitMessage(flag, prepared.edit));
-    }
-    const dashboardUrl = values.controller ? `${values.controller.replace(/\/+$/, '')}/teams/${encodeURIComponent(flag.team)}` : undefined;
-    const opened = await host.openChangeRequest({ head: branch, base, title: fixTitle(flag), body: fixBody({ flag, edit: prepared.edit, gitPath, mentions: values.mention, dashboardUrl }) });
-    process.stdout.write(`opened ${host.kind === 'github' ? 'pull request' : 'merge request'} ${opened.url} (branch ${branch}, key ${flagKey(flag.id)})\n${escapeUnsafeCharacters(summary)}\n`);
-    return 0;
-  } finally {
-    clone.remove();
+  const dashboardUrl = values.controller ? `${values.controller.replace(/\/+$/, '')}/teams/${encodeURIComponent(flag.team)}` : undefined;
+  const r = await openFixPullRequest({ flag, repo: values.repo!, base, host, mentions: values.mention, dashboardUrl });
+  const summary = escapeUnsafeCharacters(
+    `${flag.fix.kind} fix for ${flag.label} on ${flag.metric}: ${r.prepared.edit.added.length} rule(s) added to job ${flag.job} in ${r.gitPath}, after its ${r.prepared.edit.kept} own; passes validate`,
+  );
+  if (r.kind === 'diff') {
+    process.stdout.write(r.diff);
+    process.stderr.write(`${summary}\n(not pushed: add --open-pr to open a pull/merge request)\n`);
+  } else if (r.kind === 'already-open') {
+    process.stdout.write(`already open: ${r.url} (branch ${r.branch}); nothing pushed\n`);
+  } else {
+    const what = host!.kind === 'github' ? 'pull request' : 'merge request';
+    process.stdout.write(`opened ${what} ${r.url} (branch ${r.branch}${r.reusedBranch ? ', pushed by an earlier run' : ''}, key ${flagKey(flag.id)})\n${summary}\n`);
   }
+  return 0;
 }
