@@ -58,15 +58,21 @@ export class TargetHealthWatch {
 
   private async run(sha: string, shard: string): Promise<void> {
     const started = Date.now();
+    let answered = false;
     const pollMs = this.o.pollMs ?? 1000;
     const boundMs = this.o.boundMs ?? 120_000;
     for (;;) {
       const life = this.life(sha, shard);
       if (!life || life.targetsSettled) return;
-      if (await this.pollOnce(sha, shard, life)) this.o.state.revisions.changed(sha);
+      const round = await this.pollOnce(sha, shard, life);
+      answered ||= round.answered;
+      if (round.changed) this.o.state.revisions.changed(sha);
       if (life.targets.every((t) => t.health === 'up') || Date.now() - started >= boundMs) {
         // Prometheus drops a scrape pool it cannot build (an unreadable CA file, say) yet reloads fine.
-        for (const t of life.targets) if (t.health === 'unknown' && !t.lastError) t.lastError = `no replica's Prometheus listed this target within ${Math.round(boundMs / 1000)} s of the reload (a scrape pool Prometheus could not build is left out: see its log)`;
+        const why = answered
+          ? `no replica's Prometheus listed this target within ${Math.round(boundMs / 1000)} s of the reload (a scrape pool Prometheus could not build is left out: see its log)`
+          : `no replica's agent told its Prometheus's targets within ${Math.round(boundMs / 1000)} s (unreachable, its Prometheus down, or an agent without GET /v1/targets)`;
+        for (const t of life.targets) if (t.health === 'unknown' && !t.lastError) t.lastError = why;
         life.targetsSettled = true;
         this.o.state.revisions.changed(sha);
         return;
@@ -80,10 +86,11 @@ export class TargetHealthWatch {
     }
   }
 
-  /** One round over the proven replicas; true when any target's health changed. */
-  private async pollOnce(sha: string, shard: string, life: ShardLife): Promise<boolean> {
+  /** One round over the proven replicas: did any target's health change, did any agent answer. */
+  private async pollOnce(sha: string, shard: string, life: ShardLife): Promise<{ changed: boolean; answered: boolean }> {
     const record = this.o.state.revisions.get(sha);
-    if (!record) return false;
+    if (!record) return { changed: false, answered: false };
+    let answered = false;
     const jobs = [...new Set(life.targets.map((t) => t.job))];
     let changed = false;
     for (const [replica, rep] of Object.entries(life.replicas)) {
@@ -99,6 +106,7 @@ export class TargetHealthWatch {
         continue;
       }
       if (!answer.prometheusReachable) continue;
+      answered = true;
       for (const t of life.targets) {
         if (t.health === 'up') continue;
         const seen = answer.targets.find((x) => x.job === t.job && x.address === t.address);
@@ -127,6 +135,6 @@ export class TargetHealthWatch {
       }
       if (life.targets.every((t) => t.health === 'up')) break;
     }
-    return changed;
+    return { changed, answered };
   }
 }
