@@ -3,7 +3,7 @@
 // from a file, descriptions cut to the host's limit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { CommitStatusConfigError, gitHostForStatuses, readCommitStatusFile, resolveCommitStatus } from '../../central-controller/commit-status/config.ts';
 import { shortScrapeError, statusesForRevision } from '../../central-controller/commit-status/statuses-for-revision.ts';
 import type { RevisionLife } from '../../central-controller/revision-life.ts';
+import { startGitHostServer } from '../support/githost-server.ts';
+import { GitRepo, SHARDS_YAML, teamFile, waitFor } from '../controller/helpers.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/promshard.mjs', import.meta.url));
 
@@ -60,4 +62,36 @@ test('statuses: per shard, unchanged shards say nothing; an invalid commit says 
   assert.equal(s[2].description, 'refused by Prometheus: reload: 403 lifecycle APIs not enabled');
   assert.equal(shortScrapeError('Get "http://10.0.0.1:9100/metrics": dial tcp 10.0.0.1:9100: connect: connection refused'), 'connect: connection refused');
   assert.equal(shortScrapeError('server returned HTTP status 401 Unauthorized'), 'server returned HTTP status 401 Unauthorized');
+});
+
+test('promshard controller --commit-status-config reports the head commit on the git host test server, linked to --external-url', async () => {
+  const srv = await startGitHostServer();
+  const repo = new GitRepo();
+  const dir = mkdtempSync(join(tmpdir(), 'promshard-cs-cli-'));
+  const sha = repo.commit({ 'shards.yaml': SHARDS_YAML, 'teams/netops/a.yaml': teamFile('netops', 'networking', { dhcp: ['127.0.0.1:9'] }) });
+  srv.addToken('glpat-cli-status-token-1234', 'write');
+  const project = srv.addRepo('gitlab', 'obs/scrape');
+  writeFileSync(join(dir, 'token'), 'admin-token-0123456789abcdef\n');
+  writeFileSync(join(dir, 'status-token'), 'glpat-cli-status-token-1234\n');
+  writeFileSync(join(dir, 'cs.yaml'), `host: gitlab\nrepo: "${project.id}"\napi: ${srv.gitlabApi}\ntokenFile: ${join(dir, 'status-token')}\n`);
+  const child = spawn('node', [BIN, 'controller', '--repo', repo.dir, '--state-dir', join(dir, 'state'), '--token-file', join(dir, 'token'), '--webhook-secret-file', join(dir, 'token'), '--listen', '127.0.0.1:0', '--poll', '0', '--commit-status-config', join(dir, 'cs.yaml'), '--external-url', 'https://ps.example.org'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  try {
+    // No agent runs here: the shards' rollouts wait, and say so on the commit.
+    await waitFor('a status on the head commit', () => srv.repo('gitlab', 'obs/scrape').statuses.some((s) => s.sha === sha), 30_000);
+    const s = srv.repo('gitlab', 'obs/scrape').statuses.find((x) => x.sha === sha)!;
+    assert.match(s.context, /^promshard\/(networking|storage)$/);
+    assert.match(s.state, /^(pending|running)$/);
+    assert.equal(s.target_url, `https://ps.example.org/revisions/${sha}`);
+    assert.ok(!out.includes('glpat-cli-status-token-1234'), 'the token is never logged');
+  } finally {
+    const exited = new Promise((res) => child.once('exit', res));
+    child.kill('SIGTERM');
+    await exited;
+    await srv.close();
+    repo.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
