@@ -13,6 +13,7 @@ import { GitObjectReader, parseCommit, type ParsedCommit } from '../core/reposit
 import { GitRepositoryReader } from '../core/repository/repository-source.ts';
 
 const execFileAsync = promisify(execFile);
+const FULL_SHA = /^[0-9a-f]{40}$/;
 /** Commits `isAncestor` walks through the object reader before asking `git merge-base` instead. */
 const ANCESTRY_WALK_LIMIT = 500;
 /** `git maintenance run --auto` (what a fetch runs by default) runs after every this many fetches, off the latency path. */
@@ -119,8 +120,8 @@ export class GitFollower {
 
   /** True when `ancestor` is `sha` or one of its ancestors (false too when either is unknown here). */
   async isAncestor(ancestor: string, sha: string): Promise<boolean> {
-    const target = (await this.objects.info(`${ancestor}^{commit}`))?.oid;
-    const start = (await this.objects.info(`${sha}^{commit}`))?.oid;
+    const commitId = async (name: string) => (FULL_SHA.test(name) && (await this.objects.info(name))?.type === 'commit' ? name : (await this.objects.info(`${name}^{commit}`))?.oid);
+    const [target, start] = await Promise.all([commitId(ancestor), commitId(sha)]);
     if (!target || !start) return false;
     // The usual question is "is the last good revision a few commits below the new head?": walking
     // parents through the reader answers it without a process; a long or far walk asks git.

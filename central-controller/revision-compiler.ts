@@ -32,6 +32,9 @@ export interface CompiledRevision {
   served: { path: string; blob?: string }[] | null;
 }
 
+/** Old file versions the compile cache may hold beyond the head's files before it is pruned. */
+const PRUNE_SLACK = 256;
+
 /** How far back a quarantined file's last good version is looked for when the controller does not remember it. */
 const MAX_LAST_GOOD_SEARCH = 100;
 
@@ -91,9 +94,12 @@ export class RevisionCompiler {
       served && model
         ? buildShardDocuments(model, { revision: commit.sha, generation: 0, committedAt: commit.committedAt }, { cache: this.cache }) // the generation is issued when the revision is adopted
         : null;
-    const keep = [...source.files, ...(served ?? [])].filter((f) => f.blob).map((f) => ({ path: f.path, blob: f.blob! }));
-    for (const [path, g] of this.lastGood) keep.push({ path, blob: g.blob });
-    this.cache.prune(keep);
+    // Pruning walks every entry: do it once old versions pile up, not on every commit.
+    if (this.cache.stats().loaded > source.files.length + PRUNE_SLACK) {
+      const keep = [...source.files, ...(served ?? [])].filter((f) => f.blob).map((f) => ({ path: f.path, blob: f.blob! }));
+      for (const [path, g] of this.lastGood) keep.push({ path, blob: g.blob });
+      this.cache.prune(keep);
+    }
     return {
       commit,
       subdir,

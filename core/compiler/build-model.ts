@@ -1,7 +1,7 @@
 // Builds the compiled model from parsed files. Only schema-valid files take part, so the types below
 // can be trusted; the rules have already reported everything else.
 import type { CompiledJob, CompiledRepository, CompiledShard, CompiledTarget, Job, Shard, ShardsFile, SourceLocation, TeamFile } from '../../schemas/model.ts';
-import type { ParsedRepository } from '../../ci/rules/rule.ts';
+import type { ParsedFile, ParsedRepository } from '../../ci/rules/rule.ts';
 import { schemaErrorsOf } from '../../ci/rules/schema-validator.ts';
 import { YamlLocator, type PathSegment } from '../repository/parse-yaml-file.ts';
 import type { CompileCache } from './compile-cache.ts';
@@ -71,6 +71,14 @@ export function nameLinesByText(text: string): Map<string, { line: number; colum
   return out;
 }
 
+// Parsed files are reused across compilations (compile-cache.ts): check each one's path once.
+const acceptedPaths = new WeakMap<ParsedFile, boolean>();
+function acceptedPath(file: ParsedFile): boolean {
+  let ok = acceptedPaths.get(file);
+  if (ok === undefined) acceptedPaths.set(file, (ok = isAcceptedTeamFilePath(file.path)));
+  return ok;
+}
+
 function fileLocator(text: string): Locator {
   let yaml: YamlLocator | undefined;
   return { locate: (_file, path, onKey) => (yaml ??= new YamlLocator(text)).locate(path, onKey) };
@@ -100,27 +108,34 @@ export function buildModel(parsed: ParsedRepository, locator: Locator, cache?: C
   }
   const seenJobs = new Set<string>();
   const files: string[] = [];
+  const addJobs = (jobs: CompiledJob[], shard: CompiledShard) => {
+    for (const job of jobs) {
+      if (seenJobs.has(job.name)) continue; // duplicate-job reports it; the first definition wins
+      seenJobs.add(job.name);
+      shard.jobs.push(job);
+    }
+  };
   for (const file of parsed.teamFiles) {
     // A name outside the file-name rule's set never enters the model, so it cannot reach a rendered
     // configuration, an owner record or the dashboard even through a caller that ignores findings.
-    if (!isAcceptedTeamFilePath(file.path)) continue;
+    if (!acceptedPath(file)) continue;
     files.push(file.path);
     if (schemaErrorsOf(file).length > 0) continue;
     const team = file.data as TeamFile;
     const shard = shards.get(team.shard);
     if (!shard) continue;
+    const known = cache?.knownJobsOf(file);
+    if (known) {
+      addJobs(known, shard.compiled);
+      continue;
+    }
     const compileFile = (loc: Locator) => {
       let lines: Map<string, { line: number; column: number }> | undefined;
       const nameLines = () => (lines ??= nameLinesByText(file.text));
       return team.jobs.map((job, i) => compileJob(job, team, shard, defaults, file.path, ['jobs', i], loc, nameLines));
     };
     // Cached jobs outlive this compilation, so they locate lines through their own file's text only.
-    const jobs = cache ? cache.jobsOf(file, () => compileFile(fileLocator(file.text))) : compileFile(locator);
-    for (const job of jobs) {
-      if (seenJobs.has(job.name)) continue; // duplicate-job reports it; the first definition wins
-      seenJobs.add(job.name);
-      shard.compiled.jobs.push(job);
-    }
+    addJobs(cache ? cache.jobsOf(file, () => compileFile(fileLocator(file.text))) : compileFile(locator), shard.compiled);
   }
   const compiledShards = [...shards.values()].map((s) => s.compiled).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const s of compiledShards) s.jobs.sort((a, b) => (a.name < b.name ? -1 : 1));

@@ -33,7 +33,10 @@ export interface CacheStats {
 }
 
 export class CompileCache {
-  private loaded = new Map<string, LoadedFile>();
+  /** Path → blob → loaded form. Nested rather than keyed by `key()`: the controller looks up every
+   * file of the repository on every commit, and building 5,000 key strings cost more than the lookups. */
+  private loaded = new Map<string, Map<string, LoadedFile>>();
+  private loadedCount = 0;
   /** ParsedFile → its `path\0blob` key (ParsedFile objects are reused from `loaded`). */
   private keys = new WeakMap<ParsedFile, string>();
   /** Key of the shards.yaml the entries below were computed against. */
@@ -46,7 +49,7 @@ export class CompileCache {
   private shardGroups = new Map<string, { signature: string; findings: Finding[] }>();
   private jobs = new Map<string, CompiledJob[]>();
   private jobKeys = new WeakMap<CompiledJob, string>();
-  private renders = new Map<string, { key: string; value: unknown }>();
+  private renders = new Map<string, { jobs: readonly CompiledJob[]; value: unknown }>();
 
   static key(path: string, blob: string): string {
     return `${path}\0${blob}`;
@@ -54,19 +57,26 @@ export class CompileCache {
 
   /** The loaded form of one file, computed once per path and content. */
   load(path: string, blob: string, compute: () => LoadedFile): LoadedFile {
-    const key = CompileCache.key(path, blob);
-    let entry = this.loaded.get(key);
+    let versions = this.loaded.get(path);
+    let entry = versions?.get(blob);
     if (!entry) {
       entry = compute();
-      this.loaded.set(key, entry);
-      if (entry.file) this.keys.set(entry.file, key);
+      if (!versions) this.loaded.set(path, (versions = new Map()));
+      versions.set(blob, entry);
+      this.loadedCount++;
+      if (entry.file) this.keys.set(entry.file, CompileCache.key(path, blob));
     }
     return entry;
   }
 
+  /** The loaded form of one file if already computed (no closure to allocate per file and compilation). */
+  peek(path: string, blob: string): LoadedFile | undefined {
+    return this.loaded.get(path)?.get(blob);
+  }
+
   /** The bytes of a file already loaded, by path and blob id. */
   bytesOf(path: string, blob: string): Buffer | undefined {
-    return this.loaded.get(CompileCache.key(path, blob))?.bytes;
+    return this.loaded.get(path)?.get(blob)?.bytes;
   }
 
   keyOf(file: ParsedFile): string | undefined {
@@ -108,6 +118,12 @@ export class CompileCache {
     for (const g of this.shardGroups.keys()) if (!groups.has(g)) this.shardGroups.delete(g);
   }
 
+  /** The compiled jobs of one team file if already computed. */
+  knownJobsOf(file: ParsedFile): CompiledJob[] | undefined {
+    const key = this.keys.get(file);
+    return key === undefined ? undefined : this.jobs.get(key);
+  }
+
   /** The compiled jobs of one team file (against the current shards.yaml). */
   jobsOf(file: ParsedFile, compute: () => CompiledJob[]): CompiledJob[] {
     const key = this.keys.get(file);
@@ -126,17 +142,13 @@ export class CompileCache {
    * come from this cache make the shard uncacheable (rendered every time).
    */
   render<T>(shard: string, jobs: readonly CompiledJob[], compute: () => T): T {
-    const parts: string[] = [];
-    for (const j of jobs) {
-      const k = this.jobKeys.get(j);
-      if (!k) return compute();
-      parts.push(`${k}\0${j.name}`);
-    }
-    const key = parts.join('\n');
+    // Cached jobs are never changed and are dropped with their shards.yaml (useShardsFile), so the
+    // same job objects in the same order are the same rendering: compared by identity, no key built.
     const hit = this.renders.get(shard);
-    if (hit && hit.key === key) return hit.value as T;
+    if (hit && hit.jobs.length === jobs.length && hit.jobs.every((j, i) => j === jobs[i])) return hit.value as T;
+    for (const j of jobs) if (!this.jobKeys.has(j)) return compute();
     const value = compute();
-    this.renders.set(shard, { key, value });
+    this.renders.set(shard, { jobs: [...jobs], value });
     return value;
   }
 
@@ -148,12 +160,18 @@ export class CompileCache {
     const live = new Set<string>();
     for (const k of keep) live.add(CompileCache.key(k.path, k.blob));
     if (this.shardsKey !== undefined && live.has(this.shardsKey)) live.add(this.shardsKey);
-    for (const map of [this.loaded, this.fileFindings, this.jobs] as Map<string, unknown>[]) {
+    for (const [path, versions] of this.loaded) {
+      for (const blob of versions.keys()) {
+        if (!live.has(CompileCache.key(path, blob))) versions.delete(blob), this.loadedCount--;
+      }
+      if (versions.size === 0) this.loaded.delete(path);
+    }
+    for (const map of [this.fileFindings, this.jobs] as Map<string, unknown>[]) {
       for (const k of map.keys()) if (!live.has(k)) map.delete(k);
     }
   }
 
   stats(): CacheStats {
-    return { loaded: this.loaded.size, fileFindings: this.fileFindings.size, shardGroups: this.shardGroups.size, jobs: this.jobs.size, renders: this.renders.size };
+    return { loaded: this.loadedCount, fileFindings: this.fileFindings.size, shardGroups: this.shardGroups.size, jobs: this.jobs.size, renders: this.renders.size };
   }
 }

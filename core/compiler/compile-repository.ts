@@ -92,8 +92,12 @@ export function parseRepository(source: RepositorySource, cache?: CompileCache):
     findings.push({ ruleId, severity: 'error', file, start, end, message });
 
   for (const f of source.files) {
-    const loaded = cache && f.bytes && !f.problem ? cache.load(f.path, f.blob ?? gitBlobId(f.bytes), () => ({ ...loadFile(f), bytes: f.bytes })) : loadFile(f);
-    findings.push(...loaded.findings);
+    let loaded: LoadedFile;
+    if (cache && f.bytes && !f.problem) {
+      const blob = f.blob ?? gitBlobId(f.bytes);
+      loaded = cache.peek(f.path, blob) ?? cache.load(f.path, blob, () => ({ ...loadFile(f), bytes: f.bytes }));
+    } else loaded = loadFile(f);
+    if (loaded.findings.length > 0) findings.push(...loaded.findings);
     const file = loaded.file;
     if (!file) continue;
     const isShards = loaded.isShards;

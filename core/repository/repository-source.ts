@@ -150,7 +150,7 @@ async function sourceOfEntries(
  * the few trees on the path to that file and its one blob.
  */
 export class GitRepositoryReader {
-  /** Tree id → the blobs below it (paths relative to it), for the trees of the previous read. */
+  /** Where a tree sits + its id → the configuration blobs below it, for the trees of the previous read. */
   private trees = new Map<string, TreeBlob[]>();
 
   constructor(private readonly objects: GitObjectReader) {}
@@ -159,18 +159,21 @@ export class GitRepositoryReader {
     const c = await this.objects.read(`${commit}^{commit}`);
     if (!c) throw new Error(`revision ${commit} is not a commit in ${this.objects.gitDir}`);
     const next = new Map<string, TreeBlob[]>();
-    const below = async (tree: string): Promise<TreeBlob[]> => {
-      const hit = next.get(tree) ?? this.trees.get(tree);
-      if (hit) return next.set(tree, hit), hit;
+    // Lists keep full paths, so an unchanged subtree's list is reused as it is (no copy per read).
+    const below = async (dir: string, tree: string): Promise<TreeBlob[]> => {
+      const key = `${dir}\0${tree}`;
+      const hit = next.get(key) ?? this.trees.get(key);
+      if (hit) return next.set(key, hit), hit;
       const entries = await this.objects.tree(tree);
       const parts = await Promise.all(
         entries.map(async (e): Promise<TreeBlob[]> => {
-          if (e.mode === '40000') return (await below(e.oid)).map((b) => ({ ...b, path: `${e.name}/${b.path}` }));
-          return e.mode === '160000' ? [] : [{ mode: e.mode.padStart(6, '0'), sha: e.oid, size: -1, path: e.name }]; // 160000: a submodule, not a file
+          const path = `${dir}/${e.name}`;
+          if (e.mode === '40000') return below(path, e.oid);
+          return e.mode === '160000' || !isConfigPath(path) ? [] : [{ mode: e.mode.padStart(6, '0'), sha: e.oid, size: -1, path }]; // 160000: a submodule, not a file
         }),
       );
       const out = parts.flat();
-      next.set(tree, out);
+      next.set(key, out);
       return out;
     };
     let tree: string | undefined = parseCommit(c.bytes).tree;
@@ -178,7 +181,7 @@ export class GitRepositoryReader {
     const entries: TreeBlob[] = [];
     if (tree) {
       for (const e of await this.objects.tree(tree)) {
-        if (e.mode === '40000' && e.name === 'teams') entries.push(...(await below(e.oid)).map((b) => ({ ...b, path: `teams/${b.path}` })).filter((b) => isConfigPath(b.path)));
+        if (e.mode === '40000' && e.name === 'teams') entries.push(...(await below('teams', e.oid)));
         else if (e.mode !== '40000' && e.mode !== '160000' && isConfigPath(e.name)) entries.push({ mode: e.mode.padStart(6, '0'), sha: e.oid, size: -1, path: e.name });
       }
     }
