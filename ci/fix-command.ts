@@ -53,6 +53,18 @@ async function flagFromController(controller: string, token: string | undefined,
   return pickFlag(await res.json(), given, `controller ${base}`);
 }
 
+function readJsonFile(path: string): unknown {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    // V8 says "at position N" (and, on newer versions, line and column): give file:line:col.
+    const pos = Number(/position (\d+)/.exec((err as Error).message)?.[1] ?? 0);
+    const before = text.slice(0, pos).split('\n');
+    throw new UsageError(`${path}:${before.length}:${before[before.length - 1]!.length + 1}: not JSON (${(err as Error).message})`);
+  }
+}
+
 function pickFlag(body: unknown, given: string, from: string): CardinalityFlag {
   const answer = Array.isArray(body) ? { flags: body } : body && typeof body === 'object' && 'flags' in body ? body : { flags: [body] };
   const checked = validateProtocol('flags', answer);
@@ -115,7 +127,7 @@ async function fix(argv: string[]): Promise<number> {
   for (const m of values.mention ?? []) if (!/^@[A-Za-z0-9][A-Za-z0-9_.\/-]*$/.test(m)) throw new UsageError(`--mention ${JSON.stringify(m)}: expected @user or @org/team`);
 
   const flag = values['flag-file']
-    ? pickFlag(JSON.parse(readFileSync(values['flag-file'], 'utf8')), given, values['flag-file'])
+    ? pickFlag(readJsonFile(values['flag-file']), given, values['flag-file'])
     : await flagFromController(values.controller!, values['token-file'] ? readTokenFile(values['token-file']) : process.env.PROMSHARD_TOKEN, given);
 
   const dashboardUrl = values.controller ? `${values.controller.replace(/\/+$/, '')}/teams/${encodeURIComponent(flag.team)}` : undefined;

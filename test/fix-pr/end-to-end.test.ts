@@ -96,6 +96,9 @@ test('a live flag becomes a PR whose branch validates, keeps the team rule, and 
   writeFileSync(tokenFile, READ_TOKEN);
   const ghTokenFile = join(dir, 'gh-token');
   writeFileSync(ghTokenFile, 'gh-e2e-write-token-19c');
+  const noToken = await promshard(['fix', flag.key, '--controller', controller.url, '--repo', repo.dir], { PROMSHARD_TOKEN: '' });
+  assert.equal(noToken.status, 2, noToken.stdout + noToken.stderr);
+  assert.match(noToken.stderr, /GET \/v1\/flags answered HTTP 401 \(give its read token with --token-file\)/);
   const r = await promshard(['fix', flag.key, '--open-pr', '--controller', controller.url, '--token-file', tokenFile, '--repo', repo.dir, '--githost', 'github', '--githost-repo', 'acme/scrape-configs', '--githost-api', git.githubApi, '--githost-token-file', ghTokenFile]);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   const branch = fixBranch(flag.id);
