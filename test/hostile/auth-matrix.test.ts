@@ -62,6 +62,8 @@ const AGENT_ROUTES: Record<string, Row> = {
   'GET /v1/flags': { path: '/v1/flags', expect: AGENT_OR_ADMIN },
   'GET /v1/usage': { path: '/v1/usage', expect: AGENT_OR_ADMIN },
   'POST /v1/cardinality/analyze': { path: '/v1/cardinality/analyze', body: '{}', expect: AGENT_OR_ADMIN },
+  // Prometheus is not running here: 200 with prometheusReachable false.
+  'GET /v1/targets': { path: '/v1/targets?job=routers', expect: AGENT_OR_ADMIN },
 };
 // Forcing (applying an older revision) takes the admin token: the agent's own credential gets 403.
 const AGENT_FORCE: Row = { path: '/v1/apply?force=true', body: '{}', expect: { default: 401, agent: 403, admin: 400 } };
@@ -90,6 +92,9 @@ const CONTROLLER_ROUTES: Record<string, Row> = {
   'GET /v1/series': { path: '/v1/series', expect: READERS },
   'GET /v1/agents': { path: '/v1/agents', expect: READERS },
   'GET /v1/events': { path: '/v1/events', expect: READERS },
+  'GET /v1/revisions': { path: '/v1/revisions', expect: READERS },
+  // The path gets the head's sha in `before` (the controller records the revision it starts on).
+  'GET /v1/revisions/:sha': { path: '', expect: READERS },
   'POST /v1/sync': { path: '/v1/sync', body: '', expect: { default: 401, admin: 200 } },
   // Dashboard (central-controller/dashboard/auth.ts): the read or admin token, as a bearer token or a session cookie.
   'GET /dashboard/assets/:file': { path: '/dashboard/assets/dashboard.css', expect: OPEN },
@@ -98,6 +103,7 @@ const CONTROLLER_ROUTES: Record<string, Row> = {
   'GET /teams/:team': { path: '/teams/netops', expect: READERS },
   'GET /shards/:name': { path: '/shards/networking', expect: READERS },
   'GET /repository': { path: '/repository', expect: READERS },
+  'GET /revisions/:sha': { path: '', expect: READERS },
   'GET /dashboard/events': { path: '/dashboard/events', stream: true, expect: READERS },
 };
 
@@ -162,6 +168,9 @@ describe('authentication matrix', () => {
     agent = await startAgent({ shard: 'networking', replica: 'a', prometheusUrl: 'http://127.0.0.1:9', configFile: join(dir, 'agent', 'prometheus.yml'), stateDir: join(dir, 'agent-state'), token: AGENT, adminTokenSha256: adminTokenDigest(ADMIN), promtool: null, defaultMetrics: false, probeIntervalMs: 60_000, logWrite: () => undefined });
     CONTROLLER_SCOPED['POST /v1/agents/report']!.body = JSON.stringify({ shard: 'networking', replica: 'a', url: AGENT_URL_OF_A, status: agent.status() });
     controller = await startController({ repo: repo.dir, stateDir: join(dir, 'controller'), token: ADMIN, readToken: READ, agentSecret: AGENT_SECRET, webhookSecret: 'matrix-webhook-secret', pollMs: 0, reconcileMs: 60_000, defaultMetrics: false, logWrite: () => undefined });
+    const head = controller.state.repository.head!.sha;
+    CONTROLLER_ROUTES['GET /v1/revisions/:sha']!.path = `/v1/revisions/${head}`;
+    CONTROLLER_ROUTES['GET /revisions/:sha']!.path = `/revisions/${head}`;
   });
   after(async () => {
     await agent?.close();
