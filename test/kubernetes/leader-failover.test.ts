@@ -46,9 +46,10 @@ describe(`leader SIGKILLed mid-rollout; graceful handover on SIGTERM ${T}`, { sk
     const killedAt = performance.now();
     await waitFor('c2 leads', async () => (await fleet.leader(c2)).isLeader, 10_000, 20);
     const tookOverMs = performance.now() - killedAt;
-    // c1 renewed at most one retry period before the kill; c2 sees the Lease expire a lease duration
-    // after the record last changed, at its next read (every retry / 2), plus the test's polling.
-    assert.ok(tookOverMs < 3000 + 500 + 300, `took over ${Math.round(tookOverMs)} ms after the SIGKILL (lease 3 s, retry 0.5 s)`);
+    // c2 sees the Lease expire a lease duration after it last saw the record change (at most half a
+    // retry period after c1's last renew, which came before the kill), at its next read: within lease +
+    // retry of the kill. 500 ms more for this test's own polling and HTTP on a loaded 2-core machine.
+    assert.ok(tookOverMs < 3000 + 500 + 500, `took over ${Math.round(tookOverMs)} ms after the SIGKILL (lease 3 s, retry 0.5 s)`);
     const info = await fleet.leader(c2);
     assert.equal(info.term, 2);
     await waitFor('both replicas run the new revision', () => a!.agent.status().applied?.revision === next && b!.agent.status().applied?.revision === next, 30_000);
