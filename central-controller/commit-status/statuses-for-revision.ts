@@ -42,7 +42,7 @@ export function statusForShard(s: ShardLife): Omit<CommitStatus, 'context' | 'ta
       return { state: 'pending', description: s.reason ? `waiting: ${s.reason}` : 'waiting to roll out' };
     case 'rolling-out':
       // Not the per-replica progress: each step would cost the host one more write for the same state.
-      return { state: 'running', description: `rolling out to ${Object.keys(s.replicas).length || 'its'} replicas` };
+      return { state: 'running', description: Object.keys(s.replicas).length ? `rolling out to ${Object.keys(s.replicas).length} replica(s)` : 'rolling out' };
     case 'applied':
       // Success waits for the new targets' first scrapes (or the health watch's bound), so that the
       // author hears "up" or Prometheus's error for each, not only "config applied".

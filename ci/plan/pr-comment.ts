@@ -2,7 +2,7 @@
 // hidden marker and edited in place on every push. The Actions GITHUB_TOKEN cannot call GET /user,
 // so "our" comment is the one carrying the marker, not the one written by our user.
 import { readFileSync } from 'node:fs';
-import { createGitHost, DEFAULT_API_BASE, type GitHost, type GitHostKind } from '../../core/githost/index.ts';
+import { createGitHost, DEFAULT_API_BASE, GitHostError, type GitHost, type GitHostKind, type HostComment } from '../../core/githost/index.ts';
 
 export const PLAN_MARKER = '<!-- promshard-plan -->';
 
@@ -87,14 +87,31 @@ export interface PostedComment {
   truncated: boolean;
 }
 
-/** Creates the plan comment, or edits the one carrying the marker; extra marked copies are left as they are. */
+/**
+ * Creates the plan comment, or edits ours among those carrying the marker; extra marked copies are
+ * left as they are. Anyone can paste the marker into a comment of their own, and a token with write
+ * access may be able to edit it: a person's comment is never taken over. Ours is a marked comment by a
+ * bot (the Actions token writes as github-actions[bot]), else one by the token's own user when the
+ * host says who that is (GET /user; a personal or project access token), else, when the host tells no
+ * authors at all, the first marked one. One we may not edit after all (403/404) gets a new comment.
+ */
 export async function postPlanComment(host: GitHost, number: number, markdown: string, jobUrl?: string): Promise<PostedComment> {
   const body = commentBody(markdown, host.maxCommentLength, jobUrl);
   const truncated = body.length < PLAN_MARKER.length + 1 + markdown.length;
-  const existing = (await host.listComments(number, (c) => c.body.startsWith(PLAN_MARKER))).find((c) => c.body.startsWith(PLAN_MARKER));
+  const marked = (c: HostComment) => c.body.startsWith(PLAN_MARKER);
+  const comments = (await host.listComments(number, (c) => marked(c) && c.bot === true)).filter(marked);
+  let existing = comments.find((c) => c.bot === true);
+  if (!existing && comments.length) {
+    const me = await host.whoAmI();
+    existing = me ? comments.find((c) => c.author === me) : comments.find((c) => c.bot === undefined && c.author === undefined);
+  }
   if (existing) {
-    const updated = await host.updateComment(number, existing.id, body);
-    return { action: 'updated', id: updated.id, length: body.length, truncated };
+    try {
+      const updated = await host.updateComment(number, existing.id, body);
+      return { action: 'updated', id: updated.id, length: body.length, truncated };
+    } catch (err) {
+      if (!(err instanceof GitHostError && (err.status === 403 || err.status === 404))) throw err;
+    }
   }
   const created = await host.createComment(number, body);
   return { action: 'created', id: created.id, length: body.length, truncated };

@@ -7,6 +7,10 @@ export type GitHostKind = 'github' | 'gitlab';
 export interface HostComment {
   id: number;
   body: string;
+  /** Written by a bot or app account (GitHub's user.type "Bot"), when the host says so. */
+  bot?: boolean;
+  /** The author's login (GitHub) or username (GitLab). */
+  author?: string;
 }
 
 /**
@@ -44,6 +48,8 @@ export interface GitHost {
   readonly maxCommentLength: number;
   /** Longest status description (GitHub 140, GitLab 255). */
   readonly maxStatusDescription: number;
+  /** The token's own login, or undefined when the host will not say (the Actions GITHUB_TOKEN cannot call GET /user). */
+  whoAmI(): Promise<string | undefined>;
   /** Comments (notes) on the PR/MR; `stop` ends the walk once it matches. */
   listComments(number: number, stop?: (c: HostComment) => boolean): Promise<HostComment[]>;
   createComment(number: number, body: string): Promise<HostComment>;

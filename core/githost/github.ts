@@ -22,8 +22,19 @@ export class GitHubHost implements GitHost {
   }
 
   async listComments(number: number, stop?: (c: HostComment) => boolean): Promise<HostComment[]> {
-    const all = await this.http.paginate<{ id: number; body: string | null }>(`${this.prefix}/issues/${number}/comments?per_page=100`, stop ? (c) => stop({ id: c.id, body: c.body ?? '' }) : undefined);
-    return all.map((c) => ({ id: c.id, body: c.body ?? '' }));
+    type Raw = { id: number; body: string | null; user?: { type?: string; login?: string } | null };
+    const view = (c: Raw): HostComment => ({ id: c.id, body: c.body ?? '', bot: c.user?.type === 'Bot', author: c.user?.login });
+    const all = await this.http.paginate<Raw>(`${this.prefix}/issues/${number}/comments?per_page=100`, stop ? (c) => stop(view(c)) : undefined);
+    return all.map(view);
+  }
+
+  async whoAmI(): Promise<string | undefined> {
+    try {
+      return (await this.http.request<{ login?: string }>('GET', 'user')).body.login;
+    } catch (err) {
+      if (err instanceof GitHostError && (err.status === 403 || err.status === 401 || err.status === 404)) return undefined;
+      throw err;
+    }
   }
 
   async createComment(number: number, body: string): Promise<HostComment> {

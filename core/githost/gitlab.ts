@@ -21,8 +21,19 @@ export class GitLabHost implements GitHost {
 
   async listComments(number: number, stop?: (c: HostComment) => boolean): Promise<HostComment[]> {
     // Notes come newest first unless asked otherwise; the order does not matter for a marker search.
-    const all = await this.http.paginate<{ id: number; body: string; system?: boolean }>(`${this.prefix}/merge_requests/${number}/notes?per_page=100`, stop ? (n) => !n.system && stop({ id: n.id, body: n.body }) : undefined);
-    return all.filter((n) => !n.system).map((n) => ({ id: n.id, body: n.body }));
+    type Raw = { id: number; body: string; system?: boolean; author?: { username?: string } };
+    const view = (n: Raw): HostComment => ({ id: n.id, body: n.body, author: n.author?.username });
+    const all = await this.http.paginate<Raw>(`${this.prefix}/merge_requests/${number}/notes?per_page=100`, stop ? (n) => !n.system && stop(view(n)) : undefined);
+    return all.filter((n) => !n.system).map(view);
+  }
+
+  async whoAmI(): Promise<string | undefined> {
+    try {
+      return (await this.http.request<{ username?: string }>('GET', 'user')).body.username;
+    } catch (err) {
+      if (err instanceof GitHostError && (err.status === 403 || err.status === 401 || err.status === 404)) return undefined;
+      throw err;
+    }
   }
 
   async createComment(number: number, body: string): Promise<HostComment> {

@@ -120,6 +120,22 @@ describe('plan --comment against the git host test server', () => {
     }
   });
 
+  for (const kind of ['github', 'gitlab'] as const) {
+    it(`${kind}: a person's comment carrying the marker is never taken over`, async () => {
+      const name = kind === 'github' ? 'acme/scrape' : 'obs/scrape';
+      const pasted = `${PLAN_MARKER}\nI copied the plan here to discuss it`;
+      srv.seedComments(kind, name, 50, [pasted]);
+      const host = createGitHost({ kind, repo: name, apiBase: kind === 'github' ? srv.githubApi : srv.gitlabApi, token: WRITE });
+      const first = await postPlanComment(host, 50, 'plan one\n');
+      const second = await postPlanComment(host, 50, 'plan two\n');
+      assert.deepEqual([first.action, second.action], ['created', 'updated']);
+      assert.equal(first.id, second.id);
+      const comments = srv.repo(kind, name).comments.get(50)!;
+      assert.equal(comments.find((c) => c.user.type === 'User')!.body, pasted);
+      assert.equal(comments.find((c) => c.id === first.id)!.body, `${PLAN_MARKER}\nplan two\n`);
+    });
+  }
+
   it('a plan longer than GitHub accepts is cut, with a link to the job, and posted', async () => {
     const long = '### promshard plan\n\n<details><summary>x</summary>\n\n' + Array.from({ length: 4000 }, (_, i) => `- **added** \`job-${i}\` with a fairly long line of text`).join('\n') + '\n</details>\n';
     const host = createGitHost({ kind: 'github', repo: 'acme/scrape', apiBase: srv.githubApi, token: WRITE });

@@ -342,11 +342,13 @@ export async function startGitHostServer(): Promise<GitHostServer> {
     if (!r) res.status(404).json({ message: '404 Project Not Found' });
     return r;
   };
+  // A project access token's user is a bot user named after the project.
+  gl.get('/user', auth('gitlab', false), (req, res) => void (scopeOf(req) === 'write' ? res.json({ id: 77, username: 'project_1_bot', bot: true }) : res.status(403).json({ message: '403 Forbidden' })));
   gl.get('/projects/:id/merge_requests/:iid/notes', auth('gitlab', false), (req, res) => {
     const r = glRepo(req, res);
     if (!r) return;
     // Newest first unless sort=asc, as GitLab documents.
-    const notes = [...listOf(r, Number(req.params.iid))].map((c) => ({ id: c.id, body: c.body, system: false, author: { username: c.user.login }, created_at: c.created_at, updated_at: c.updated_at }));
+    const notes = [...listOf(r, Number(req.params.iid))].map((c) => ({ id: c.id, body: c.body, system: false, author: { username: c.user.login, bot: c.user.type === 'Bot' }, created_at: c.created_at, updated_at: c.updated_at }));
     if (req.query.sort !== 'asc') notes.reverse();
     paginate(req, res, notes, `/api/v4/projects/${r.id}/merge_requests/${req.params.iid}/notes`);
   });
