@@ -337,6 +337,7 @@ export async function startController(opts: StartControllerOptions): Promise<Run
         await wave.close();
         await Promise.all([...workers.values()].map((w) => w.close()));
         await sync.idle().catch(() => undefined);
+        git.close(); // its long-lived git cat-file processes
         registry.saveNow();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

@@ -6,10 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGitRepo } from '../support/git-repo.ts';
+import { GitRepo, launchController, newControllerPort, SHARDS_YAML, teamFile, tempDir, waitFor } from './helpers.ts';
 import { GitFollower } from '../../central-controller/git-follower.ts';
 import { readRepositoryFromGit, type RepositorySource } from '../../core/repository/repository-source.ts';
 
@@ -127,4 +128,34 @@ test('a running reader sees what later fetches bring, after the branch is rewrit
     assert.equal(await follower.head(), rewritten);
     assert.deepEqual((await follower.repository.read(rewritten)).files.map((f) => f.path), ['shards.yaml', 'teams/a/a.yaml', 'teams/a/other.yaml']);
   });
+});
+
+/** Pids of `git cat-file` processes reading `gitDir`, from /proc. */
+function catFileProcesses(gitDir: string): number[] {
+  const pids: number[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (argv.includes('cat-file') && argv.includes(gitDir)) pids.push(Number(pid));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+test("a closed controller leaves none of its reader's git processes behind", async () => {
+  const repo = new GitRepo();
+  const stateDir = tempDir('promshard-follower-ctl-');
+  try {
+    repo.commit({ 'shards.yaml': SHARDS_YAML, 'teams/a/a.yaml': teamFile('a', 'networking', { 'a-job': ['h1.internal:9100'] }) });
+    const controller = await launchController(repo, stateDir, await newControllerPort(), { pollMs: 0 });
+    const gitDir = join(stateDir, 'repository.git');
+    assert.equal(catFileProcesses(gitDir).length, 2, 'the running controller reads through --batch and --batch-check');
+    await controller.close();
+    await waitFor('the git cat-file processes exit on close', () => catFileProcesses(gitDir).length === 0, 5000);
+  } finally {
+    repo.destroy();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
 });
