@@ -72,7 +72,8 @@ export class Reconciler {
       const before = a.applied?.hash;
       this.o.faults.ok(a, 'status');
       this.o.registry.observeStatus(a, status, 'poll');
-      if (wasUnreachable) this.o.state.record({ type: 'agent-reachable', shard: a.shard, replica: a.replica, message: `agent ${a.key} answers again` });
+      // Still unreachable after answering: Kubernetes says its pod is not Ready (AgentRegistry.observeStatus).
+      if (wasUnreachable && a.reachable !== false) this.o.state.record({ type: 'agent-reachable', shard: a.shard, replica: a.replica, message: `agent ${a.key} answers again` });
       if (before !== a.applied?.hash) this.o.state.shardChanged(a.shard);
     } catch (err) {
       // It answered, so it is not unreachable; what it said is not used (the last good status stays).

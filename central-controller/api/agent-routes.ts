@@ -38,7 +38,8 @@ export function mountAgentRoutes(app: Express, rt: ControllerRuntime, guard: Req
     const { record, isNew } = rt.state.agents.register(reg.shard, reg.replica, reg.url);
     if (record.static && record.url !== reg.url.replace(/\/+$/, '')) rt.log.warn('a static agent registered with another address; keeping the configured one (--agents-file)', { shard: reg.shard, replica: reg.replica, configured: record.url, registered: reg.url });
     if (isNew || record.reachable === false) rt.state.record({ type: 'agent-registered', shard: reg.shard, replica: reg.replica, message: `agent ${record.key} registered at ${reg.url}` });
-    record.reachable = true;
+    // A pod Kubernetes does not count Ready stays unreachable whatever its agent says.
+    record.reachable = !record.kubernetes || record.kubernetes.ready;
     record.lastContactAt = Date.now();
     rt.log.info('agent registered', { shard: reg.shard, replica: reg.replica, url: reg.url, isNew });
     // Learn what it runs right away, then let its shard's worker act on it.
@@ -66,7 +67,8 @@ export function mountAgentRoutes(app: Express, rt: ControllerRuntime, guard: Req
     const before = record.applied ? `${record.applied.hash}/${record.applied.verified}` : null;
     rt.faults.ok(record, 'report');
     rt.state.agents.observeStatus(record, status, 'report');
-    if (wasUnreachable) {
+    // Still unreachable after reporting: Kubernetes says its pod is not Ready (AgentRegistry.observeStatus).
+    if (wasUnreachable && record.reachable !== false) {
       rt.state.record({ type: 'agent-reachable', shard: reg.shard, replica: reg.replica, message: `agent ${record.key} reports again` });
       rt.kickShard(reg.shard);
     }

@@ -115,6 +115,10 @@ describe(`Kubernetes agent discovery ${T}`, () => {
     await waitFor('replica 0 on the new revision', () => onRevision(r0.agent, next), 15_000);
     await new Promise((r) => setTimeout(r, 1500)); // its heartbeats keep coming: they must not make it a push target
     assert.equal(r1.agent.status().applied?.revision, rev, 'a pod that is not Ready is not pushed to');
+    // Its agent still answers the reconciler's status polls: that must not read as "reachable again"
+    // on the timeline at every poll.
+    const events = (await api(controller.url, '/v1/events?limit=500')).body.events as any[];
+    assert.deepEqual(events.filter((e) => e.type === 'agent-reachable' && e.replica === '1').map((e) => e.message), []);
     server.setPodReady(NS, 'networking-1', true);
     await waitFor('replica 1 catches up once Ready', () => onRevision(r1.agent, next), 15_000);
     rev = next;
