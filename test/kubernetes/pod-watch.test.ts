@@ -107,3 +107,28 @@ test(`the pod list is paged, and a relist after 410 reports exactly what changed
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test(`an API server that stops answering (requests hang) trips the list deadline and the watchdog, and discovery recovers once it answers ${T}`, async () => {
+  const server = await startKubeApiServer({ bookmarkIntervalMs: 200 });
+  const dir = mkdtempSync(join(tmpdir(), 'pod-watch-hang-'));
+  const { k8s, kc } = await loadKubeConfig({ kubeconfig: writeKubeconfig(server, dir, { token: 'hung', namespace: 'ns' }) });
+  const seen: string[] = [];
+  const restarts: string[] = [];
+  const w = new PodWatch({ k8s, kc, namespace: 'ns', labelSelector: 'promshard.io/shard', silenceMs: 800, listTimeoutMs: 500, backoffBaseMs: 50, backoffMaxMs: 200, onUpsert: (p) => seen.push(p.metadata!.name!), onDelete: () => undefined, onRestart: (r) => restarts.push(r) });
+  try {
+    w.start();
+    await w.firstList;
+    server.partition('hung', 'hang');
+    server.addPod(shardPod('web-0'));
+    await waitFor('a hung watch and a hung list both noticed', () => restarts.includes('watchdog') && restarts.includes('list-timeout'), 10_000);
+    assert.equal(w.status().ok, false);
+    assert.match(w.status().lastError!, /listing pods in namespace ns took longer than 500 ms/);
+    server.heal('hung');
+    await waitFor('the pod added meanwhile is seen', () => seen.includes('web-0'), 10_000);
+    await waitFor('healthy again', () => w.status().ok);
+  } finally {
+    await w.stop();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
