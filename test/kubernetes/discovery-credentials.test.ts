@@ -10,7 +10,7 @@ import { deriveAgentToken } from '../../core/http/agent-credential.ts';
 import { run as runController } from '../../central-controller/controller-command.ts';
 import { loadKubeConfig } from '../../central-controller/kubernetes/kube-config.ts';
 import { PodWatch } from '../../central-controller/kubernetes/pod-watch.ts';
-import { GitRepo, launchController, newControllerPort, SHARDS_YAML, startReplica, stopReplica, teamFile, tempDir, waitFor } from '../controller/helpers.ts';
+import { api, GitRepo, launchController, newControllerPort, SHARDS_YAML, startReplica, stopReplica, teamFile, tempDir, waitFor } from '../controller/helpers.ts';
 import { writeSecret } from '../support/fleet.ts';
 import { podManifest, startKubeApiServer, writeKubeconfig } from '../support/kube-api-server.ts';
 
@@ -26,12 +26,19 @@ test(`a discovered agent is called with its own credential, derived for the shar
   const replica = await startReplica('networking', '0', undefined, [], { token: deriveAgentToken(agentSecret, { shard: 'networking', replica: '0' }) });
   const controller = await launchController(repo, join(dir, 'state'), await newControllerPort(), {
     agentSecret,
-    kubernetes: { kubeconfig: writeKubeconfig(server, dir, { token: 'controller', namespace: 'fleet' }), namespaces: ['fleet'] },
+    kubernetes: { kubeconfig: writeKubeconfig(server, dir, { token: 'controller', namespace: 'fleet' }), namespaces: ['fleet', 'edge'] },
   });
   try {
     const u = new URL(replica.agent.url);
     server.addPod(podManifest({ namespace: 'fleet', name: 'prometheus-networking-0', labels: { 'promshard.io/shard': 'networking' }, ip: u.hostname, port: Number(u.port) }));
     await waitFor('the discovered agent runs the revision', () => replica.agent.status().applied?.revision === sha && replica.agent.status().applied?.verified, 15_000);
+    // A second --namespace is watched on its own.
+    server.addPod(podManifest({ namespace: 'edge', name: 'prometheus-storage-1', labels: { 'promshard.io/shard': 'storage' }, ip: '127.0.0.1', port: 1 }));
+    const k = await waitFor('both namespaces watched', async () => {
+      const body = (await api(controller.url, '/v1/kubernetes')).body;
+      return body.agents.some((a: any) => a.pod === 'edge/prometheus-storage-1') ? body : null;
+    });
+    assert.deepEqual(k.namespaces.map((n: any) => [n.namespace, n.ok, n.pods]), [['fleet', true, 1], ['edge', true, 1]]);
   } finally {
     await controller.close();
     await stopReplica(replica);
