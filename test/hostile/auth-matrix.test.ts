@@ -96,8 +96,6 @@ const CONTROLLER_ROUTES: Record<string, Row> = {
   'GET /v1/leader': { path: '/v1/leader', expect: READERS },
   // Outside Kubernetes mode it still answers (discovery: off), under the same read auth.
   'GET /v1/kubernetes': { path: '/v1/kubernetes', expect: READERS },
-  // Kubernetes agent discovery's state ({enabled: false} outside Kubernetes mode).
-  'GET /v1/kubernetes': { path: '/v1/kubernetes', expect: READERS },
   // The path gets the head's sha in `before` (the controller records the revision it starts on).
   'GET /v1/revisions/:sha': { path: '', expect: READERS },
   'POST /v1/sync': { path: '/v1/sync', body: '', expect: { default: 401, admin: 200 } },
