@@ -6,7 +6,7 @@
 // The owning team is the folder under teams/ (what CODEOWNERS protects), not the file's `team:` value,
 // which team-folder-mismatch checks separately. Keys are found by walking the job rather than from a
 // fixed list, so a key added to the schema is confined without anyone remembering this rule.
-import type { Rule, RuleContext } from './rule.ts';
+import type { Rule, RuleContext } from '../../core/compiler/rule.ts';
 import type { PathSegment } from '../../core/repository/parse-yaml-file.ts';
 import { checkTeamFilePath, isTeamSegment, secretsRootOf, type PathCheck } from '../../core/compiler/secret-paths.ts';
 import { forEachJob, isRecord } from './walk.ts';

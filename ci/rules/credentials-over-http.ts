@@ -1,7 +1,7 @@
 // credentials-over-http: basic_auth or authorization on a job that scrapes over plain http (the
 // default scheme). The password or token travels in clear text on every scrape, to every target.
 // A warning, since some networks are trusted; the fix is almost always `scheme: https`.
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import { forEachJob } from './walk.ts';
 import { quote } from './format.ts';
 

@@ -2,7 +2,7 @@
 // address, and Prometheus refuses the configuration without one ("a port is required in DNS-SD
 // configs for all record types except SRV"). SRV records carry their own port, so a port set for
 // them is ignored — reported as a warning, since it suggests the wrong record type.
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import { forEachJob, isRecord } from './walk.ts';
 import { quote } from './format.ts';
 

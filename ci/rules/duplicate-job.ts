@@ -2,8 +2,8 @@
 // so two jobs with one name would mix their series (and their alerts) on whichever shard has both;
 // on different shards they would collide the moment either moves. The first definition (in file path
 // order) wins; every later one is reported, naming the first.
-import type { Rule } from './rule.ts';
-import type { ParsedFile } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
+import type { ParsedFile } from '../../core/compiler/rule.ts';
 import { isRecord } from './walk.ts';
 import { placeOf, quote } from './format.ts';
 

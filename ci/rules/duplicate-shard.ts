@@ -1,6 +1,6 @@
 // duplicate-shard: a shard name declared twice in shards.yaml. Team files pick their shard by name, so
 // the second entry could never be chosen; its budget, limits and labels would silently not apply.
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import { isRecord } from './walk.ts';
 import { placeOf, quote } from './format.ts';
 

@@ -7,9 +7,9 @@
 //     It can be deliberate (two teams, two label sets), hence only a warning. Jobs with a different
 //     metrics_path or params scrape something different and are not reported.
 // Host names compare case-insensitively.
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import type { PathSegment } from '../../core/repository/parse-yaml-file.ts';
-import type { ParsedFile } from './rule.ts';
+import type { ParsedFile } from '../../core/compiler/rule.ts';
 import { forEachJob, isRecord, type RecordLike } from './walk.ts';
 import { placeOf, quote } from './format.ts';
 

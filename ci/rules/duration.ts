@@ -2,7 +2,7 @@
 // y w d h m s ms, largest first, whole numbers, no spaces) and greater than zero. Prometheus refuses
 // anything else when it loads the configuration, and a zero interval or timeout silently means
 // "use the global default" in some places and "never" in others.
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import type { PathSegment } from '../../core/repository/parse-yaml-file.ts';
 import { parseDurationMs } from '../../core/time/duration.ts';
 import { forEachJob, isRecord } from './walk.ts';

@@ -4,6 +4,6 @@
 // prometheus.yml. The loader raises this finding (core/compiler/compile-repository.ts) and does not
 // read the file, so none of its jobs can be compiled or rendered; the check itself is
 // core/repository/file-names.ts, which the model builder also applies.
-import { loaderRule } from './rule.ts';
+import { loaderRule } from '../../core/compiler/rule.ts';
 
 export const fileName = loaderRule('file-name', 'A team folder or file name outside letters, digits, ".", "_" and "-" (files ending in .yaml or .yml); the file is not read.');

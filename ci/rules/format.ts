@@ -2,7 +2,7 @@
 // never lands in a finding), and naming another place in the repository as `file:line:col`.
 import { YamlLocator, type PathSegment } from '../../core/repository/parse-yaml-file.ts';
 import { escapeUnsafeCharacters } from '../../core/text/unsafe-characters.ts';
-import type { ParsedFile } from './rule.ts';
+import type { ParsedFile } from '../../core/compiler/rule.ts';
 
 export const MAX_QUOTED = 60;
 

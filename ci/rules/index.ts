@@ -1,7 +1,7 @@
 // Every rule, in the order they run. Add a rule: create ci/rules/<id>.ts, list it here, document it
 // in docs/rules.md, and test it both ways in test/rules/ (test/rules/docs-cover-every-rule.test.ts
 // fails until the docs have a section with a failing and a fixed example).
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import { fileUnreadable, yamlSyntax, fileLayout } from './loader-rules.ts';
 import { schema } from './schema.ts';
 import { fileName } from './file-name.ts';

@@ -2,7 +2,7 @@
 // "_". Prometheus accepts any string as job_name, but the name becomes the `job` label on every
 // series, and appears in alerts, dashboards, findings and rendered comments: a small, unambiguous set
 // keeps it readable everywhere and leaves nothing to escape.
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import { forEachJob } from './walk.ts';
 import { quote } from './format.ts';
 import { describeCharacter } from '../../core/text/unsafe-characters.ts';

@@ -3,7 +3,7 @@
 // targets would be silently dropped: a rendered job is either static_configs or service discovery
 // (discovered targets get their labels by relabelling, static ones by static_configs), and budgets
 // count static targets only.
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import { forEachJob } from './walk.ts';
 import { quote } from './format.ts';
 

@@ -3,7 +3,7 @@
 // `instance` (Prometheus sets it from the target), `team` (promshard sets it from the file's team:,
 // so alerts route to the owner), and everything starting with `__` (Prometheus-internal; in a target's
 // labels they change how it is scraped, which the job's own keys say explicitly).
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import type { PathSegment } from '../../core/repository/parse-yaml-file.ts';
 import { forEachJob, isRecord } from './walk.ts';
 import { quote } from './format.ts';

@@ -3,7 +3,7 @@
 // shard's, key by key, else shards.yaml defaults.max_limits) is the ceiling the observability team
 // sized the shard for. A limit of 0 means "no limit" in Prometheus, so it is above any maximum.
 // Checked for jobs' limits, and for limits a shard (or defaults) hands down to its jobs.
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import type { PathSegment } from '../../core/repository/parse-yaml-file.ts';
 import { forEachJob, isRecord, shardDefaults, shardsByName, type RecordLike } from './walk.ts';
 import { quote } from './format.ts';

@@ -1,5 +1,5 @@
 // Ids raised by the loader itself, before any rule runs: the file could not be read or parsed.
-import { loaderRule } from './rule.ts';
+import { loaderRule } from '../../core/compiler/rule.ts';
 
 export const fileUnreadable = loaderRule(
   'file-unreadable',

@@ -5,11 +5,11 @@
 // Prometheus hosts and are referenced with the *_file keys. The finding never repeats the value.
 // Label sets (labels, external_labels) and params are not searched: their keys are label and query
 // parameter names, not configuration keys.
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import type { PathSegment } from '../../core/repository/parse-yaml-file.ts';
 import { INLINE_SECRET_KEYS } from './secret-keys.ts';
 import { isRecord } from './walk.ts';
-import { describePath } from './schema-validator.ts';
+import { describePath } from '../../core/compiler/schema-validator.ts';
 
 const NOT_CONFIG_KEYS = new Set(['labels', 'external_labels', 'params']);
 

@@ -12,7 +12,7 @@
 //     matched against an empty string, so it keeps or drops everything), and, as a warning, a
 //     metric_relabel_configs rule reading __address__ or __meta_* labels, which no longer exist
 //     after the scrape.
-import type { Rule, ReportInput } from './rule.ts';
+import type { Rule, ReportInput } from '../../core/compiler/rule.ts';
 import { forEachRelabelRule } from './relabel-walk.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { quote } from './format.ts';

@@ -3,7 +3,7 @@
 // error; JavaScript-style features such as lookarounds (?=…) and backreferences \1 are the usual
 // cause. The message quotes RE2's own error, exactly as Prometheus would print it.
 import { RE2JS } from 're2js';
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import { forEachRelabelRule } from './relabel-walk.ts';
 import { quote } from './format.ts';
 

@@ -1,7 +1,7 @@
 // Visits every relabel rule of every job: relabel_configs (targets, before the scrape) and
 // metric_relabel_configs (samples, after it). Shared by relabel-config and relabel-regex.
 import type { PathSegment } from '../../core/repository/parse-yaml-file.ts';
-import type { ParsedRepository, ParsedFile } from './rule.ts';
+import type { ParsedRepository, ParsedFile } from '../../core/compiler/rule.ts';
 import { forEachJob, isRecord, type RecordLike } from './walk.ts';
 
 export interface RelabelVisit {

@@ -1,7 +1,7 @@
 // schema: wrong types, missing required keys, values outside the allowed set — everything the JSON
 // Schema says except unknown keys (reported by unknown-key with a suggestion).
-import type { Rule } from './rule.ts';
-import { schemaErrorsOf, pathOfInstance, describePath } from './schema-validator.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
+import { schemaErrorsOf, pathOfInstance, describePath } from '../../core/compiler/schema-validator.ts';
 import type { ErrorObject } from 'ajv';
 import { INLINE_SECRET_KEYS } from './secret-keys.ts';
 

@@ -3,8 +3,8 @@
 // Reported on the shard's entry in shards.yaml, naming the total and the files that contribute most.
 // Only static targets (targets, target_groups) count: targets of discovery jobs are not known until
 // Prometheus resolves them.
-import type { Rule } from './rule.ts';
-import type { ParsedFile } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
+import type { ParsedFile } from '../../core/compiler/rule.ts';
 import { isRecord, shardsByName } from './walk.ts';
 import { quote } from './format.ts';
 

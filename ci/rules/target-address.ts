@@ -3,7 +3,7 @@
 // (scheme, metrics_path, params), so a URL pasted as a target either fails the config or scrapes the
 // wrong thing. The hint rewrites a pasted URL into the target plus the job keys it implies.
 import { isIPv4, isIPv6 } from 'node:net';
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import type { PathSegment } from '../../core/repository/parse-yaml-file.ts';
 import { forEachJob, isRecord } from './walk.ts';
 import { quote } from './format.ts';

@@ -1,7 +1,7 @@
 // team-folder-mismatch: `team:` must equal the folder under teams/. The folder is what CODEOWNERS
 // protects and the team label is what alerts route on; if they differ, one team could write jobs that
 // are labelled (and paged) as another's.
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import { isRecord } from './walk.ts';
 import { quote } from './format.ts';
 

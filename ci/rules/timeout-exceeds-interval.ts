@@ -4,7 +4,7 @@
 // shard's, else defaults'), for every shard (its timeout and interval, each inherited from defaults
 // when unset), and for shards.yaml's defaults. A job that sets only an interval shorter than the
 // inherited timeout is fine: promshard caps the inherited timeout at the job's interval.
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import { parseDurationMs } from '../../core/time/duration.ts';
 import { BUILTIN_DEFAULTS } from '../../core/compiler/effective-settings.ts';
 import { forEachJob, isRecord, shardDefaults } from './walk.ts';

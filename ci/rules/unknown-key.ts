@@ -1,6 +1,6 @@
 // unknown-key: a key the schema does not define (usually a typo: `intervall`). Suggests the closest key.
-import type { Rule } from './rule.ts';
-import { schemaErrorsOf, pathOfInstance, describePath } from './schema-validator.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
+import { schemaErrorsOf, pathOfInstance, describePath } from '../../core/compiler/schema-validator.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { INLINE_SECRET_KEYS } from './secret-keys.ts';
 

@@ -1,6 +1,6 @@
 // unknown-shard: a team file names a shard that shards.yaml does not declare. Its jobs would be
 // scraped by no Prometheus at all, so this is an error, with the closest shard name suggested.
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import { isRecord, shardsByName } from './walk.ts';
 import { closestMatch } from './did-you-mean.ts';
 import { quote } from './format.ts';

@@ -3,7 +3,7 @@
 // character or a Unicode bidi control. Such strings are echoed into the rendered configuration, the
 // CLI, the dashboard and alerts: a line break is a way out of a YAML scalar or comment for some parser,
 // and U+202E makes a name read as another. Free text (`description`) may hold LF and TAB.
-import type { Rule } from './rule.ts';
+import type { Rule } from '../../core/compiler/rule.ts';
 import type { PathSegment } from '../../core/repository/parse-yaml-file.ts';
 import { describeCharacter, firstUnsafeCharacter } from '../../core/text/unsafe-characters.ts';
 import { quote } from './format.ts';

@@ -1,7 +1,7 @@
 // Defensive traversal of untrusted parsed YAML, shared by the rules: each helper skips values of the
 // wrong type (the schema rule reports those), so a rule never crashes on a malformed file.
 import type { PathSegment } from '../../core/repository/parse-yaml-file.ts';
-import type { ParsedFile, ParsedRepository } from './rule.ts';
+import type { ParsedFile, ParsedRepository } from '../../core/compiler/rule.ts';
 
 export type RecordLike = Record<string, unknown>;
 

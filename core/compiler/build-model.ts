@@ -1,8 +1,8 @@
 // Builds the compiled model from parsed files. Only schema-valid files take part, so the types below
 // can be trusted; the rules have already reported everything else.
 import type { CompiledJob, CompiledRepository, CompiledShard, CompiledTarget, Job, Shard, ShardsFile, SourceLocation, TeamFile } from '../../schemas/model.ts';
-import type { ParsedFile, ParsedRepository } from '../../ci/rules/rule.ts';
-import { schemaErrorsOf } from '../../ci/rules/schema-validator.ts';
+import type { ParsedFile, ParsedRepository } from './rule.ts';
+import { schemaErrorsOf } from './schema-validator.ts';
 import { YamlLocator, type PathSegment } from '../repository/parse-yaml-file.ts';
 import type { CompileCache } from './compile-cache.ts';
 import { BUILTIN_CARDINALITY, BUILTIN_DEFAULTS, mergeLayers, mergeLimits } from './effective-settings.ts';

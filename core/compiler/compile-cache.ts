@@ -7,7 +7,7 @@
 // compilation equals a full one (model, findings, rendered bytes) over random edits.
 import { createHash } from 'node:crypto';
 import type { Finding } from '../findings/finding.ts';
-import type { ParsedFile } from '../../ci/rules/rule.ts';
+import type { ParsedFile } from './rule.ts';
 import type { CompiledJob } from '../../schemas/model.ts';
 
 /** What loading one file gave: the parsed file, or the findings that kept it out. */

@@ -7,7 +7,7 @@ import type { RepositorySource, SourceFile } from '../repository/repository-sour
 import { CompileCache, gitBlobId, type LoadedFile } from './compile-cache.ts';
 import { fileNameFinding, teamFilePathProblem } from '../repository/file-names.ts';
 import { escapeUnsafeCharacters } from '../text/unsafe-characters.ts';
-import type { ParsedFile, ParsedRepository, ReportInput, Rule } from '../../ci/rules/rule.ts';
+import type { ParsedFile, ParsedRepository, ReportInput, Rule } from './rule.ts';
 import { ALL_RULES } from '../../ci/rules/index.ts';
 import { buildModel } from './build-model.ts';
 import type { CompiledRepository } from '../../schemas/model.ts';

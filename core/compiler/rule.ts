@@ -1,8 +1,10 @@
-// What a validation rule is. One rule per file in this folder, each with a stable id documented in
-// docs/rules.md. Rules see the parsed (not yet trusted) repository and report findings by YAML path;
-// the compiler turns paths into file:line:col afterwards, so rules never deal with positions.
-import type { Finding, Severity } from '../../core/findings/finding.ts';
-import type { PathSegment } from '../../core/repository/parse-yaml-file.ts';
+// What a validation rule is. The rules themselves live one per file in ci/rules/<rule-id>.ts, each
+// with a stable id documented in docs/rules.md; the compiler that runs them (here in core/) is given
+// their list by its callers (ci/rules/index.ts), so core never imports the command folders.
+// Rules see the parsed (not yet trusted) repository and report findings by YAML path; the compiler
+// turns paths into file:line:col afterwards, so rules never deal with positions.
+import type { Finding, Severity } from '../findings/finding.ts';
+import type { PathSegment } from '../repository/parse-yaml-file.ts';
 
 export interface ParsedFile {
   /** Relative to the repository root, forward slashes. */
@@ -11,7 +13,7 @@ export interface ParsedFile {
   /** For team files: the folder under teams/. */
   teamFolder?: string;
   text: string;
-  /** Parsed YAML. Untrusted: rules must check types before use (see walk.ts). */
+  /** Parsed YAML. Untrusted: rules must check types before use (see ci/rules/walk.ts). */
   data: unknown;
 }
 
