@@ -25,6 +25,7 @@ import { freePort } from '../core/net/free-port.ts';
 import { startController } from '../central-controller/start-controller.ts';
 import { startAgent } from '../shard-agent/start-agent.ts';
 import { compileRepository } from '../core/compiler/compile-repository.ts';
+import { ALL_RULES } from '../ci/rules/index.ts';
 import { readRepositoryFromGit } from '../core/repository/repository-source.ts';
 import { buildShardDocuments } from '../core/render/shard-documents.ts';
 import { BENCH_SHAPE, generateRepository, teamFilePath, teamFileText } from './support/generate-repository.ts';
@@ -131,7 +132,7 @@ async function measure(): Promise<Record<string, number | string>> {
     for (let k = 0; k < 3; k++) {
       const t0 = performance.now();
       const source = await readRepositoryFromGit(join(repoDir, '.git'), 'HEAD');
-      const c = compileRepository(source);
+      const c = compileRepository(source, { rules: ALL_RULES });
       buildShardDocuments(c.model!, { revision: 'HEAD', generation: 1, committedAt: '' });
       full.push(performance.now() - t0);
     }

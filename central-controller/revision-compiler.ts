@@ -1,6 +1,7 @@
 // Compiles one revision with the shared compiler (the same code CI runs), quarantines broken team
 // files (see quarantine.ts) and renders one desired document per shard. Nothing here knows about rollouts.
 import { compileRepository } from '../core/compiler/compile-repository.ts';
+import { ALL_RULES } from '../ci/rules/index.ts';
 import { CompileCache } from '../core/compiler/compile-cache.ts';
 import { compileWithQuarantine, type LastGoodFile, type QuarantinedFile } from './quarantine.ts';
 import type { DesiredDocument } from '../core/document/desired-document.ts';
@@ -80,7 +81,7 @@ export class RevisionCompiler {
   async compile(commit: CommitInfo): Promise<CompiledRevision> {
     const subdir = await resolveSubdir(this.git, commit.sha, this.configuredSubdir);
     const source = await this.read(commit.sha, subdir);
-    const compile = (src: RepositorySource) => compileRepository(src, { cache: this.cache });
+    const compile = (src: RepositorySource) => compileRepository(src, { rules: ALL_RULES, cache: this.cache });
     const head = compile(source);
     const headBlobs = new Map(source.files.map((f) => [f.path, f.blob]));
     const outcome = head.valid
@@ -153,7 +154,7 @@ export class RevisionCompiler {
     let at = this.history.get(sha);
     if (!at) {
       const source = await this.read(sha, subdir);
-      const c = compileRepository(source, { cache: this.cache, withModel: false });
+      const c = compileRepository(source, { rules: ALL_RULES, cache: this.cache, withModel: false });
       at = { blobs: new Map(source.files.filter((f) => f.blob).map((f) => [f.path, f.blob!])), broken: new Set(c.findings.filter((f) => f.severity === 'error').map((f) => f.file)) };
       if (this.history.size >= 2 * MAX_LAST_GOOD_SEARCH) this.history.delete(this.history.keys().next().value!);
       this.history.set(sha, at);

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseFlags, UsageError } from '../cli/args.ts';
 import { compileRepository } from '../core/compiler/compile-repository.ts';
+import { ALL_RULES } from './rules/index.ts';
 import { readRepositoryFromDirectory, readRepositoryFromGit, type RepositorySource } from '../core/repository/repository-source.ts';
 import { hasErrors } from '../core/findings/finding.ts';
 import { computePlan } from './plan/compute-plan.ts';
@@ -69,8 +70,8 @@ export async function run(argv: string[]): Promise<number> {
     values.head === 'worktree' ? Promise.resolve(readRepositoryFromDirectory(repoDir)) : readRepositoryFromGit(gitDir, values.head!, subdir),
   ]);
   // The base's findings are not shown (they are the base's own business): its model is enough.
-  const base = compileRepository(baseSource, { withRules: false });
-  const head = compileRepository(headSource);
+  const base = compileRepository(baseSource, { rules: ALL_RULES, withRules: false });
+  const head = compileRepository(headSource, { rules: ALL_RULES });
   const plan = computePlan(base.model, head.model, changedPaths(baseSource, headSource));
   const extras: PlanExtras = { base: values.base, head: values.head!, headFindings: head.findings, liveNotes: [] };
   if (values.controller) {

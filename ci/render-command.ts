@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync, renameSync, rmSync, existsSync } from 'node:f
 import { join, resolve, dirname } from 'node:path';
 import { parseFlags } from '../cli/args.ts';
 import { compileRepository } from '../core/compiler/compile-repository.ts';
+import { ALL_RULES } from './rules/index.ts';
 import { readRepositoryFromDirectory } from '../core/repository/repository-source.ts';
 import { buildShardDocuments } from '../core/render/shard-documents.ts';
 import { formatFindings } from './output/format-findings.ts';
@@ -23,7 +24,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const repoDir = resolveRepositoryDir(values.repo);
   const source = readRepositoryFromDirectory(repoDir);
-  const compilation = compileRepository(source);
+  const compilation = compileRepository(source, { rules: ALL_RULES });
   if (!compilation.valid || !compilation.model) {
     process.stderr.write(formatFindings('text', compilation.findings, { displayPath: displayPathFor(repoDir), color: false, filesChecked: source.files.length }));
     process.stderr.write('promshard render: the repository is invalid; nothing was written\n');

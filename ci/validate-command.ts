@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { parseFlags, UsageError } from '../cli/args.ts';
 import { compileRepository } from '../core/compiler/compile-repository.ts';
+import { ALL_RULES } from './rules/index.ts';
 import { readRepositoryFromDirectory, readRepositoryFromGit } from '../core/repository/repository-source.ts';
 import { compareFindings, hasErrors, type Finding } from '../core/findings/finding.ts';
 import { FORMATS, formatFindings, type Format } from './output/format-findings.ts';
@@ -27,7 +28,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
   const repoDir = resolveRepositoryDir(values.repo);
   const source = readRepositoryFromDirectory(repoDir);
-  const compilation = compileRepository(source, { withModel: false });
+  const compilation = compileRepository(source, { rules: ALL_RULES, withModel: false });
   let findings = compilation.findings;
   if (values.base) findings = await judgeAgainstBase(findings, repoDir, values.base);
   process.stdout.write(
@@ -55,7 +56,7 @@ export async function judgeAgainstBase(findings: Finding[], repoDir: string, bas
   for (const p of execFileSync('git', ['-C', gitDir, 'ls-files', '--others', '--exclude-standard', '--', subdir || '.'], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
     changed.add(prefix && p.startsWith(prefix) ? p.slice(prefix.length) : p);
   }
-  const before = new Set(compileRepository(await readRepositoryFromGit(gitDir, base, subdir), { withModel: false }).findings.map(identity));
+  const before = new Set(compileRepository(await readRepositoryFromGit(gitDir, base, subdir), { rules: ALL_RULES, withModel: false }).findings.map(identity));
   return findings
     .map((f): Finding => (changed.has(f.file) || !before.has(identity(f)) ? f : { ...f, severity: 'warning', message: `${f.message} (already present at ${base})` }))
     .sort(compareFindings);

@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CardinalityFlag } from '../protocol/cardinality-flag.ts';
 import { compileRepository } from '../compiler/compile-repository.ts';
+import { ALL_RULES } from '../../ci/rules/index.ts';
 import { readRepositoryFromDirectory } from '../repository/repository-source.ts';
 import { teamFilePathProblem } from '../repository/file-names.ts';
 import { hasErrors, type Finding } from '../findings/finding.ts';
@@ -40,7 +41,7 @@ export function prepareFix(configDir: string, flag: CardinalityFlag, where = 'th
   const edit = mergeFixIntoTeamFile(before, file, flag.job, flag.fix.rules, `promshard cardinality fix ${flagKey(flag.id)}: ${flag.label} on ${flag.metric}`);
   writeFileSync(abs, edit.text);
   const source = readRepositoryFromDirectory(configDir);
-  const compiled = compileRepository(source, { withModel: false });
+  const compiled = compileRepository(source, { rules: ALL_RULES, withModel: false });
   if (hasErrors(compiled.findings)) {
     writeFileSync(abs, before);
     const errors = compiled.findings.filter((f) => f.severity === 'error');

@@ -1,5 +1,6 @@
-// The one compiler: CI (`promshard validate|plan|render`) and the controller both call this, so what CI
-// approved is exactly what gets rendered. Source files → parsed files → every rule → findings with
+// The one compiler: CI (`promshard validate|plan|render`) and the controller both call this with the
+// same rules (ALL_RULES from ci/rules/index.ts, passed in so that core/ never imports a command
+// folder), so what CI approved is exactly what gets rendered. Source files → parsed files → every rule → findings with
 // positions → the compiled model (shards → jobs → targets, each knowing its file and line).
 import { compareFindings, hasErrors, type Finding, type Position } from '../findings/finding.ts';
 import { decodeUtf8Text, parseYamlText, YamlLocator, type PathSegment } from '../repository/parse-yaml-file.ts';
@@ -8,7 +9,6 @@ import { CompileCache, gitBlobId, type LoadedFile } from './compile-cache.ts';
 import { fileNameFinding, teamFilePathProblem } from '../repository/file-names.ts';
 import { escapeUnsafeCharacters } from '../text/unsafe-characters.ts';
 import type { ParsedFile, ParsedRepository, ReportInput, Rule } from './rule.ts';
-import { ALL_RULES } from '../../ci/rules/index.ts';
 import { buildModel } from './build-model.ts';
 import type { CompiledRepository } from '../../schemas/model.ts';
 
@@ -123,11 +123,11 @@ function shardGroupOf(file: ParsedFile): string {
 }
 
 /**
- * The same findings as `runRules(parsed, locator)`, reusing what `cache` holds (see Rule.scope):
+ * The same findings as `runRules(parsed, locator, rules)`, reusing what `cache` holds (see Rule.scope):
  * 'file' rules run only on team files not seen before, 'shard' rules only on shard groups whose files
  * changed, the rest on everything. A rule that crashed is never cached, so its error stays.
  */
-export function runRulesCached(parsed: ParsedRepository, locator: SourceLocator, cache: CompileCache, rules: readonly Rule[] = ALL_RULES): Finding[] {
+export function runRulesCached(parsed: ParsedRepository, locator: SourceLocator, cache: CompileCache, rules: readonly Rule[]): Finding[] {
   const shardsFile = parsed.shardsFile;
   cache.useShardsFile(shardsFile ? (cache.keyOf(shardsFile) ?? `uncached:${shardsFile.text}`) : 'none');
   const fileRules = rules.filter((r) => r.scope === 'file');
@@ -188,7 +188,7 @@ export function runRulesCached(parsed: ParsedRepository, locator: SourceLocator,
   return out;
 }
 
-export function runRules(parsed: ParsedRepository, locator: SourceLocator, rules: readonly Rule[] = ALL_RULES): Finding[] {
+export function runRules(parsed: ParsedRepository, locator: SourceLocator, rules: readonly Rule[]): Finding[] {
   const findings: Finding[] = [];
   for (const rule of rules) {
     const report = (input: ReportInput) => {
@@ -216,15 +216,21 @@ export function runRules(parsed: ParsedRepository, locator: SourceLocator, rules
   return findings;
 }
 
-/**
- * `withModel: false` skips the model, for callers that only need findings (validate); `withRules:
- * false` skips the rules, for callers that only need the model of a revision already judged (plan's base).
- */
-export function compileRepository(source: RepositorySource, opts: { withModel?: boolean; withRules?: boolean; cache?: CompileCache } = {}): Compilation {
-  const { cache } = opts;
+export interface CompileOptions {
+  /** The rules to run: every caller passes ALL_RULES (ci/rules/index.ts); tests may pass fewer. */
+  rules: readonly Rule[];
+  /** false skips the model, for callers that only need findings (validate). */
+  withModel?: boolean;
+  /** false skips the rules, for callers that only need the model of a revision already judged (plan's base). */
+  withRules?: boolean;
+  cache?: CompileCache;
+}
+
+export function compileRepository(source: RepositorySource, opts: CompileOptions): Compilation {
+  const { cache, rules } = opts;
   const { parsed, findings: loadFindings, texts } = parseRepository(source, cache);
   const locator = new SourceLocator(texts);
-  const ruleFindings = opts.withRules === false ? [] : cache ? runRulesCached(parsed, locator, cache) : runRules(parsed, locator);
+  const ruleFindings = opts.withRules === false ? [] : cache ? runRulesCached(parsed, locator, cache, rules) : runRules(parsed, locator, rules);
   const findings = [...loadFindings, ...ruleFindings].sort(compareFindings);
   const model = opts.withModel === false ? null : buildModel(parsed, locator, cache);
   return { findings, model, parsed, valid: !hasErrors(findings) && (model !== null || opts.withModel === false) };

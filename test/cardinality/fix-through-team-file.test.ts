@@ -18,6 +18,7 @@ import { startExporter, line, family, fakeUuid, healthyServiceBody, type Exporte
 import { writeRepository } from '../support/repo-fixture.ts';
 import { startAgent, type RunningAgent } from '../../shard-agent/start-agent.ts';
 import { compileRepository } from '../../core/compiler/compile-repository.ts';
+import { ALL_RULES } from '../../ci/rules/index.ts';
 import { readRepositoryFromDirectory } from '../../core/repository/repository-source.ts';
 import { buildShardDocuments } from '../../core/render/shard-documents.ts';
 import { writeFileSync } from 'node:fs';
@@ -52,7 +53,7 @@ after(async () => {
 });
 
 function renderDocument(repo: string, generation: number) {
-  const c = compileRepository(readRepositoryFromDirectory(repo));
+  const c = compileRepository(readRepositoryFromDirectory(repo), { rules: ALL_RULES });
   assert.equal(c.valid, true, JSON.stringify(c.findings));
   return buildShardDocuments(c.model!, { revision: `rev-${generation}`, generation, committedAt: new Date().toISOString() }).get('checkout')!;
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { compileFiles, BASIC_SHARDS_YAML } from '../support/repo-fixture.ts';
 import { readRepositoryFromDirectory } from '../../core/repository/repository-source.ts';
 import { compileRepository } from '../../core/compiler/compile-repository.ts';
+import { ALL_RULES } from '../../ci/rules/index.ts';
 import { fileURLToPath } from 'node:url';
 import { compareFindings } from '../../core/findings/finding.ts';
 
@@ -98,7 +99,7 @@ test('a team file outside teams/<team>/ is reported with file-layout', () => {
 });
 
 test('the bundled example repository is valid', () => {
-  const c = compileRepository(readRepositoryFromDirectory(EXAMPLE));
+  const c = compileRepository(readRepositoryFromDirectory(EXAMPLE), { rules: ALL_RULES });
   assert.deepEqual(
     c.findings.filter((f) => f.severity === 'error').map((f) => `${f.file}:${f.start.line} ${f.ruleId} ${f.message}`),
     [],

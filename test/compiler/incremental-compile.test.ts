@@ -9,6 +9,7 @@ import { seededRandom } from '../support/fleet.ts';
 import { GitRepositoryReader, readRepositoryFromGit, type RepositorySource } from '../../core/repository/repository-source.ts';
 import { GitObjectReader } from '../../core/repository/git-object-reader.ts';
 import { compileRepository } from '../../core/compiler/compile-repository.ts';
+import { ALL_RULES } from '../../ci/rules/index.ts';
 import { CompileCache } from '../../core/compiler/compile-cache.ts';
 import { buildShardDocuments } from '../../core/render/shard-documents.ts';
 
@@ -97,8 +98,8 @@ for (const seed of [1, 2, 3]) {
         const source = await readRepositoryFromGit(`${repo.dir}/.git`, sha);
         const read = await reader.read(sha, '', undefined, (path, blob) => cache.bytesOf(path, blob));
         assert.deepEqual(plain(read), plain(source), `seed ${seed} step ${step}: the controller's reader differs from ls-tree + cat-file`);
-        const full = comparable(compileRepository(source));
-        const incremental = comparable(compileRepository(read, { cache }));
+        const full = comparable(compileRepository(source, { rules: ALL_RULES }));
+        const incremental = comparable(compileRepository(read, { rules: ALL_RULES, cache }));
         assert.deepEqual(incremental, full, `seed ${seed} step ${step}: incremental differs from full`);
         cache.prune(source.files.filter((f) => f.blob).map((f) => ({ path: f.path, blob: f.blob! })));
         assert.ok(cache.stats().loaded <= source.files.length, 'the cache holds only files of the head');
@@ -115,11 +116,11 @@ test('a cache hit reuses the parse and findings of unchanged blobs', async () =>
   const cache = new CompileCache();
   try {
     const first = await readRepositoryFromGit(`${repo.dir}/.git`, 'HEAD');
-    const c1 = compileRepository(first, { cache });
+    const c1 = compileRepository(first, { rules: ALL_RULES, cache });
     repo.write('teams/b/b.yaml', 'team: b\nshard: beta\njobs:\n  - name: b1\n    targets: ["h2.internal:9100"]\n');
     repo.commit('b');
     const second = await readRepositoryFromGit(`${repo.dir}/.git`, 'HEAD');
-    const c2 = compileRepository(second, { cache });
+    const c2 = compileRepository(second, { rules: ALL_RULES, cache });
     const a1 = (c: typeof c1) => c.model!.shards.find((s) => s.name === 'alpha')!.jobs[0];
     assert.equal(a1(c2), a1(c1), "the unchanged file's compiled job is the same object");
     assert.equal(c2.parsed.teamFiles.find((f) => f.path === 'teams/a/a.yaml'), c1.parsed.teamFiles[0], 'its parse is reused');

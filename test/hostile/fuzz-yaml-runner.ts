@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileRepository } from '../../core/compiler/compile-repository.ts';
+import { ALL_RULES } from '../../ci/rules/index.ts';
 import type { RepositorySource } from '../../core/repository/repository-source.ts';
 import { seededRandom } from '../support/fleet.ts';
 
@@ -123,7 +124,7 @@ function main(): void {
     const replay = `[replay: PROMSHARD_FUZZ_SEED=${SEED}, run ${runs}; ${hows.join(' | ')}]`;
     let c: ReturnType<typeof compileRepository>;
     try {
-      c = compileRepository(source);
+      c = compileRepository(source, { rules: ALL_RULES });
     } catch (err) {
       assert.fail(`the compiler threw ${(err as Error).stack?.slice(0, 600)} ${replay}`);
     }

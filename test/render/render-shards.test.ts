@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { readRepositoryFromDirectory } from '../../core/repository/repository-source.ts';
 import { compileRepository } from '../../core/compiler/compile-repository.ts';
+import { ALL_RULES } from '../../ci/rules/index.ts';
 import { buildShardDocuments } from '../../core/render/shard-documents.ts';
 import { renderPrometheusConfig } from '../../core/render/render-prometheus-config.ts';
 import { emitYaml, yamlScalar } from '../../core/render/yaml-emitter.ts';
@@ -35,7 +36,7 @@ function promtoolKnowsKubernetes(): boolean {
 }
 
 test('example repository: every rendered shard passes promtool check config', () => {
-  const c = compileRepository(readRepositoryFromDirectory(EXAMPLE));
+  const c = compileRepository(readRepositoryFromDirectory(EXAMPLE), { rules: ALL_RULES });
   assert.equal(c.valid, true);
   const docs = buildShardDocuments(c.model!, REVISION);
   const dir = mkdtempSync(join(tmpdir(), 'promshard-render-'));
@@ -83,8 +84,8 @@ test('a large generated repository (400 files, 40 shards) renders to configs tha
 });
 
 test('rendering is deterministic: two renders are byte-identical, and the hash ignores the revision', () => {
-  const c1 = compileRepository(readRepositoryFromDirectory(EXAMPLE));
-  const c2 = compileRepository(readRepositoryFromDirectory(EXAMPLE));
+  const c1 = compileRepository(readRepositoryFromDirectory(EXAMPLE), { rules: ALL_RULES });
+  const c2 = compileRepository(readRepositoryFromDirectory(EXAMPLE), { rules: ALL_RULES });
   const a = buildShardDocuments(c1.model!, REVISION);
   const b = buildShardDocuments(c2.model!, { ...REVISION, revision: 'def', generation: 2 });
   for (const [shard, doc] of a) {

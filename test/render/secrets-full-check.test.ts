@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRepositoryFromDirectory } from '../../core/repository/repository-source.ts';
 import { compileRepository } from '../../core/compiler/compile-repository.ts';
+import { ALL_RULES } from '../../ci/rules/index.ts';
 import { renderPrometheusConfig } from '../../core/render/render-prometheus-config.ts';
 import { credentialFileValues } from '../../ci/rules/credential-path.ts';
 import { PROMTOOL_BIN } from '../support/prometheus.ts';
@@ -44,7 +45,7 @@ test('example repository with real secret files under a custom secrets_root pass
   const dir = mkdtempSync(join(tmpdir(), 'promshard-secrets-'));
   try {
     const root = join(dir, 'secrets');
-    const c = compileRepository(readRepositoryFromDirectory(exampleWithSecretsRoot(dir, root)));
+    const c = compileRepository(readRepositoryFromDirectory(exampleWithSecretsRoot(dir, root)), { rules: ALL_RULES });
     assert.equal(c.valid, true, JSON.stringify(c.findings, null, 1));
     assert.equal(c.model!.secretsRoot, root);
     let created = 0;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { compileFiles, BASIC_SHARDS_YAML, writeRepository } from '../support/repo-fixture.ts';
 import { createGitRepo } from '../support/git-repo.ts';
 import { compileRepository } from '../../core/compiler/compile-repository.ts';
+import { ALL_RULES } from '../../ci/rules/index.ts';
 import { readRepositoryFromDirectory, readRepositoryFromGit } from '../../core/repository/repository-source.ts';
 import { buildShardDocuments } from '../../core/render/shard-documents.ts';
 import { assertDocExamples, findingsOf, assertFinding, team } from './helpers.ts';
@@ -53,7 +54,7 @@ test('file-name: the hostile name read from a real git revision and a real direc
   try {
     for (const source of [await readRepositoryFromGit(repo.dir, 'HEAD'), readRepositoryFromDirectory(dir)]) {
       assert.ok(source.files.some((f) => f.path === HOSTILE), `${source.origin} holds the file`);
-      const c = compileRepository(source);
+      const c = compileRepository(source, { rules: ALL_RULES });
       assert.equal(findingsOf(c, 'file-name').length, 1, source.origin);
       for (const doc of buildShardDocuments(c.model!, { revision: 'x', generation: 1, sequence: 1, committedAt: '2026-01-01T00:00:00Z' } as never).values()) {
         const text = doc.files[0].content;

@@ -2,12 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileRepository } from '../../core/compiler/compile-repository.ts';
+import { ALL_RULES } from '../../ci/rules/index.ts';
 import { BASIC_SHARDS_YAML } from '../support/repo-fixture.ts';
 import { findingsOf } from './helpers.ts';
 import { fixedExample, formatFinding, readRulesDoc } from './docs-examples.ts';
 
 function compileBytes(path: string, bytes: Buffer) {
-  return compileRepository({ origin: 'memory', files: [{ path: 'shards.yaml', bytes: Buffer.from(BASIC_SHARDS_YAML) }, { path, bytes }] });
+  return compileRepository({ origin: 'memory', files: [{ path: 'shards.yaml', bytes: Buffer.from(BASIC_SHARDS_YAML) }, { path, bytes }] }, { rules: ALL_RULES });
 }
 
 test('file-unreadable: the documented failing example prints the documented finding', () => {

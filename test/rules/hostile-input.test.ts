@@ -6,6 +6,7 @@ import { symlinkSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { compileRepository, type Compilation } from '../../core/compiler/compile-repository.ts';
+import { ALL_RULES } from '../../ci/rules/index.ts';
 import { readRepositoryFromDirectory, MAX_FILE_BYTES } from '../../core/repository/repository-source.ts';
 import { BASIC_SHARDS_YAML, writeRepository } from '../support/repo-fixture.ts';
 import type { Finding } from '../../core/findings/finding.ts';
@@ -22,7 +23,7 @@ function compileDir(files: Record<string, string | Buffer>, prepare?: (root: str
   roots.push(root);
   prepare?.(root);
   const t0 = performance.now();
-  const c = compileRepository(readRepositoryFromDirectory(root));
+  const c = compileRepository(readRepositoryFromDirectory(root), { rules: ALL_RULES });
   return { c, ms: performance.now() - t0 };
 }
 

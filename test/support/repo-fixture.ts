@@ -3,6 +3,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { compileRepository, type Compilation } from '../../core/compiler/compile-repository.ts';
+import { ALL_RULES } from '../../ci/rules/index.ts';
 import type { RepositorySource } from '../../core/repository/repository-source.ts';
 
 export const BASIC_SHARDS_YAML = `defaults:
@@ -28,7 +29,7 @@ export function compileFiles(files: Record<string, string>): Compilation {
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([path, text]) => ({ path, bytes: Buffer.from(text) })),
   };
-  return compileRepository(source);
+  return compileRepository(source, { rules: ALL_RULES });
 }
 
 /** Compiles one team file against BASIC_SHARDS_YAML (or the given shards file). */
