@@ -16,7 +16,7 @@ import type { CardinalityFlag } from '../core/protocol/cardinality-flag.ts';
 import { escapeUnsafeCharacters } from '../core/text/unsafe-characters.ts';
 import { createGitHost, DEFAULT_API_BASE, type GitHostKind } from '../core/githost/index.ts';
 import { FixRefused } from '../core/cardinality-fix/edit-team-file.ts';
-import { openFixPullRequest } from '../core/cardinality-fix/open-fix-pr.ts';
+import { openFixPullRequest } from './fix/open-fix-pr.ts';
 import { flagKey, flagMatches } from '../core/cardinality-fix/flag-key.ts';
 
 const HELP = `usage: promshard fix FLAG [--controller URL --token-file F | --flag-file F] [--repo DIR|URL] [--base BRANCH]

@@ -10,7 +10,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Document, isMap, isScalar, isSeq, parseDocument, visit, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { RelabelConfig } from '../../schemas/model.ts';
-import { RELABEL_KEY_ORDER, sameRule } from '../../shard-agent/cardinality/job-relabel-rules.ts';
+import { RELABEL_KEY_ORDER, sameRule } from '../relabel/job-relabel-rules.ts';
 
 /** The fix cannot be applied to this file; `message` says why, with file:line:col where there is one. */
 export class FixRefused extends Error {}

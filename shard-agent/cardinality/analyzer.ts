@@ -17,7 +17,7 @@ import { selectLabels } from './label-selection.ts';
 import { classifySample, classifyValue, STRONG_PATTERNS, truncateExample } from './value-classifier.ts';
 import { buildFix, planFix } from './fix-suggestion.ts';
 import { flagId, ownerOf } from './flag.ts';
-import { metricRelabelRulesByJob } from './job-relabel-rules.ts';
+import { metricRelabelRulesByJob } from '../../core/relabel/job-relabel-rules.ts';
 import type { RelabelConfig } from '../../schemas/model.ts';
 
 export const DEFAULT_INTERVAL_MS = 60_000;

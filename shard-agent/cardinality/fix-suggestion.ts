@@ -13,7 +13,7 @@ import { Document, isMap, isSeq, visit } from 'yaml';
 import { RE2JS } from 're2js';
 import type { RelabelConfig } from '../../schemas/model.ts';
 import type { CardinalityFix } from '../../core/protocol/cardinality-flag.ts';
-import { RELABEL_KEY_ORDER, sameRule } from './job-relabel-rules.ts';
+import { RELABEL_KEY_ORDER, sameRule } from '../../core/relabel/job-relabel-rules.ts';
 import { isPathLike, planPathRules } from './path-normalisation.ts';
 import { simulateRules } from './relabel-simulation.ts';
 import { truncateExample } from './value-classifier.ts';

@@ -9,7 +9,7 @@ import { RE2JS } from 're2js';
 import { planFix, buildFix, validateRules } from '../../shard-agent/cardinality/fix-suggestion.ts';
 import { planPathRules, idPositions, MAX_PATH_RULES } from '../../shard-agent/cardinality/path-normalisation.ts';
 import { expandTemplate, simulateRules, compileRuleForLabel } from '../../shard-agent/cardinality/relabel-simulation.ts';
-import { metricRelabelRulesByJob, normaliseRule, sameRule } from '../../shard-agent/cardinality/job-relabel-rules.ts';
+import { metricRelabelRulesByJob, normaliseRule, sameRule } from '../../core/relabel/job-relabel-rules.ts';
 import { parse } from 'yaml';
 
 const hex = (i: number, n: number) => (BigInt(i) * 2654435761n + 0xabcdefn).toString(16).padStart(n, '0').slice(-n);

@@ -3,16 +3,16 @@
 // compiled, and when anything is wrong the file is put back and the fix refused with the findings.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CardinalityFlag } from '../protocol/cardinality-flag.ts';
-import { compileRepository } from '../compiler/compile-repository.ts';
-import { ALL_RULES } from '../../ci/rules/index.ts';
-import { readRepositoryFromDirectory } from '../repository/repository-source.ts';
-import { teamFilePathProblem } from '../repository/file-names.ts';
-import { hasErrors, type Finding } from '../findings/finding.ts';
-import { formatText } from '../../ci/output/format-findings.ts';
-import { escapeUnsafeCharacters } from '../text/unsafe-characters.ts';
-import { FixRefused, mergeFixIntoTeamFile, type TeamFileEdit } from './edit-team-file.ts';
-import { flagKey } from './flag-key.ts';
+import type { CardinalityFlag } from '../../core/protocol/cardinality-flag.ts';
+import { compileRepository } from '../../core/compiler/compile-repository.ts';
+import { ALL_RULES } from '../rules/index.ts';
+import { readRepositoryFromDirectory } from '../../core/repository/repository-source.ts';
+import { teamFilePathProblem } from '../../core/repository/file-names.ts';
+import { hasErrors, type Finding } from '../../core/findings/finding.ts';
+import { formatText } from '../output/format-findings.ts';
+import { escapeUnsafeCharacters } from '../../core/text/unsafe-characters.ts';
+import { FixRefused, mergeFixIntoTeamFile, type TeamFileEdit } from '../../core/cardinality-fix/edit-team-file.ts';
+import { flagKey } from '../../core/cardinality-fix/flag-key.ts';
 
 export interface PreparedFix {
   /** The team file, relative to the folder holding shards.yaml (as in the flag). */

@@ -2,15 +2,18 @@
 // check out the base branch, merge the fix into the team file, prove it with the compiler, then either
 // hand back the diff or push the branch and open the PR/MR (finding an open one first). Throws
 // FixRefused (with the reason) when the fix cannot be made; other errors are failures.
+// It lives with the command in ci/ (not core/) because it proves the fix with the CI rules and reports
+// findings as validate prints them; the pure parts (flag keys, the team-file edit, PR text) are in
+// core/cardinality-fix/.
 import { relative } from 'node:path';
-import type { CardinalityFlag } from '../protocol/cardinality-flag.ts';
-import type { GitHost } from '../githost/git-host.ts';
-import { findOpenChangeRequest } from '../githost/pull-requests.ts';
-import { configFolderIn } from '../../ci/repository-location.ts';
-import { FixRefused } from './edit-team-file.ts';
+import type { CardinalityFlag } from '../../core/protocol/cardinality-flag.ts';
+import type { GitHost } from '../../core/githost/git-host.ts';
+import { findOpenChangeRequest } from '../../core/githost/pull-requests.ts';
+import { configFolderIn } from '../repository-location.ts';
+import { FixRefused } from '../../core/cardinality-fix/edit-team-file.ts';
 import { prepareFix, type PreparedFix } from './prepare-fix.ts';
-import { fixBranch } from './flag-key.ts';
-import { fixBody, fixCommitMessage, fixTitle } from './pr-text.ts';
+import { fixBranch } from '../../core/cardinality-fix/flag-key.ts';
+import { fixBody, fixCommitMessage, fixTitle } from '../../core/cardinality-fix/pr-text.ts';
 import { checkoutBase, commitAndPush, diffOf, remoteBranchHas, remoteBranchHead } from './fix-branch.ts';
 
 export interface FixRequest {
