@@ -2,8 +2,8 @@
 // demand (webhook, poll, POST /v1/sync). Reads commit metadata; the order of documents for the agents
 // is the controller's generation (generation-clock.ts), not anything derived from git history.
 // After the clone, a sync spawns one process (`git fetch`); everything else is read through the
-// long-lived `git cat-file` processes of GitObjectReader, because each spawn from the controller's
-// large heap cost 5–50 ms of its main thread (simple-git added 50 ms more to commands that print nothing).
+// long-lived `git cat-file` processes of GitObjectReader, because each spawned command cost 3–10 ms
+// (more under load), and simple-git added 50 ms to commands that print nothing.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';

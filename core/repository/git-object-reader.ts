@@ -1,7 +1,7 @@
 // Reads git objects through two long-lived `git cat-file` processes (`--batch` for contents,
-// `--batch-check` for type and size), so that following a branch costs no process spawn per commit:
-// spawning from a Node process with a large heap costs 5–50 ms of the main thread each time, which
-// was most of the controller's webhook → push latency. Objects and refs written after the processes
+// `--batch-check` for type and size), so that following a branch costs no process spawn per question:
+// each git command spawned from the controller (a large heap to fork, git's start-up) cost 3–10 ms,
+// more under load, and seven of them per commit were most of its webhook → push latency. Objects and refs written after the processes
 // started (a later fetch, a gc that repacked) are found: git re-reads refs and re-scans packs on a miss.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
