@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 type BenchFn = () => Promise<Record<string, number | string>>;
 
 const BENCHES: { name: string; goal: string; load: () => Promise<BenchFn> }[] = [
-  { name: 'validate vs promtool', goal: 'validate < 1 s and not slower than promtool; plan < 1.5 s', load: async () => (await import('./validate-vs-promtool.ts')).runValidateBench },
+  { name: 'validate vs promtool', goal: 'validate < 1 s, wall ≤ 1.0× and peak RSS ≤ 2× one `promtool check config` process over all shards (same run); plan < 1.5 s', load: async () => (await import('./validate-vs-promtool.ts')).runValidateBench },
   { name: 'agent apply', goal: 'p50 < 300 ms, p99 < 1 s, idle RSS < 60 MB', load: async () => (await import('./agent-apply.ts')).runAgentApplyBench },
   { name: 'webhook to first push (5,000 files)', goal: '< 150 ms for a one-file change; shown beside the full compile', load: async () => (await import('./webhook-to-push.ts')).runWebhookToPushBench },
   { name: 'commit to applied vs http_sd', goal: '≥ 20× faster than 5 s http_sd polling at p50', load: async () => (await import('./commit-to-applied.ts')).runCommitToAppliedBench },
