@@ -21,6 +21,7 @@ import { duration } from './duration.ts';
 import { timeoutExceedsInterval } from './timeout-exceeds-interval.ts';
 import { relabelConfig } from './relabel-config.ts';
 import { relabelRegex } from './relabel-regex.ts';
+import { reservedRelabelLabel } from './reserved-relabel-label.ts';
 import { noInlineSecrets } from './no-inline-secrets.ts';
 import { credentialsOverHttp } from './credentials-over-http.ts';
 import { credentialPath } from './credential-path.ts';
@@ -49,6 +50,7 @@ export const ALL_RULES: readonly Rule[] = [
   timeoutExceedsInterval,
   relabelConfig,
   relabelRegex,
+  reservedRelabelLabel,
   noInlineSecrets,
   credentialsOverHttp,
   credentialPath,

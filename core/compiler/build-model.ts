@@ -9,6 +9,7 @@ import { BUILTIN_CARDINALITY, BUILTIN_DEFAULTS, mergeLayers, mergeLimits } from 
 import { parseDurationMs } from '../time/duration.ts';
 import { isAcceptedTeamFilePath } from '../repository/file-names.ts';
 import { secretsRootOf } from './secret-paths.ts';
+import { DEFAULT_SPLIT_BY } from '../document/split-name.ts';
 
 interface Locator {
   locate(file: string, path: readonly PathSegment[], onKey?: boolean): { start: { line: number; column: number } };
@@ -103,6 +104,7 @@ export function buildModel(parsed: ParsedRepository, locator: Locator, cache?: C
         interval: def.interval ?? defaults.interval ?? BUILTIN_DEFAULTS.interval,
         timeout: def.timeout ?? defaults.timeout ?? BUILTIN_DEFAULTS.timeout,
         jobs: [],
+        split: { count: def.split ?? 1, by: def.split_by ?? DEFAULT_SPLIT_BY },
       },
     });
   }

@@ -45,6 +45,18 @@ export interface DesiredDocument {
   hash: string;
   /** Job name → owning team and file, used to attribute cardinality flags. */
   owners: Record<string, JobOwner>;
+  /**
+   * Set when the shard is split: `shard` above is then the split's name (`<shard>.s<index>`), and this
+   * says which functional shard and split it is. Absent for an unsplit shard.
+   */
+  split?: DocumentSplit;
+}
+
+export interface DocumentSplit {
+  shard: string;
+  index: number;
+  count: number;
+  by: string;
 }
 
 /** The main Prometheus configuration file inside every document. */

@@ -1,7 +1,8 @@
 // Turns a compiled repository into one desired document per shard: what the controller rolls out and
 // what `promshard render` writes to disk.
 import { buildDesiredDocument, MAIN_CONFIG_FILE, type DesiredDocument, type JobOwner } from '../document/desired-document.ts';
-import type { CompiledRepository, CompiledShard } from '../../schemas/model.ts';
+import type { CompiledRepository, CompiledShard, SplitUnit } from '../../schemas/model.ts';
+import { splitUnits } from '../document/split-name.ts';
 import { renderPrometheusConfig } from './render-prometheus-config.ts';
 import type { CompileCache } from '../compiler/compile-cache.ts';
 
@@ -11,8 +12,8 @@ export function ownersOf(shard: CompiledShard): Record<string, JobOwner> {
   return owners;
 }
 
-export function renderShardFiles(shard: CompiledShard): { path: string; content: string }[] {
-  return [{ path: MAIN_CONFIG_FILE, content: renderPrometheusConfig(shard) }];
+export function renderShardFiles(shard: CompiledShard, split?: SplitUnit): { path: string; content: string }[] {
+  return [{ path: MAIN_CONFIG_FILE, content: renderPrometheusConfig(shard, split) }];
 }
 
 export function buildShardDocuments(
@@ -22,10 +23,16 @@ export function buildShardDocuments(
 ): Map<string, DesiredDocument> {
   const docs = new Map<string, DesiredDocument>();
   for (const shard of model.shards) {
-    const render = () => buildDesiredDocument({ shard: shard.name, ...revision, files: renderShardFiles(shard), owners: ownersOf(shard) });
-    // A cached rendering carries the revision it was first rendered for: only the files, their hashes
-    // and the owners are reused, the revision fields are this one's.
-    docs.set(shard.name, opts.cache ? { ...opts.cache.render(shard.name, shard.jobs, render), ...revision } : render());
+    // One document per split (just one, named after the shard, when it is not split): each split is
+    // its own rollout unit, with its own replicas, keyed by its document name everywhere downstream.
+    for (const split of splitUnits(shard)) {
+      const splitInfo = split.count > 1 ? { split: { shard: split.shard, index: split.index, count: split.count, by: split.by } } : {};
+      const render = () => ({ ...buildDesiredDocument({ shard: split.name, ...revision, files: renderShardFiles(shard, split), owners: ownersOf(shard) }), ...splitInfo });
+      // A cached rendering carries the revision it was first rendered for: only the files, their hashes
+      // and the owners are reused, the revision fields are this one's. shards.yaml (where splits are
+      // declared) is part of every cache key, so keying by the split's name is enough here.
+      docs.set(split.name, opts.cache ? { ...opts.cache.render(split.name, shard.jobs, render), ...revision } : render());
+    }
   }
   return docs;
 }

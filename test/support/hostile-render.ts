@@ -83,7 +83,7 @@ export function hostileModel(rng: Rng, value: () => string): CompiledShard {
 export function expectedConfig(shard: CompiledShard): Record<string, unknown> {
   const global: Record<string, unknown> = { scrape_interval: shard.interval, scrape_timeout: shard.timeout, evaluation_interval: shard.evaluationInterval };
   if (Object.keys(shard.externalLabels).length) global.external_labels = shard.externalLabels;
-  return { global, scrape_configs: shard.jobs.map(renderScrapeConfig) };
+  return { global, scrape_configs: shard.jobs.map((job) => renderScrapeConfig(job)) };
 }
 
 /** Key order is not part of the property (YAML mappings are unordered); byte-identical strings are. */
