@@ -8,10 +8,11 @@ import type { AgentStatus, ApplyRecord, ApplyResponse, ApplyResult } from '../co
 import type { AgentMetrics } from './agent-metrics.ts';
 import { ApplyQueue, SUPERSEDED } from './apply-queue.ts';
 import { fingerprintConfig } from './config-fingerprint.ts';
-import { diskMatches, readIfExists, restoreSnapshot, snapshotOnDisk, writeFileSet } from './config-files.ts';
+import { commitFileSet, discardStaged, diskMatches, readIfExists, restoreSnapshot, snapshotOnDisk, stageFileSet, type StagedFileSet } from './config-files.ts';
+import type { ConfigFingerprint } from './config-fingerprint.ts';
 import type { ConfigLayout } from './config-paths.ts';
 import { crashPoint } from './crash-hooks.ts';
-import type { PrometheusClient } from './prometheus-client.ts';
+import type { PrometheusClient, ReloadGauges } from './prometheus-client.ts';
 import { promtoolCheck } from './promtool-check.ts';
 import type { ReloadMethod } from './reload-prometheus.ts';
 import { reconcileAtStartup, type StartupReport } from './startup-reconcile.ts';
@@ -78,6 +79,15 @@ export type AgentStatusDetail = AgentStatus & {
   /** Hash of the last document Prometheus refused (rolled back), so pulls do not retry it in a loop. */
   lastRefusedHash: string | null;
 };
+
+/** Milliseconds from the request's arrival to the end of each step, for the log and bench/agent-apply.ts. */
+class StepClock {
+  readonly steps: Record<string, number> = {};
+  constructor(private readonly since: number) {}
+  mark(step: string): void {
+    this.steps[step] = Math.round(performance.now() - this.since);
+  }
+}
 
 interface Job {
   verified: VerifiedDocument;
@@ -239,6 +249,8 @@ export class ApplyPipeline {
     const startedAt = new Date().toISOString();
     const base = { startedAt, receivedAt: job.receivedAt, source: job.source };
     const log = this.o.log.child({ revision: doc.revision, generation: doc.generation, hash: doc.hash.slice(0, 12), source: job.source });
+    const steps = new StepClock(job.receivedAt);
+    steps.mark('verify+queue');
     if (this.o.testDelayMs) await new Promise((r) => setTimeout(r, this.o.testDelayMs));
 
     // Checked again: a newer revision (or leader) may have come while this one waited.
@@ -250,6 +262,7 @@ export class ApplyPipeline {
     // Probed now, not only by the periodic watch: Prometheus found down here was down before this
     // document touched anything, so the document cannot be what brought it down.
     this.observePrometheus(await this.o.prometheus.ready());
+    steps.mark('probe');
 
     const applied = this.state.applied;
     // Files already written but unproven are proven by a full apply once Prometheus answers again.
@@ -267,28 +280,53 @@ export class ApplyPipeline {
 
     const managed = applied?.files.map((f) => f.path) ?? [];
     const digests = files.map((f) => ({ path: f.path, sha256: f.sha256 }));
+    const mainContent = files.find((f) => f.path === MAIN_CONFIG_FILE)!.content;
+    // Overlapped, because none of them changes what Prometheus reads: promtool (its own process), the
+    // gauges before an HTTP reload (Prometheus's side), and here the snapshot of the current files,
+    // the staging of the new ones in temp files (disk) and the written file's fingerprint (CPU).
+    // previous.json and the journal are written only once promtool has passed: a refused document
+    // must not replace the previous set a pending verification would roll back to.
+    const checking = this.o.promtool ? promtoolCheck(this.o.promtool, this.o.layout, files, this.o.store.dir, undefined, this.o.promtoolSyntaxOnly ?? false) : undefined;
+    checking?.catch(() => undefined);
+    const gaugesBefore = this.o.reloadMethod.kind === 'http' ? this.o.prometheus.reloadGauges().catch(() => undefined) : undefined;
     let previous: Awaited<ReturnType<typeof snapshotOnDisk>>;
+    let staged: StagedFileSet | undefined;
+    let stageError: unknown;
     // The local disk can fail here (full, quota, file-size limit, read-only) before anything Prometheus
     // reads was touched: answer with an ApplyResponse saying so, rather than an opaque 500 that the
     // controller would take for an unreachable agent.
     try {
-      if (this.o.promtool) {
-        const check = await promtoolCheck(this.o.promtool, this.o.layout, files, this.o.store.dir, undefined, this.o.promtoolSyntaxOnly ?? false);
-        if (!check.ok) return this.finish(doc, 'rejected', { ...base, error: check.error, httpStatus: 422 });
-        if (check.skipped) log.warn('promtool check skipped', { reason: check.skipped });
-      }
       previous = await snapshotOnDisk(this.o.layout, [MAIN_CONFIG_FILE, ...managed, ...files.map((f) => f.path)], { revision: applied?.revision ?? null, generation: applied?.generation ?? null });
-      await this.o.store.savePrevious(previous);
-      await this.o.store.saveJournal({ startedAt, revision: doc.revision, generation: doc.generation, hash: doc.hash, files: digests, previousHash: previous.hash });
+      staged = await stageFileSet(this.o.layout, files, managed.filter((p) => !files.some((f) => f.path === p))).catch((err) => {
+        stageError = err;
+        return undefined;
+      });
+      steps.mark('snapshot+staged');
+      const check = checking && (await checking);
+      if (check) steps.mark('promtool');
+      if (check && !check.ok) {
+        if (staged) await discardStaged(staged);
+        return this.finish(doc, 'rejected', { ...base, error: check.error, httpStatus: 422 });
+      }
+      if (check?.skipped) log.warn('promtool check skipped', { reason: check.skipped });
+      if (!stageError) {
+        await this.o.store.savePrevious(previous);
+        await this.o.store.saveJournal({ startedAt, revision: doc.revision, generation: doc.generation, hash: doc.hash, files: digests, previousHash: previous.hash });
+        steps.mark('previous+journal');
+      }
     } catch (err) {
       log.error('preparing the apply failed; nothing was changed', { error: err });
+      await checking?.catch(() => undefined);
+      if (staged) await discardStaged(staged).catch(() => undefined);
       await this.o.store.clearJournal().catch(() => undefined);
       return this.finish(doc, 'rejected', { ...base, error: `preparing the apply failed (nothing was changed): ${(err as Error).message}`, httpStatus: 500 });
     }
+    const expected = fingerprintConfig(mainContent);
 
     let writtenAt: number;
     try {
-      writtenAt = await writeFileSet(this.o.layout, files, managed.filter((p) => !files.some((f) => f.path === p)));
+      if (stageError || !staged) throw stageError;
+      writtenAt = await commitFileSet(staged);
     } catch (err) {
       log.error('writing the configuration failed; restoring the previous files', { error: err });
       await restoreSnapshot(this.o.layout, previous);
@@ -296,10 +334,10 @@ export class ApplyPipeline {
       return this.finish(doc, 'rolled-back', { ...base, error: `writing the configuration failed: ${(err as Error).message}`, httpStatus: 500 });
     }
     crashPoint('after-rename-before-state');
+    steps.mark('write');
 
     const newState: AppliedState = { revision: doc.revision, generation: doc.generation, hash: doc.hash, appliedAt: new Date().toISOString(), verified: false, files: digests };
-    const mainContent = files.find((f) => f.path === MAIN_CONFIG_FILE)!.content;
-    const verdict = await this.reloadAndProve(mainContent, writtenAt);
+    const verdict = await this.reloadAndProve(expected, writtenAt, { steps, gaugesBefore });
     this.observePrometheus(verdict.kind !== 'unreachable', doc);
     this.lastLoad = { revision: doc.revision, hash: doc.hash, at: Date.now() };
 
@@ -307,14 +345,17 @@ export class ApplyPipeline {
       newState.verified = verdict.kind === 'proven';
       if (verdict.kind === 'proven') this.refusedHash = null;
       if (verdict.kind === 'unreachable') log.warn('Prometheus unreachable: configuration written, verification pending', { error: verdict.error });
-      else log.info('configuration applied and reload proven', { reloadMs: verdict.reloadMs });
+      else log.info('configuration applied and reload proven', { reloadMs: verdict.reloadMs, steps: steps.steps });
       // Applied state and its record change together, so a status read never sees one without the other.
       this.state.applied = newState;
       this.state.owners = doc.owners;
       const reply = this.finish(doc, verdict.kind === 'proven' ? 'applied' : 'written-unverified', { ...base, reloadMs: verdict.reloadMs, error: verdict.kind === 'unreachable' ? verdict.error : undefined, prometheusDown: verdict.kind === 'unreachable' ? this.outageDetail(doc) : undefined });
-      // The journal goes only once the state naming the new files is durable.
+      // Persisted before the answer: an agent killed right after answering still knows, on restart, that
+      // these files are applied and proven. The journal goes only once that state is durable.
       await this.o.store.saveState(this.state);
       await this.o.store.clearJournal();
+      steps.mark('persist');
+      log.debug('apply steps (ms since the request was received)', { steps: steps.steps });
       return reply;
     }
 
@@ -326,8 +367,11 @@ export class ApplyPipeline {
     return this.finish(doc, 'rolled-back', { ...base, reloadMs: verdict.reloadMs, error });
   }
 
-  private reloadAndProve(mainContent: string, writtenAtMs: number): Promise<ReloadVerdict> {
-    return reloadAndProve({ client: this.o.prometheus, method: this.o.reloadMethod, writtenAtMs, expected: fingerprintConfig(mainContent), timeoutMs: this.o.reloadTimeoutMs }).then((v) => {
+  /** `written`: the main file's content, or its fingerprint already computed (fingerprintConfig). */
+  private reloadAndProve(written: string | ConfigFingerprint, writtenAtMs: number, extra: { steps?: StepClock; gaugesBefore?: Promise<ReloadGauges | undefined> } = {}): Promise<ReloadVerdict> {
+    const expected = typeof written === 'string' ? fingerprintConfig(written) : written;
+    const steps = extra.steps;
+    return reloadAndProve({ client: this.o.prometheus, method: this.o.reloadMethod, writtenAtMs, expected, gaugesBefore: extra.gaugesBefore, timeoutMs: this.o.reloadTimeoutMs, mark: steps && ((s) => steps.mark(s)) }).then((v) => {
       if (v.kind !== 'unreachable') this.o.metrics.reloadDuration.observe(v.reloadMs / 1000);
       return v;
     });

@@ -5,8 +5,9 @@
 // the window leaves a mixture on disk that the restarted agent detects by hash and replaces with the
 // complete previous set before anything reloads Prometheus (see startup-reconcile.ts).
 import { promises as fs } from 'node:fs';
+import { dirname } from 'node:path';
 import { hashFiles, MAIN_CONFIG_FILE, sha256Hex } from '../core/document/desired-document.ts';
-import { commitStaged, removeDurably, stageFile, writeFileAtomic } from './atomic-write.ts';
+import { commitStaged, fsyncDir, removeDurably, stageFile, writeFileAtomic } from './atomic-write.ts';
 import { targetPathFor, type ConfigLayout } from './config-paths.ts';
 import { crashPoint } from './crash-hooks.ts';
 import type { FileDigest, FileSnapshot } from './state-store.ts';
@@ -42,26 +43,67 @@ export async function diskMatches(layout: ConfigLayout, files: readonly FileDige
   return true;
 }
 
-/** Replaces the file set; returns Date.now() after the last rename. */
-export async function writeFileSet(layout: ConfigLayout, files: readonly { path: string; content: string }[], removePaths: readonly string[]): Promise<number> {
+export interface StagedFileSet {
+  layout: ConfigLayout;
+  staged: { temp: string; target: string }[];
+  removePaths: readonly string[];
+}
+
+/**
+ * Writes and fsyncs every file to a temp file beside its target, nothing renamed yet (auxiliary files
+ * first, the main file last, the order of the renames). Safe to run while promtool checks the same
+ * files: Prometheus reads none of the temp files, and discardStaged() removes them if the check fails.
+ */
+export async function stageFileSet(layout: ConfigLayout, files: readonly { path: string; content: string }[], removePaths: readonly string[]): Promise<StagedFileSet> {
   const ordered = [...files].sort((a, b) => Number(a.path === MAIN_CONFIG_FILE) - Number(b.path === MAIN_CONFIG_FILE));
   const staged: { temp: string; target: string }[] = [];
   try {
+    // Staged one after another: the disk serialises the fsyncs anyway, and a failure leaves fewer temps.
     for (const f of ordered) {
       const target = targetPathFor(layout, f.path);
       staged.push({ temp: await stageFile(target, f.content), target });
     }
   } catch (err) {
-    await Promise.all(staged.map((s) => fs.rm(s.temp, { force: true })));
+    await discardStaged({ layout, staged, removePaths });
     throw err;
   }
+  return { layout, staged, removePaths };
+}
+
+export async function discardStaged(set: StagedFileSet): Promise<void> {
+  await Promise.all(set.staged.map((s) => fs.rm(s.temp, { force: true })));
+}
+
+/**
+ * Renames the staged files into place, the main file last, and makes the renames durable with one fsync
+ * per directory: the auxiliary files' directories before the main file is renamed (so a power cut cannot
+ * keep the new main file with old auxiliary ones), the main file's directory after. Returns Date.now()
+ * after the last rename.
+ */
+export async function commitFileSet(set: StagedFileSet): Promise<number> {
   crashPoint('after-write-before-rename');
-  for (let i = 0; i < staged.length; i++) {
-    await commitStaged(staged[i].temp, staged[i].target);
-    if (i === 0 && staged.length > 1) crashPoint('between-renames');
+  const { staged } = set;
+  const auxDirs = new Set<string>();
+  for (let i = 0; i < staged.length - 1; i++) {
+    await fs.rename(staged[i].temp, staged[i].target);
+    auxDirs.add(dirname(staged[i].target));
+    if (i === 0) crashPoint('between-renames');
   }
-  for (const p of removePaths) await removeDurably(targetPathFor(layout, p));
+  for (const d of auxDirs) await fsyncDir(d);
+  const main = staged[staged.length - 1];
+  if (main) await commitStaged(main.temp, main.target);
+  const removedDirs = new Set<string>();
+  for (const p of set.removePaths) {
+    const target = targetPathFor(set.layout, p);
+    if (await fs.unlink(target).then(() => true, (err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return false; throw err; })) removedDirs.add(dirname(target));
+  }
+  for (const d of removedDirs) await fsyncDir(d);
   return Date.now();
+}
+
+/** Replaces the file set; returns Date.now() after the last rename. */
+export async function writeFileSet(layout: ConfigLayout, files: readonly { path: string; content: string }[], removePaths: readonly string[]): Promise<number> {
+  return commitFileSet(await stageFileSet(layout, files, removePaths));
 }
 
 /** Puts a snapshot back on disk (files with `content: null` are removed). */

@@ -45,8 +45,16 @@ export interface ReloadAndProveOptions {
   writtenAtMs: number;
   /** Fingerprint of the main configuration file as written. */
   expected: ConfigFingerprint;
+  /**
+   * The gauges, read earlier (while the files were staged), for HTTP reloads only: POST /-/reload
+   * answers after its own reload, so the gauges it leaves behind are newer than anything read before
+   * it, whether before or after the rename. A signal reload reads them itself, after the write.
+   */
+  gaugesBefore?: Promise<ReloadGauges | undefined>;
   timeoutMs: number;
   pollMs?: number;
+  /** Called at the end of each step (gauges before, reload, proof), for the apply's step timings. */
+  mark?: (step: string) => void;
 }
 
 export async function reloadAndProve(opts: ReloadAndProveOptions): Promise<ReloadVerdict> {
@@ -57,8 +65,10 @@ export async function reloadAndProve(opts: ReloadAndProveOptions): Promise<Reloa
   try {
     // Knowing the gauges before the reload tells a fresh failure (1 → 0) from an old one, and a fresh
     // success from an old one by Prometheus's own clock alone (see reloadAdvanced).
-    before = await opts.client.reloadGauges();
+    before = (opts.method.kind === 'http' ? await opts.gaugesBefore : undefined) ?? (await opts.client.reloadGauges());
+    opts.mark?.('gauges-before');
     const outcome = await triggerReload(opts.client, opts.method, opts.timeoutMs);
+    opts.mark?.('reload');
     if (outcome.kind === 'unreachable') return { kind: 'unreachable', error: outcome.error, reloadMs: elapsed() };
     if (outcome.kind === 'refused') return { kind: 'refused', error: outcome.error, reloadMs: elapsed() };
     // After an HTTP reload the loaded configuration is fetched alongside the gauges: with 1,000 jobs
@@ -67,12 +77,16 @@ export async function reloadAndProve(opts: ReloadAndProveOptions): Promise<Reloa
     prefetched?.catch(() => undefined);
     for (;;) {
       const g = await opts.client.reloadGauges();
+      opts.mark?.('gauges-after');
       const refusedNow = g.successful === 0 && (outcome.kind === 'done' || before?.successful === 1);
       if (refusedNow) {
         return { kind: 'refused', error: 'Prometheus reports prometheus_config_last_reload_successful=0 (its log has the reason)', reloadMs: elapsed() };
       }
       if (g.successful === 1 && reloadAdvanced(before, g, opts.writtenAtMs)) {
-        const difference = fingerprintDifference(opts.expected, fingerprintConfig(await (prefetched ?? opts.client.loadedConfigYaml())));
+        const loadedYaml = await (prefetched ?? opts.client.loadedConfigYaml());
+        opts.mark?.('status-config');
+        const difference = fingerprintDifference(opts.expected, fingerprintConfig(loadedYaml));
+        opts.mark?.('compare');
         if (difference === undefined) return { kind: 'proven', reloadMs: elapsed() };
         // Loaded successfully after our write but something else: Prometheus is not reading our file.
         return { kind: 'unproven', error: `Prometheus reloaded but does not run the written configuration: ${difference}`, reloadMs: elapsed() };
