@@ -140,11 +140,42 @@ export interface Shard {
   split?: number;
   /** Target label hashed to pick a target's split. Default `__address__`. */
   split_by?: string;
+  /** Replaces the fleet-level list entirely; `[]` turns remote_write off for this shard. */
+  remote_write?: RemoteWrite[];
+}
+
+/** The queue_config keys Prometheus 2.42 supports. */
+export interface RemoteWriteQueue {
+  capacity?: number;
+  max_shards?: number;
+  min_shards?: number;
+  max_samples_per_send?: number;
+  batch_send_deadline?: Duration;
+  min_backoff?: Duration;
+  max_backoff?: Duration;
+  retry_on_http_429?: boolean;
+}
+
+/** One remote_write endpoint. Credentials only as files under `<secrets_root>/<observability_team>/`. */
+export interface RemoteWrite {
+  name?: string;
+  url: string;
+  remote_timeout?: Duration;
+  headers?: Record<string, string>;
+  queue_config?: RemoteWriteQueue;
+  write_relabel_configs?: RelabelConfig[];
+  basic_auth?: BasicAuth;
+  authorization?: Authorization;
+  tls_config?: TlsConfig;
 }
 
 export interface ShardsFile {
   /** Team credential files must lie under `<secrets_root>/<team>/`. Default /etc/prometheus/secrets. */
   secrets_root?: string;
+  /** The team owning fleet-level credentials (remote_write): its files lie under `<secrets_root>/<observability_team>/`. Default `observability`. */
+  observability_team?: string;
+  /** Every shard's remote_write endpoints unless a shard sets its own. */
+  remote_write?: RemoteWrite[];
   defaults?: ShardDefaults;
   shards: Shard[];
 }
@@ -187,6 +218,8 @@ export interface CompiledShard {
   interval: Duration;
   timeout: Duration;
   jobs: CompiledJob[];
+  /** Effective remote_write endpoints (the shard's own list, else the fleet's); empty when it sends nothing. */
+  remoteWrite?: RemoteWrite[];
   /** How the shard is split; absent or `count` 1 means one document named after the shard (see core/document/split-name.ts). */
   split?: CompiledSplit;
 }

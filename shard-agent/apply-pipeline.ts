@@ -7,7 +7,7 @@ import type { Logger } from '../core/log/logger.ts';
 import type { AgentStatus, ApplyRecord, ApplyResponse, ApplyResult } from '../core/protocol/agent-api.ts';
 import type { AgentMetrics } from './agent-metrics.ts';
 import { ApplyQueue, SUPERSEDED } from './apply-queue.ts';
-import { fingerprintConfig } from './config-fingerprint.ts';
+import { expectedFingerprint } from './expected-config.ts';
 import { commitFileSet, discardStaged, diskMatches, readIfExists, restoreSnapshot, snapshotOnDisk, stageFileSet, type StagedFileSet } from './config-files.ts';
 import type { ConfigFingerprint } from './config-fingerprint.ts';
 import type { ConfigLayout } from './config-paths.ts';
@@ -22,6 +22,8 @@ import { DocumentRejected, verifyDocument, type VerifiedDocument } from './verif
 
 export interface ApplyPipelineOptions {
   shard: string;
+  /** This replica's name: the value Prometheus must show for the `${PROMSHARD_REPLICA}` external label (shard-agent/expected-config.ts). */
+  replica?: string;
   layout: ConfigLayout;
   store: StateStore;
   prometheus: PrometheusClient;
@@ -321,7 +323,7 @@ export class ApplyPipeline {
       await this.o.store.clearJournal().catch(() => undefined);
       return this.finish(doc, 'rejected', { ...base, error: `preparing the apply failed (nothing was changed): ${(err as Error).message}`, httpStatus: 500 });
     }
-    const expected = fingerprintConfig(mainContent);
+    const expected = expectedFingerprint(mainContent, this.o.replica);
 
     let writtenAt: number;
     try {
@@ -367,9 +369,9 @@ export class ApplyPipeline {
     return this.finish(doc, 'rolled-back', { ...base, reloadMs: verdict.reloadMs, error });
   }
 
-  /** `written`: the main file's content, or its fingerprint already computed (fingerprintConfig). */
+  /** `written`: the main file's content, or its fingerprint already computed (expectedFingerprint). */
   private reloadAndProve(written: string | ConfigFingerprint, writtenAtMs: number, extra: { steps?: StepClock; gaugesBefore?: Promise<ReloadGauges | undefined> } = {}): Promise<ReloadVerdict> {
-    const expected = typeof written === 'string' ? fingerprintConfig(written) : written;
+    const expected = typeof written === 'string' ? expectedFingerprint(written, this.o.replica) : written;
     const steps = extra.steps;
     return reloadAndProve({ client: this.o.prometheus, method: this.o.reloadMethod, writtenAtMs, expected, gaugesBefore: extra.gaugesBefore, timeoutMs: this.o.reloadTimeoutMs, mark: steps && ((s) => steps.mark(s)) }).then((v) => {
       if (v.kind !== 'unreachable') this.o.metrics.reloadDuration.observe(v.reloadMs / 1000);

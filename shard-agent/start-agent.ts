@@ -106,6 +106,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
 
   const pipeline = await ApplyPipeline.open({
     shard: opts.shard,
+    replica: opts.replica,
     layout,
     store,
     prometheus,

@@ -25,6 +25,7 @@ import { reservedRelabelLabel } from './reserved-relabel-label.ts';
 import { noInlineSecrets } from './no-inline-secrets.ts';
 import { credentialsOverHttp } from './credentials-over-http.ts';
 import { credentialPath } from './credential-path.ts';
+import { remoteWrite } from './remote-write.ts';
 import { limitAboveMax } from './limit-above-max.ts';
 import { shardOverBudget } from './shard-over-budget.ts';
 
@@ -54,6 +55,7 @@ export const ALL_RULES: readonly Rule[] = [
   noInlineSecrets,
   credentialsOverHttp,
   credentialPath,
+  remoteWrite,
   limitAboveMax,
   shardOverBudget,
 ];

@@ -36,8 +36,8 @@ export const relabelConfig: Rule = {
   summary: 'A relabel rule Prometheus would refuse (unknown action, missing or invalid target_label, fields the action does not take), or one that is obviously wrong.',
   scope: 'file',
   check(ctx) {
-    forEachRelabelRule(ctx.repo, ({ file, jobName, list, index, rule, path }) => {
-      const where = `${list}[${index}] of job ${quote(jobName)}`;
+    forEachRelabelRule(ctx.repo, ({ file, owner, list, index, rule, path }) => {
+      const where = `${list}[${index}] of ${owner}`;
       const report = (r: Omit<ReportInput, 'file'>) => ctx.report({ file: file.path, ...r });
       let action = 'replace';
       if (rule.action !== undefined) {

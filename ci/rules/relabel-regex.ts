@@ -43,14 +43,14 @@ export const relabelRegex: Rule = {
   summary: 'A relabel regex that RE2 cannot compile (as Prometheus anchors it: ^(?:regex)$), such as a lookahead or a backreference.',
   scope: 'file',
   check(ctx) {
-    forEachRelabelRule(ctx.repo, ({ file, jobName, list, index, rule, path }) => {
+    forEachRelabelRule(ctx.repo, ({ file, owner, list, index, rule, path }) => {
       if (typeof rule.regex !== 'string') return;
       const error = re2Error(rule.regex);
       if (error === null) return;
       ctx.report({
         file: file.path,
         path: [...path, 'regex'],
-        message: `${list}[${index}] of job ${quote(jobName)}: regex ${quote(rule.regex)} is not valid RE2: ${error}`,
+        message: `${list}[${index}] of ${owner}: regex ${quote(rule.regex)} is not valid RE2: ${error}`,
         hint: hintFor(error),
       });
     });

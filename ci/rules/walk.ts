@@ -82,3 +82,28 @@ export function shardSetting(repo: ParsedRepository, shardName: string | undefin
   const own = shardName ? shardsByName(repo).get(shardName)?.shard[key] : undefined;
   return own !== undefined ? own : shardDefaults(repo)[key];
 }
+
+export interface RemoteWriteVisit {
+  entry: RecordLike;
+  /** Path of the entry inside shards.yaml: ['remote_write', i] or ['shards', s, 'remote_write', i]. */
+  path: PathSegment[];
+  /** The shard whose own list holds it; undefined for the fleet-level list. */
+  shard?: string;
+}
+
+/** Every remote_write entry of shards.yaml (`data` untrusted), fleet-level first, then each shard's own. */
+export function forEachRemoteWrite(data: unknown, fn: (v: RemoteWriteVisit) => void): void {
+  if (!isRecord(data)) return;
+  const visitList = (list: unknown, path: PathSegment[], shard?: string) => {
+    if (!Array.isArray(list)) return;
+    list.forEach((entry, i) => {
+      if (isRecord(entry)) fn({ entry, path: [...path, i], shard });
+    });
+  };
+  visitList(data.remote_write, ['remote_write']);
+  if (Array.isArray(data.shards)) {
+    data.shards.forEach((s, i) => {
+      if (isRecord(s)) visitList(s.remote_write, ['shards', i, 'remote_write'], typeof s.name === 'string' ? s.name : undefined);
+    });
+  }
+}

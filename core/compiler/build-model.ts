@@ -105,6 +105,9 @@ export function buildModel(parsed: ParsedRepository, locator: Locator, cache?: C
         timeout: def.timeout ?? defaults.timeout ?? BUILTIN_DEFAULTS.timeout,
         jobs: [],
         split: { count: def.split ?? 1, by: def.split_by ?? DEFAULT_SPLIT_BY },
+        // A shard's own list replaces the fleet's rather than merging: an override that must drop a
+        // fleet endpoint (a shard in another region writing to its regional store) needs no way to say "minus".
+        remoteWrite: def.remote_write ?? fleet.remote_write ?? [],
       },
     });
   }

@@ -9,6 +9,8 @@ export const BUILTIN_DEFAULTS = {
   replicas: 2,
   /** Team credential files live under `<secrets_root>/<team>/` (shards.yaml `secrets_root`). */
   secrets_root: '/etc/prometheus/secrets',
+  /** Fleet-level credential files (remote_write) live under `<secrets_root>/<observability_team>/`. */
+  observability_team: 'observability',
 };
 
 /** Cardinality thresholds when shards.yaml sets none: the analyzer's own defaults, one source of truth. */

@@ -2,21 +2,15 @@
 // content hash identifies a configuration. Nothing revision-specific is written into the file, so a
 // commit that does not change a shard leaves its hash (and its Prometheus) alone.
 import { commentText, emitYaml } from './yaml-emitter.ts';
-import type { CompiledJob, CompiledShard, LabelSet, RelabelConfig, SplitUnit } from '../../schemas/model.ts';
+import type { CompiledJob, CompiledShard, LabelSet, SplitUnit } from '../../schemas/model.ts';
+import { relabelEntries } from './relabel-entries.ts';
+import { identityExternalLabels, renderRemoteWrite } from './remote-write.ts';
 import { SPLIT_HASH_LABEL } from '../document/split-name.ts';
 
 function sortedLabels(labels: LabelSet): LabelSet {
   const out: LabelSet = {};
   for (const k of Object.keys(labels).sort()) out[k] = labels[k];
   return out;
-}
-
-function relabelEntries(rules: RelabelConfig[] | undefined): Record<string, unknown>[] {
-  return (rules ?? []).map((r) => {
-    const out: Record<string, unknown> = {};
-    for (const k of ['source_labels', 'separator', 'regex', 'modulus', 'target_label', 'replacement', 'action'] as const) if (r[k] !== undefined) out[k] = r[k];
-    return out;
-  });
 }
 
 /** Discovered targets cannot carry static labels, so team and job labels are set by relabelling. */
@@ -91,14 +85,19 @@ export function renderPrometheusConfig(shard: CompiledShard, split?: SplitUnit):
     `# shard: ${commentText(shard.name)}; ${split && split.count > 1 ? `split ${split.index} of ${split.count} by ${split.by}; ` : ''}${shard.jobs.length} job(s)`,
     '',
   ].join('\n');
+  const remoteWrite = shard.remoteWrite ?? [];
+  // Only a shard that sends samples out gets identity labels: the replica label needs Prometheus's
+  // expand-external-labels feature (core/render/remote-write.ts), which other shards need not enable.
+  const externalLabels = remoteWrite.length ? { ...shard.externalLabels, ...identityExternalLabels(shard.name, split) } : shard.externalLabels;
   const global = emitYaml(
     {
       global: {
         scrape_interval: shard.interval,
         scrape_timeout: shard.timeout,
         evaluation_interval: shard.evaluationInterval,
-        ...(Object.keys(shard.externalLabels).length ? { external_labels: sortedLabels(shard.externalLabels) } : {}),
+        ...(Object.keys(externalLabels).length ? { external_labels: sortedLabels(externalLabels) } : {}),
       },
+      ...(remoteWrite.length ? { remote_write: renderRemoteWrite(remoteWrite) } : {}),
     },
   ) + '\n';
   if (shard.jobs.length === 0) return `${header}${global}scrape_configs: []\n`;

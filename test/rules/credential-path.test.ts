@@ -204,15 +204,49 @@ test('credential-path: every *_file key the team-file schema allows is checked, 
   }
 });
 
-test('shards.yaml allows no *_file key: fleet-owned credentials would need their own confinement rule', () => {
-  const found: string[] = [];
-  const walk = (node: unknown, path: string) => {
-    if (typeof node !== 'object' || node === null) return;
-    for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
-      if (k.endsWith('_file')) found.push(`${path}.${k}`);
-      walk(v, `${path}.${k}`);
-    }
+test('shards.yaml *_file keys are only remote_write credentials, and remote-write confines every one to the observability team', () => {
+  // The schema reaches its *_file keys through $refs (into team-file.schema.json for basic_auth,
+  // authorization and tls): follow them, or a key added there would slip past this guard.
+  const resolve = (node: Record<string, unknown>): Record<string, unknown> => {
+    const ref = node.$ref;
+    if (typeof ref !== 'string') return node;
+    const [doc, pointer] = ref.split('#');
+    let at: unknown = doc === 'team-file.schema.json' ? teamSchema : shardsSchema;
+    for (const seg of pointer.split('/').filter(Boolean)) at = (at as Record<string, unknown>)[seg];
+    return resolve(at as Record<string, unknown>);
   };
-  walk(shardsSchema, 'shards');
-  assert.deepEqual(found, []);
+  const found: string[][] = [];
+  const walk = (node: Record<string, unknown>, path: string[]) => {
+    if (path.length > 12) return;
+    const n = resolve(node);
+    const props = (n.properties ?? {}) as Record<string, Record<string, unknown>>;
+    for (const [k, v] of Object.entries(props)) {
+      if (k.endsWith('_file')) found.push([...path, k]);
+      walk(v, [...path, k]);
+    }
+    if (n.items) walk(n.items as Record<string, unknown>, [...path, '[]']);
+  };
+  walk(shardsSchema as unknown as Record<string, unknown>, []);
+  const expected = ['basic_auth.password_file', 'authorization.credentials_file', 'tls_config.ca_file', 'tls_config.cert_file', 'tls_config.key_file'];
+  const asText = (p: string[]) => p.join('.');
+  assert.deepEqual(
+    found.map(asText).sort(),
+    [...expected.map((k) => `remote_write.[].${k}`), ...expected.map((k) => `shards.[].remote_write.[].${k}`)].sort(),
+  );
+  // Each key, fleet-level and per shard, outside <secrets_root>/<observability_team>/ is a finding at that key.
+  for (const keys of found) {
+    const entry: Record<string, unknown> = { url: 'https://store.example.org/api/v1/push' };
+    const inner = keys.slice(keys.lastIndexOf('[]') + 1);
+    setAt(entry, inner, `${OWN}/x`);
+    const doc: Record<string, unknown> = { observability_team: 'observability', shards: [{ name: 'networking', budget: { max_series: 1, max_targets: 1 } }] };
+    if (keys[0] === 'remote_write') doc.remote_write = [entry];
+    else (doc.shards as Record<string, unknown>[])[0].remote_write = [entry];
+    const text = stringify(doc);
+    const f = findingsOf(compileFiles({ 'shards.yaml': text }), 'remote-write');
+    assert.equal(f.length, 1, `${asText(keys)} is not confined:\n${text}`);
+    assert.ok(f[0].message.includes('/etc/prometheus/secrets/observability/'), f[0].message);
+    const path = keys[0] === 'remote_write' ? ['remote_write', 0, ...inner] : ['shards', 0, 'remote_write', 0, ...inner];
+    const at = new YamlLocator(text).locate(path).start;
+    assert.deepEqual({ line: f[0].start.line, column: f[0].start.column }, at, asText(keys));
+  }
 });

@@ -36,7 +36,7 @@ const pairs: [string, string[], unknown][] = [
   ['TlsConfig', keys<M.TlsConfig>({ ca_file: true, cert_file: true, key_file: true, server_name: true, insecure_skip_verify: true }), defs.tls],
   ['BasicAuth', keys<M.BasicAuth>({ username: true, password_file: true }), defs.basicAuth],
   ['Authorization', keys<M.Authorization>({ type: true, credentials_file: true }), defs.authorization],
-  ['ShardsFile', keys<M.ShardsFile>({ secrets_root: true, defaults: true, shards: true }), shardsSchema],
+  ['ShardsFile', keys<M.ShardsFile>({ secrets_root: true, observability_team: true, remote_write: true, defaults: true, shards: true }), shardsSchema],
   [
     'ShardDefaults',
     keys<M.ShardDefaults>({ interval: true, timeout: true, evaluation_interval: true, limits: true, max_limits: true, cardinality: true }),
@@ -44,8 +44,22 @@ const pairs: [string, string[], unknown][] = [
   ],
   [
     'Shard',
-    keys<M.Shard>({ name: true, description: true, replicas: true, interval: true, timeout: true, limits: true, max_limits: true, budget: true, external_labels: true, cardinality: true, split: true, split_by: true }),
+    keys<M.Shard>({ name: true, description: true, replicas: true, interval: true, timeout: true, limits: true, max_limits: true, budget: true, external_labels: true, cardinality: true, split: true, split_by: true, remote_write: true }),
     shardsSchema.properties.shards.items,
+  ],
+  [
+    'RemoteWrite',
+    keys<M.RemoteWrite>({
+      name: true, url: true, remote_timeout: true, headers: true, queue_config: true, write_relabel_configs: true, basic_auth: true, authorization: true, tls_config: true,
+    }),
+    shardsSchema.$defs.remoteWrite,
+  ],
+  [
+    'RemoteWriteQueue',
+    keys<M.RemoteWriteQueue>({
+      capacity: true, max_shards: true, min_shards: true, max_samples_per_send: true, batch_send_deadline: true, min_backoff: true, max_backoff: true, retry_on_http_429: true,
+    }),
+    shardsSchema.$defs.remoteWrite.properties.queue_config,
   ],
   ['Budget', keys<M.Budget>({ max_series: true, max_targets: true }), shardsSchema.properties.shards.items.properties.budget],
 ];

@@ -47,7 +47,9 @@ export async function waitForReady(url: string, timeoutMs = 15000): Promise<void
   throw new Error(`Prometheus at ${url} not ready after ${timeoutMs} ms: ${String(lastErr)}`);
 }
 
-export async function startPrometheus(opts: { config?: string; configFile?: string; dir?: string; port?: number; extraArgs?: string[] } = {}): Promise<RunningPrometheus> {
+export async function startPrometheus(
+  opts: { config?: string; configFile?: string; dir?: string; port?: number; extraArgs?: string[]; /** Added to this process's environment (PROMSHARD_REPLICA for expand-external-labels). */ env?: Record<string, string> } = {},
+): Promise<RunningPrometheus> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'promshard-prom-'));
   const configFile = opts.configFile ?? join(dir, 'prometheus.yml');
   if (!opts.configFile || !existsSync(configFile)) writeFileSync(configFile, opts.config ?? MINIMAL_CONFIG);
@@ -66,7 +68,7 @@ export async function startPrometheus(opts: { config?: string; configFile?: stri
         '--log.level=warn',
         ...(opts.extraArgs ?? []),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) },
     );
     child.stdout?.on('data', (d) => (out = (out + d).slice(-20000)));
     child.stderr?.on('data', (d) => (out = (out + d).slice(-20000)));
