@@ -3,9 +3,37 @@
 // CI commands start fast and long-running agents do not carry a TypeScript compiler in memory. The
 // launcher falls back to the TypeScript sources whenever a source file is newer than the bundle.
 import { build } from 'esbuild';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+
+// The JSON Schema validators, compiled ahead of time: the bundle carries ajv's standalone code in place
+// of core/compiler/schema-validators.ts, so no CLI run loads ajv's compiler or generates code.
+const generator = `${root}/dist/.schema-validators-standalone.mjs`;
+await build({
+  entryPoints: [`${root}/core/compiler/schema-validators-standalone.ts`],
+  outfile: generator,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'warning',
+});
+let standaloneValidators;
+try {
+  standaloneValidators = (await import(`${pathToFileURL(generator).href}?t=${Date.now()}`)).standaloneSchemaValidatorsCode();
+} finally {
+  rmSync(generator, { force: true });
+}
+const precompiledSchemas = {
+  name: 'precompiled-schema-validators',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]core[\\/]compiler[\\/]schema-validators\.ts$/ }, () => ({ contents: standaloneValidators, loader: 'js', resolveDir: `${root}/core/compiler` }));
+  },
+};
+
 await build({
   entryPoints: [`${root}/cli/main.ts`],
   outdir: `${root}/dist`,
@@ -20,4 +48,5 @@ await build({
   target: 'node20',
   packages: 'external',
   logLevel: 'warning',
+  plugins: [precompiledSchemas],
 });

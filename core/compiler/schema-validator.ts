@@ -1,22 +1,8 @@
-// Compiles the JSON Schemas once per process and turns ajv errors into rule reports. Shared by the
-// `schema` and `unknown-key` rules so each file is validated once.
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import teamSchema from '../../schemas/team-file.schema.json' with { type: 'json' };
-import shardsSchema from '../../schemas/shards.schema.json' with { type: 'json' };
+// Validates files against the JSON Schemas (schema-validators.ts) and turns ajv errors into rule
+// reports. Shared by the `schema` and `unknown-key` rules so each file is validated once.
+import type { ErrorObject } from 'ajv';
 import type { ParsedFile } from './rule.ts';
-
-let validators: { team: ValidateFunction; shards: ValidateFunction } | undefined;
-
-function compiled() {
-  if (!validators) {
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: false });
-    ajv.addSchema(teamSchema as object, 'team-file.schema.json');
-    ajv.addSchema(shardsSchema as object, 'shards.schema.json');
-    validators = { team: ajv.getSchema('team-file.schema.json')!, shards: ajv.getSchema('shards.schema.json')! };
-  }
-  return validators;
-}
+import { schemaValidators } from './schema-validators.ts';
 
 // Keyed by the parsed data object (shared between compilations of identical text), per file kind.
 const cache = { team: new WeakMap<object, ErrorObject[]>(), shards: new WeakMap<object, ErrorObject[]>() };
@@ -27,7 +13,7 @@ export function schemaErrorsOf(file: ParsedFile): ErrorObject[] {
   const key = typeof file.data === 'object' && file.data !== null ? file.data : undefined;
   let errors = key ? kindCache.get(key) : undefined;
   if (!errors) {
-    const v = file.kind === 'team' ? compiled().team : compiled().shards;
+    const v = file.kind === 'team' ? schemaValidators().team : schemaValidators().shards;
     errors = v(file.data) ? [] : [...(v.errors ?? [])];
     if (key) kindCache.set(key, errors);
   }
