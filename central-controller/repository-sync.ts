@@ -90,6 +90,10 @@ export class RepositorySync {
     const ref: RevisionRef = { ...commit, receivedAt };
     this.o.state.record({ type: 'commit-received', revision: sha, message: `commit ${sha.slice(0, 12)} received: ${commit.message}` });
     const compiled = await this.compiler.compile(commit);
+    // Asked before the state changes below: with an await between them, a reader could see the new
+    // head without its adoption (rollout.test.ts read /v1/repository in that gap: lastGood still old).
+    const lastGoodSha = repo.lastGood?.sha;
+    const rewritten = compiled.valid && lastGoodSha !== undefined && !(await this.o.git.isAncestor(lastGoodSha, sha));
     this.lastCompiled = sha;
     repo.head = ref;
     repo.subdir = compiled.subdir;
@@ -118,7 +122,6 @@ export class RepositorySync {
     }
     // A rewritten branch (a force-pushed revert) needs nothing special: its documents get a new, higher
     // generation like any commit's. Said in the timeline, because the operator should know.
-    const rewritten = repo.lastGood !== null && !(await this.o.git.isAncestor(repo.lastGood.sha, sha));
     this.compiler.adopted(compiled);
     this.adopt(ref, compiled.documents, compiled.model, { rewritten });
   }
