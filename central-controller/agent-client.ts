@@ -2,7 +2,7 @@
 // Transport problems (refused connection, timeout, 5xx without an apply result) are `AgentUnreachable`.
 // Every answer is checked against its protocol schema before anything uses it: one that does not fit
 // (or is too large) is an `AgentProtocolError`, and none of it is returned.
-import { BodyTooLarge, DeadlineExceeded, fetchWithDeadline } from '../core/http/fetch-with-deadline.ts';
+import { BodyTooLarge, DeadlineExceeded, requestWithDeadline, type BufferedAnswer } from '../core/http/fetch-with-deadline.ts';
 import type { DesiredDocument } from '../core/document/desired-document.ts';
 import type { AgentStatus, AgentTargets, AgentUsage, ApplyResponse } from '../core/protocol/agent-api.ts';
 import { validateProtocol, type ProtocolMessages } from '../core/protocol/protocol-validator.ts';
@@ -47,20 +47,21 @@ export class AgentClient {
     private readonly signal?: AbortSignal,
   ) {}
 
-  private async call(agent: AgentTarget, path: string, init: RequestInit, timeoutMs = this.timeoutMs, maxBytes?: number): Promise<Response> {
+  private async call(agent: AgentTarget, path: string, init: CallInit, timeoutMs = this.timeoutMs, maxBytes?: number): Promise<BufferedAnswer> {
     try {
-      return await fetchWithDeadline(`${agent.url}${path}`, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${this.token(agent)}` } }, timeoutMs, this.signal, maxBytes);
+      return await requestWithDeadline(`${agent.url}${path}`, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${this.token(agent)}` } }, timeoutMs, this.signal, maxBytes);
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      throw new AgentUnreachable(err instanceof DeadlineExceeded ? e.message : (e.cause?.code ?? e.message), { cause: err });
+      const e = err as Error & { code?: string; cause?: { code?: string } };
+      throw new AgentUnreachable(err instanceof DeadlineExceeded ? e.message : (e.code ?? e.cause?.code ?? e.message), { cause: err });
     }
   }
 
-  async push(agent: AgentTarget, doc: DesiredDocument, timeoutMs = this.timeoutMs): Promise<PushAnswer> {
-    const res = await this.read(agent, 'apply', '/v1/apply', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(doc) }, timeoutMs);
+  /** `term`: the leader's term stamped on the document (Kubernetes mode; 0 leaves it out). */
+  async push(agent: AgentTarget, doc: DesiredDocument, timeoutMs = this.timeoutMs, term = 0): Promise<PushAnswer> {
+    const res = await this.read(agent, 'apply', '/v1/apply', { method: 'POST', headers: { 'content-type': 'application/json' }, body: serialized(doc, term) }, timeoutMs);
     let body: unknown;
     try {
-      body = await res.json();
+      body = res.json();
     } catch {
       // A proxy's error page is a transport problem; a 2xx that is not JSON is the agent's fault.
       if (res.ok) throw new AgentProtocolError('apply', `answered ${res.status} with a body that is not JSON`);
@@ -95,7 +96,7 @@ export class AgentClient {
   }
 
   /** A call whose answer body is bounded: past the bound, the answer is the agent's fault. */
-  private async read(agent: AgentTarget, endpoint: keyof typeof MAX_ANSWER_BYTES, path: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+  private async read(agent: AgentTarget, endpoint: keyof typeof MAX_ANSWER_BYTES, path: string, init: CallInit, timeoutMs: number): Promise<BufferedAnswer> {
     try {
       return await this.call(agent, path, init, timeoutMs, MAX_ANSWER_BYTES[endpoint]);
     } catch (err) {
@@ -108,11 +109,29 @@ export class AgentClient {
     const res = await this.read(agent, endpoint, path, { method: 'GET' }, timeoutMs);
     if (!res.ok) throw new AgentUnreachable(`agent answered ${res.status} to GET ${path}`);
     try {
-      return await res.json();
+      return res.json();
     } catch {
       throw new AgentProtocolError(endpoint, `answered ${res.status} with a body that is not JSON`);
     }
   }
+}
+
+interface CallInit {
+  method: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+// A wave sends the same document to every replica of a shard, and again to a replica not yet fenced
+// at a new term: it is serialized once per document and term, not once per push.
+const bodies = new WeakMap<DesiredDocument, { term: number; body: Buffer }>();
+
+function serialized(doc: DesiredDocument, term: number): Buffer {
+  const hit = bodies.get(doc);
+  if (hit && hit.term === term) return hit.body;
+  const body = Buffer.from(JSON.stringify(term > 0 ? { ...doc, term } : doc), 'utf8');
+  bodies.set(doc, { term, body });
+  return body;
 }
 
 function checked<K extends 'apply' | 'status' | 'flags' | 'usage' | 'targets'>(endpoint: K, body: unknown): ProtocolMessages[K] {

@@ -46,11 +46,10 @@ export class Pusher {
     let outcome: PushOutcome;
     rec.pushing = true;
     const term = this.o.leadership.term();
-    const sent = term > 0 ? { ...doc, term } : doc;
     try {
       for (;;) {
         try {
-          const answer = await this.o.semaphore.run(() => this.o.client.push(rec, sent));
+          const answer = await this.o.semaphore.run(() => this.o.client.push(rec, doc, undefined, term));
           outcome = classify(answer.httpStatus, answer.body);
           this.o.faults.ok(rec, 'apply');
           break;

@@ -15,7 +15,9 @@ interface StartMessage {
 
 const running: { agent: RunningAgent; stub: ReloadStub }[] = [];
 
-process.on('message', async (msg: StartMessage | { type: 'stop' }) => {
+process.on('message', async (msg: StartMessage | { type: 'stop' } | { type: 'cpu' }) => {
+  // CPU of this process (its agents and their stubs) so far, for the bench's breakdown.
+  if (msg.type === 'cpu') return void process.send!({ type: 'cpu', usage: process.cpuUsage() });
   if (msg.type === 'start') {
     for (const r of msg.replicas) {
       const dir = join(msg.dir, `${r.shard}-${r.replica}`);
@@ -32,7 +34,7 @@ process.on('message', async (msg: StartMessage | { type: 'stop' }) => {
         token: msg.token,
         controllerUrl: msg.controllerUrl,
         promtool: null,
-        heartbeatMs: 5000,
+        heartbeatMs: 10_000,
         pullIntervalMs: 600_000,
         probeIntervalMs: 30_000,
         defaultMetrics: false,
