@@ -9,6 +9,7 @@ import type { GitFollower } from './git-follower.ts';
 import { RevisionCompiler, type CompiledRevision } from './revision-compiler.ts';
 import type { DesiredDocument } from '../core/document/desired-document.ts';
 import type { CompiledRepository } from '../schemas/model.ts';
+import { rolloutUnits } from '../core/placement/split-model.ts';
 
 /** How far back a controller that starts on an invalid head looks for the last valid commit. */
 const MAX_ANCESTORS_SEARCHED = 100;
@@ -181,7 +182,8 @@ export class RepositorySync {
     let generation: number | undefined;
     let changed = 0;
     const seen = new Set<string>();
-    for (const shardModel of compiled.model.shards) {
+    // Rollout units: a split shard's splits each have their own document, replicas and rollout.
+    for (const shardModel of rolloutUnits(compiled.model)) {
       seen.add(shardModel.name);
       const s = this.o.state.shard(shardModel.name);
       s.compiled = shardModel;

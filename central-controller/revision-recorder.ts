@@ -12,6 +12,7 @@ import type { CompiledJob, CompiledShard } from '../schemas/model.ts';
 import type { AgentRegistry } from './agent-registry.ts';
 import type { ControllerState, RevisionRef, RolloutRecord } from './controller-state.ts';
 import { MAX_FINDINGS_KEPT, type RevisionLife, type ShardLife, type ShardOutcome, type TargetLife } from './revision-life.ts';
+import { rolloutUnits } from '../core/placement/split-model.ts';
 
 export interface RevisionRecorderOptions {
   state: ControllerState;
@@ -82,7 +83,7 @@ export class RevisionRecorder {
       r.generation = good.generation ?? null;
       r.compiledAt ??= new Date().toISOString();
       if (r.valid === null) r.valid = true;
-      const now = new Map(repo.model.shards.map((s) => [s.name, s]));
+      const now = new Map(rolloutUnits(repo.model).map((s) => [s.name, s]));
       for (const [name, shard] of now) {
         const changed = this.o.state.shards.get(name)?.desiredRef?.sha === good.sha;
         // Without a "before" (the controller's first revision) nothing counts as new.

@@ -3,12 +3,15 @@
 import { adminTokenDigest, AGENT_NAME, deriveAgentToken } from '../core/http/agent-credential.ts';
 import { readTokenFile } from '../core/http/auth.ts';
 import { parseFlags, UsageError } from './args.ts';
+import { parseSplitIndex } from '../core/document/split-name.ts';
 
-const USAGE = `usage: promshard agent-token --shard NAME --replica NAME --secret-file FILE
+const USAGE = `usage: promshard agent-token --shard NAME [--split I] --replica NAME --secret-file FILE
        promshard agent-token --admin-digest --token-file FILE
 
   --shard NAME          shard of the agent
-  --replica NAME        replica of the agent within the shard
+  --split I             split of the agent within a split shard (0 .. split-1); the credential is
+                        then good for that split only
+  --replica NAME        replica of the agent within the shard (or split)
   --secret-file FILE    the controller's --agent-secret-file
   --admin-digest        print the hex SHA-256 of the admin token instead (for the agent's
                         --admin-token-sha256-file: the agent recognises the admin without holding it)
@@ -23,6 +26,7 @@ export async function run(argv: string[]): Promise<number> {
     const { values: v } = parseFlags(argv, {
       shard: { type: 'string' },
       replica: { type: 'string' },
+      split: { type: 'string' },
       'secret-file': { type: 'string' },
       'admin-digest': { type: 'boolean', default: false },
       'token-file': { type: 'string' },
@@ -42,7 +46,9 @@ export async function run(argv: string[]): Promise<number> {
     for (const name of ['shard', 'replica'] as const) {
       if (!AGENT_NAME.test(v[name]!)) throw new UsageError(`--${name} "${v[name]}" must be a name of letters, digits, . _ - (at most 128)`);
     }
-    process.stdout.write(deriveAgentToken(readTokenFile(v['secret-file']!), { shard: v.shard!, replica: v.replica! }) + '\n');
+    const split = v.split === undefined ? undefined : parseSplitIndex(v.split);
+    if (split === null) throw new UsageError(`--split "${v.split}" must be a split number: 0, 1, 2, ...`);
+    process.stdout.write(deriveAgentToken(readTokenFile(v['secret-file']!), { shard: v.shard!, split, replica: v.replica! }) + '\n');
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {

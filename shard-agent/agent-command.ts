@@ -6,11 +6,15 @@ import { parseFlags, UsageError } from '../cli/args.ts';
 import type { ReloadMethod } from './reload-prometheus.ts';
 import { startAgent } from './start-agent.ts';
 
-const USAGE = `usage: promshard agent --shard NAME --replica NAME --listen HOST:PORT --prometheus-url URL
+import { parseSplitIndex, unitName } from '../core/document/split-name.ts';
+const USAGE = `usage: promshard agent --shard NAME [--split I] --replica NAME --listen HOST:PORT --prometheus-url URL
                        --config-file PATH --state-dir DIR --token-file FILE [options]
 
   --shard NAME                 shard this agent serves (documents for other shards are refused)
-  --replica NAME               replica name within the shard
+  --split I                    split this agent serves, for a shard declared with split: N in shards.yaml
+                               (0 .. N-1): it then serves the document <shard>.s<I>, registers as that,
+                               and needs that split's credential (agent-token --split I)
+  --replica NAME               replica name within the shard (or split)
   --listen HOST:PORT           address of the agent's API (default 127.0.0.1:9464)
   --prometheus-url URL         the local Prometheus (e.g. http://127.0.0.1:9090)
   --config-file PATH           the file Prometheus reads (--config.file); other files go beside it
@@ -48,6 +52,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values: v } = parseFlags(argv, {
     shard: { type: 'string' },
     replica: { type: 'string' },
+    split: { type: 'string' },
     listen: { type: 'string', default: '127.0.0.1:9464' },
     'prometheus-url': { type: 'string' },
     'config-file': { type: 'string' },
@@ -89,10 +94,13 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError((err as Error).message);
       }
     };
+    const split = v.split === undefined ? undefined : parseSplitIndex(v.split);
+    if (split === null) throw new UsageError(`--split "${v.split}" must be a split number: 0, 1, 2, ...`);
     const token = readTokenFile(v['token-file']!);
     const controllerToken = v['controller-token-file'] ? readTokenFile(v['controller-token-file']) : token;
     const agent = await startAgent({
-      shard: v.shard!,
+      // A split is its own rollout unit: everything the agent does is keyed by the split's document name.
+      shard: unitName(v.shard!, split),
       replica: v.replica!,
       listen: v.listen,
       prometheusUrl: v['prometheus-url']!,

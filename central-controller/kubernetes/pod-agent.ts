@@ -3,6 +3,7 @@
 // Pure: the discovery loop and its tests share it.
 import type { V1Pod } from '@kubernetes/client-node';
 import { AGENT_NAME } from '../../core/http/agent-credential.ts';
+import { parseSplitIndex, unitName } from '../../core/document/split-name.ts';
 
 export const SHARD_LABEL = 'promshard.io/shard';
 export const REPLICA_LABEL = 'promshard.io/replica';
@@ -40,6 +41,9 @@ export function podAgent(pod: V1Pod): PodAgent | { pod: string; error: string } 
     replica = ordinal[1]!;
   }
   if (!AGENT_NAME.test(shard)) return { pod: key, error: `pod ${key}: ${SHARD_LABEL}=${JSON.stringify(shard)} is not a valid shard name` };
+  const splitText = labels[SPLIT_LABEL];
+  const split = splitText === undefined ? undefined : parseSplitIndex(splitText);
+  if (split === null) return { pod: key, error: `pod ${key}: ${SPLIT_LABEL}=${JSON.stringify(splitText)} is not a split number (0, 1, 2, ...)` };
   if (!AGENT_NAME.test(replica)) return { pod: key, error: `pod ${key}: replica ${JSON.stringify(replica)} is not a valid replica name` };
   let port: number | undefined;
   for (const c of pod.spec?.containers ?? []) {
@@ -54,5 +58,6 @@ export function podAgent(pod: V1Pod): PodAgent | { pod: string; error: string } 
   if (pod.metadata?.deletionTimestamp) notReady = 'pod is terminating';
   else if (!ip) notReady = 'pod has no IP yet';
   else if (readyCond?.status !== 'True') notReady = `pod is not Ready${readyCond?.reason ? ` (${readyCond.reason})` : ''}`;
-  return { pod: key, uid: pod.metadata?.uid ?? '', shard, replica, url, ready: notReady === null, notReady };
+  // A split pod serves its split's document: the agent is known by the split's name (`<shard>.s<i>`).
+  return { pod: key, uid: pod.metadata?.uid ?? '', shard: unitName(shard, split), replica, url, ready: notReady === null, notReady };
 }

@@ -11,6 +11,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { secretsEqual } from './auth.ts';
+import { unitName } from '../document/split-name.ts';
 
 export interface AgentScope {
   shard: string;
@@ -29,8 +30,13 @@ function macOf(secret: string, scopePart: string): string {
   return createHmac('sha256', secret).update(MAC_CONTEXT + scopePart).digest('base64url');
 }
 
-/** The credential of one replica. Stable: the same secret, shard and replica always give the same token. */
-export function deriveAgentToken(secret: string, scope: AgentScope): string {
+/**
+ * The credential of one replica. Stable: the same secret, shard and replica always give the same token.
+ * A replica of a split is scoped to the split's document name (`<shard>.s<i>`, core/document/split-name.ts),
+ * so its credential is refused for every other split; an unsplit shard's credentials are unchanged.
+ */
+export function deriveAgentToken(secret: string, given: AgentScope & { split?: number }): string {
+  const scope = { shard: unitName(given.shard, given.split), replica: given.replica };
   if (!AGENT_NAME.test(scope.shard)) throw new Error(`shard "${scope.shard}" is not a name of letters, digits, . _ - (at most 128)`);
   if (!AGENT_NAME.test(scope.replica)) throw new Error(`replica "${scope.replica}" is not a name of letters, digits, . _ - (at most 128)`);
   const scopePart = `${VERSION}.${b64(scope.shard)}.${b64(scope.replica)}`;
