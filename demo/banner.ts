@@ -14,6 +14,7 @@ export function readyBanner(demo: RunningDemo, o: { shards: string[]; replicas: 
   lines.push(`               (git, branch ${demo.repository.branch}; each commit reaches the controller at once through a signed post-commit webhook)`);
   lines.push(`  API:         ${url}/v1/shards   (open read access, loopback only)`);
   lines.push(`  Metrics:     ${url}/metrics`);
+  lines.push(`  Global view: ${demo.globalViewUrl}/   (a Prometheus receiving every shard's remote_write)`);
   lines.push(`  Logs:        ${o.logFile}`);
   lines.push('');
   lines.push(`  Shards: ${o.shards.join(', ')}, ${o.replicas} replica(s) each (real Prometheus + shard agent):`);
@@ -37,6 +38,9 @@ export function readyBanner(demo: RunningDemo, o: { shards: string[]; replicas: 
   lines.push('');
   lines.push(`  3. See a cardinality flag (a UUID request_id label) with its ready relabel fix:`);
   lines.push(`       ${url}/teams/${DEMO_TEAM}   (the analyzer runs every 15 s)`);
+  lines.push('');
+  lines.push('  4. Query the whole fleet in one place, each series labelled by shard and replica:');
+  lines.push(`       ${demo.globalViewUrl}/graph?g0.expr=${encodeURIComponent('count by (promshard_shard, replica) (up)')}&g0.tab=1`);
   lines.push('');
   lines.push(o.stopHint);
   lines.push('');

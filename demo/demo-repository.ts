@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pointRemoteWriteAt } from './global-receiver.ts';
 
 export const DEMO_TEAM = 'demo';
 export const DEMO_TEAM_FILE = `teams/${DEMO_TEAM}/exporters.yaml`;
@@ -42,13 +43,22 @@ jobs:
 `;
 }
 
-export function createDemoRepository(opts: { dir: string; source: string; demoShard: string; healthyTarget: string; offenderTarget: string }): DemoRepository {
+export function createDemoRepository(opts: {
+  dir: string;
+  source: string;
+  demoShard: string;
+  healthyTarget: string;
+  offenderTarget: string;
+  /** The demo's global receiver: every remote_write URL of shards.yaml is pointed at it before the first commit. */
+  remoteWriteUrl?: string;
+}): DemoRepository {
   const dir = opts.dir;
   if (!existsSync(join(opts.source, 'shards.yaml'))) throw new Error(`${opts.source} holds no shards.yaml: not a scrape-configs repository`);
   mkdirSync(dir, { recursive: true });
   cpSync(opts.source, dir, { recursive: true, filter: (src) => !src.split(/[\\/]/).includes('.git') });
   mkdirSync(join(dir, 'teams', DEMO_TEAM), { recursive: true });
   writeFileSync(join(dir, DEMO_TEAM_FILE), demoTeamFile(opts.demoShard, opts.healthyTarget, opts.offenderTarget));
+  if (opts.remoteWriteUrl) pointRemoteWriteAt(join(dir, 'shards.yaml'), opts.remoteWriteUrl);
 
   const branch = 'main';
   const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();

@@ -7,6 +7,7 @@ import type { Logger } from '../core/log/logger.ts';
 import type { CardinalityAnalyzer } from '../shard-agent/cardinality/index.ts';
 import { startAgent, type RunningAgent } from '../shard-agent/start-agent.ts';
 import type { ProcessTracker, TrackedChild } from './processes.ts';
+import { REPLICA_ENV, REPLICA_FEATURE } from '../core/render/remote-write.ts';
 
 export interface RunningReplica {
   shard: string;
@@ -56,7 +57,16 @@ export async function waitForPrometheus(url: string, child: TrackedChild, timeou
 }
 
 /** Starts a Prometheus child, retrying on another port if the chosen one was taken meanwhile. */
-export async function startPrometheusProcess(o: { name: string; bin: string; dir: string; configFile: string; tracker: ProcessTracker }): Promise<{ url: string; child: TrackedChild }> {
+export async function startPrometheusProcess(o: {
+  name: string;
+  bin: string;
+  dir: string;
+  configFile: string;
+  tracker: ProcessTracker;
+  extraArgs?: string[];
+  /** Added to the environment (PROMSHARD_REPLICA, expanded in external_labels). */
+  env?: Record<string, string>;
+}): Promise<{ url: string; child: TrackedChild }> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
@@ -67,7 +77,8 @@ export async function startPrometheusProcess(o: { name: string; bin: string; dir
       '--storage.tsdb.retention.time=2h',
       '--web.enable-lifecycle',
       '--log.level=warn',
-    ]);
+      ...(o.extraArgs ?? []),
+    ], o.env ? { env: { ...process.env, ...o.env } } : {});
     try {
       await waitForPrometheus(url, child);
       return { url, child };
@@ -84,7 +95,17 @@ export async function startReplica(o: ReplicaOptions): Promise<RunningReplica> {
   const configFile = join(dir, 'prometheus.yml');
   // Until the agent applies the shard's document: external labels only, nothing to scrape.
   writeFileSync(configFile, `global:\n  external_labels: { shard: ${JSON.stringify(o.shard)}, replica: ${JSON.stringify(o.replica)} }\nscrape_configs: []\n`);
-  const prom = await startPrometheusProcess({ name: `prometheus ${o.shard}/${o.replica}`, bin: o.prometheusBin, dir, configFile, tracker: o.tracker });
+  // Both replicas load the same document; the replica external label of a remote-writing shard is
+  // `${PROMSHARD_REPLICA}`, expanded by Prometheus (core/render/remote-write.ts).
+  const prom = await startPrometheusProcess({
+    name: `prometheus ${o.shard}/${o.replica}`,
+    bin: o.prometheusBin,
+    dir,
+    configFile,
+    tracker: o.tracker,
+    extraArgs: [`--enable-feature=${REPLICA_FEATURE}`],
+    env: { [REPLICA_ENV]: o.replica },
+  });
 
   let agent: RunningAgent;
   try {

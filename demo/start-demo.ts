@@ -13,6 +13,7 @@ import type { ProcessTracker } from './processes.ts';
 import { freePort } from '../core/net/free-port.ts';
 import { deriveAgentToken } from '../core/http/agent-credential.ts';
 import { startReplica, type RunningReplica } from './replica.ts';
+import { startGlobalReceiver } from './global-receiver.ts';
 
 export interface DemoOptions {
   /** Working directory of the demo (repository, Prometheus data, logs). */
@@ -41,6 +42,8 @@ export interface RunningDemo {
   replicas: RunningReplica[];
   exporters: { healthy: DemoExporter; offender: DemoExporter };
   dashboardUrl: string;
+  /** The global receiver's Prometheus UI: every shard's series, labelled by promshard_shard and replica. */
+  globalViewUrl: string;
   demoShard: string;
   tracker: ProcessTracker;
   /** Stops everything (idempotent). */
@@ -82,8 +85,12 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     closers.push(() => offender.close());
     check();
 
+    o.progress('starting the global receiver (a real Prometheus accepting remote_write)…');
+    const receiver = await startGlobalReceiver({ dir: o.baseDir, bin: o.prometheusBin, tracker });
+    check();
+
     const demoShard = o.shards.includes('compute') ? 'compute' : o.shards[0]!;
-    const repository = createDemoRepository({ dir: join(o.baseDir, 'scrape-configs'), source: o.source, demoShard, healthyTarget: healthy.target, offenderTarget: offender.target });
+    const repository = createDemoRepository({ dir: join(o.baseDir, 'scrape-configs'), source: o.source, demoShard, healthyTarget: healthy.target, offenderTarget: offender.target, remoteWriteUrl: receiver.writeUrl });
     o.progress(`configuration repository: ${repository.dir}`);
 
     const token = randomBytes(24).toString('base64url');
@@ -134,6 +141,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
       replicas: replicas.sort((a, b) => (a.shard === b.shard ? (a.replica < b.replica ? -1 : 1) : o.shards.indexOf(a.shard) - o.shards.indexOf(b.shard))),
       exporters: { healthy, offender },
       dashboardUrl: `${controller.url}/`,
+      globalViewUrl: receiver.url,
       demoShard,
       tracker,
       close,

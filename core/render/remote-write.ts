@@ -17,6 +17,8 @@ export const SPLIT_LABEL = 'promshard_split';
 /** Thanos's default dedup label (`--query.replica-label=replica`); Mimir's HA tracker takes it as `ha_replica_label`. */
 export const REPLICA_LABEL = 'replica';
 export const REPLICA_ENV = 'PROMSHARD_REPLICA';
+/** The Prometheus feature flag that expands `${VAR}` in external_labels (present in 2.42). */
+export const REPLICA_FEATURE = 'expand-external-labels';
 export const REPLICA_REFERENCE = '${' + REPLICA_ENV + '}';
 export const IDENTITY_LABELS: readonly string[] = [SHARD_LABEL, SPLIT_LABEL, REPLICA_LABEL];
 

@@ -104,9 +104,9 @@ describe('promshard demo', () => {
     assert.equal(page.status, 200);
     assert.match(await page.text(), /data-shard="compute"/);
 
-    // Six Prometheus children: three shards × two replicas.
+    // Seven Prometheus children: three shards × two replicas, and the global receiver.
     const pids = prometheusChildren(demo.child.pid!);
-    assert.equal(pids.length, 6, `prometheus children: ${pids.join(', ')}`);
+    assert.equal(pids.length, 7, `prometheus children: ${pids.join(', ')}`);
 
     type ShardView = { name: string; inSync: boolean; replicas: { replica: string; state: string; applied: { revision: string } | null }[] };
     const shards = async () => ((await (await fetch(`${url}v1/shards`)).json()) as { shards: ShardView[] }).shards;
@@ -117,6 +117,22 @@ describe('promshard demo', () => {
       assert.ok(s.inSync, `${name} not in sync`);
     }
     const networkingRevision = before.find((x) => x.name === 'networking')!.replicas[0]!.applied!.revision;
+
+    // The global view: the receiver printed in the banner has `up` from every shard × replica, told
+    // apart by the external labels the render adds (replica expanded from PROMSHARD_REPLICA).
+    const globalView = /Global view:\s+(http:\/\/\S+?)\/?\s/.exec(demo.stdout())![1]!;
+    const perReplica = await waitFor(
+      'every shard × replica at the global receiver',
+      async () => {
+        const res = await fetch(`${globalView}/api/v1/query?query=${encodeURIComponent('count by (promshard_shard, replica) (up)')}`);
+        const rows = ((await res.json()) as { data: { result: { metric: Record<string, string> }[] } }).data.result;
+        const seen = rows.map((r) => `${r.metric.promshard_shard}/${r.metric.replica}`).sort();
+        return seen.length === 6 ? seen : null;
+      },
+      30_000,
+      500,
+    );
+    assert.deepEqual(perReplica, ['compute/a', 'compute/b', 'networking/a', 'networking/b', 'storage/a', 'storage/b']);
 
     // A commit in the printed repository, the way the banner suggests; the post-commit hook notifies.
     appendFileSync(join(repo, 'teams', 'demo', 'exporters.yaml'), '  - name: demo-extra\n    targets: ["127.0.0.1:9100"]\n');
