@@ -10,15 +10,23 @@ import { computePlan } from './plan/compute-plan.ts';
 import { formatPlanMarkdown, formatPlanText, type PlanExtras } from './plan/format-plan.ts';
 import { gitLocation, gitRefExists, resolveRepositoryDir } from './repository-location.ts';
 import { liveFleetNotes } from './plan/live-fleet-notes.ts';
+import { estimateSplits, formatSplitEstimates, type LiveJobSeries, type ShardSplitEstimate } from './plan/split-estimate.ts';
 import { CommentNotPossible, commentTargetFromEnv, hostFor, postPlanComment } from './plan/pr-comment.ts';
 
 const HELP = `usage: promshard plan --base REF [--head REF] [--repo DIR] [--format text|markdown|json]
                      [--controller URL --token-file FILE] [--comment github|gitlab [--comment-required]]
+                     [--suggest-split] [--skew PERCENT]
 
 Compiles the repository at REF and at --head (default HEAD; "worktree" for uncommitted files) and
 prints, for every shard the change touches: jobs added/removed/changed, targets added/removed, and
 the shard's targets against its budget. With --controller it warns about touched jobs that carry
 cardinality flags and estimates the series added targets bring against max_series.
+
+Split shards (split: N in shards.yaml) get an estimate per split: the static targets each split keeps
+(the same hashmod Prometheus applies) and, with --controller, their series (each job's live series
+over its live targets). It warns when a split is over the shard's budget or more than --skew percent
+(default 25) above the mean of its splits. --suggest-split proposes, for every shard, the smallest
+split count that keeps every split under budget, with its predicted skew.
 
 --comment github|gitlab posts the plan (Markdown, with the findings grouped by file) as ONE comment
 on the pull/merge request, edited in place on every push (found by <!-- promshard-plan -->). The
@@ -53,6 +61,8 @@ export async function run(argv: string[]): Promise<number> {
     'token-file': { type: 'string' },
     comment: { type: 'string' },
     'comment-required': { type: 'boolean', default: false },
+    'suggest-split': { type: 'boolean', default: false },
+    skew: { type: 'string', default: '25' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -62,6 +72,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.base) throw new UsageError('--base REF is required\n' + HELP);
   if (!['text', 'markdown', 'json'].includes(values.format!)) throw new UsageError('--format must be text, markdown or json');
   if (values.comment !== undefined && values.comment !== 'github' && values.comment !== 'gitlab') throw new UsageError('--comment must be github or gitlab');
+  if (!/^\d+(\.\d+)?$/.test(values.skew!)) throw new UsageError(`--skew "${values.skew}" must be a percentage such as 25`);
   const repoDir = resolveRepositoryDir(values.repo);
   const { gitDir, subdir } = gitLocation(repoDir);
   for (const ref of [values.base, values.head!]) if (ref !== 'worktree' && !gitRefExists(gitDir, ref)) throw new UsageError(`no such commit: ${ref}`);
@@ -78,13 +89,41 @@ export async function run(argv: string[]): Promise<number> {
     const token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : process.env.PROMSHARD_TOKEN;
     extras.liveNotes = await liveFleetNotes(values.controller, token, plan, head.model);
   }
-  if (values.format === 'json') process.stdout.write(JSON.stringify({ ...plan, findings: head.findings, liveNotes: extras.liveNotes }, null, 2) + '\n');
-  else if (values.format === 'markdown') process.stdout.write(formatPlanMarkdown(plan, extras));
-  else process.stdout.write(formatPlanText(plan, extras));
+  const splits = await splitEstimates(head.model, values, values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : process.env.PROMSHARD_TOKEN);
+  const splitLines = formatSplitEstimates(splits);
+  if (values.format === 'json') process.stdout.write(JSON.stringify({ ...plan, findings: head.findings, liveNotes: extras.liveNotes, splits }, null, 2) + '\n');
+  else if (values.format === 'markdown') process.stdout.write(formatPlanMarkdown(plan, extras) + (splitLines.length ? `\n\`\`\`text${splitLines.join('\n')}\n\`\`\`\n` : ''));
+  else process.stdout.write(formatPlanText(plan, extras) + (splitLines.length ? splitLines.slice(1).join('\n') + '\n' : ''));
   const failed = hasErrors(head.findings) || plan.shards.some((s) => s.overBudget) || extras.liveNotes.some((n) => n.severity === 'error');
   let commented = true;
   if (values.comment === 'github' || values.comment === 'gitlab') commented = await comment(values.comment, formatPlanMarkdown(plan, extras));
   return failed ? 1 : !commented && values['comment-required'] ? 3 : 0;
+}
+
+/**
+ * Split estimates for the head: every split shard, and with --suggest-split every shard. Live series
+ * come from the controller's GET /v1/series when --controller is given; without them (or when it does
+ * not answer, said on stderr) the estimate rests on target counts.
+ */
+async function splitEstimates(
+  model: import('../schemas/model.ts').CompiledRepository | null,
+  values: { controller?: string; 'suggest-split'?: boolean; skew?: string },
+  token: string | undefined,
+): Promise<ShardSplitEstimate[]> {
+  if (!model) return [];
+  const shards = model.shards.filter((s) => values['suggest-split'] || (s.split?.count ?? 1) > 1);
+  if (shards.length === 0) return [];
+  let live: LiveJobSeries[] | null = null;
+  if (values.controller) {
+    try {
+      const res = await fetch(`${values.controller.replace(/\/+$/, '')}/v1/series`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(10_000) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      live = ((await res.json()) as { jobs?: LiveJobSeries[] }).jobs ?? [];
+    } catch (err) {
+      process.stderr.write(`promshard plan: the controller's live series could not be read (${(err as Error).message}); split estimates use target counts\n`);
+    }
+  }
+  return shards.map((s) => estimateSplits(s, { live, skewLimitPercent: Number(values.skew ?? 25), suggest: values['suggest-split'] }));
 }
 
 /** Posts the sticky comment; every failure is said on stderr (never with the token) and returns false. */

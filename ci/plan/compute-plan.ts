@@ -125,9 +125,10 @@ export function computePlan(base: CompiledRepository | null, head: CompiledRepos
       jobs,
       targetsBefore: targetCount(before),
       targetsAfter,
-      maxTargets: ref.budget.max_targets,
+      // A split shard runs one Prometheus per split, each sized by the budget (per-split shares: split-estimate.ts).
+      maxTargets: ref.budget.max_targets * (ref.split?.count ?? 1),
       maxSeries: ref.budget.max_series,
-      overBudget: !!after && targetsAfter > after.budget.max_targets,
+      overBudget: !!after && targetsAfter > after.budget.max_targets * (after.split?.count ?? 1),
       hashBefore,
       hashAfter,
       replicas: ref.replicas,

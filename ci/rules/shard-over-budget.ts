@@ -2,7 +2,9 @@
 // The budget is what the shard's Prometheus is sized for; going past it is how a shard falls over.
 // Reported on the shard's entry in shards.yaml, naming the total and the files that contribute most.
 // Only static targets (targets, target_groups) count: targets of discovery jobs are not known until
-// Prometheus resolves them.
+// Prometheus resolves them. A split shard (split: N) runs N Prometheus pairs, each sized by the budget,
+// so its static targets may add up to N times max_targets; `plan` estimates each split's own share
+// (ci/plan/split-estimate.ts), which a skewed hash can push over the budget before the total is.
 import type { Rule } from '../../core/compiler/rule.ts';
 import type { ParsedFile } from '../../core/compiler/rule.ts';
 import { isRecord, shardsByName } from './walk.ts';
@@ -37,8 +39,10 @@ export const shardOverBudget: Rule = {
     }
     for (const [name, list] of contributions) {
       const { shard, path } = shards.get(name)!;
-      const budget = isRecord(shard.budget) ? shard.budget.max_targets : undefined;
-      if (typeof budget !== 'number') continue;
+      const perPrometheus = isRecord(shard.budget) ? shard.budget.max_targets : undefined;
+      if (typeof perPrometheus !== 'number') continue;
+      const splits = typeof shard.split === 'number' && Number.isInteger(shard.split) && shard.split > 1 ? shard.split : 1;
+      const budget = perPrometheus * splits;
       const total = list.reduce((s, c) => s + c.count, 0);
       if (total <= budget) continue;
       const top = [...list].sort((a, b) => b.count - a.count || (a.file.path < b.file.path ? -1 : 1)).slice(0, 3);
@@ -46,7 +50,7 @@ export const shardOverBudget: Rule = {
       ctx.report({
         file: shardsFile.path,
         path,
-        message: `shard ${quote(name)} has ${total} static targets, over its budget of ${budget} (budget.max_targets) by ${total - budget}; most from ${top.map((c) => `${c.file.path} (${c.count})`).join(', ')}${more}`,
+        message: `shard ${quote(name)} has ${total} static targets, over its budget of ${budget} (budget.max_targets${splits > 1 ? ` ${perPrometheus} × split ${splits}` : ''}) by ${total - budget}; most from ${top.map((c) => `${c.file.path} (${c.count})`).join(', ')}${more}`,
         hint: 'move some jobs to another shard (their shard: key), remove targets, or ask the observability team to raise the budget or split the shard',
         related: top.map((c) => ({ file: c.file.path, path: ['shard'], message: `${c.count} static target(s) on shard ${quote(name)}` })),
       });
