@@ -24,8 +24,8 @@ export function rssMiB(pid: number): number {
   return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : NaN;
 }
 
-export async function startAgentProcess(entry: string[], args: string[], env: Record<string, string> = {}): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [...entry, 'agent', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+export async function startAgentProcess(entry: string[], args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<AgentProcess> {
+  const child = spawn(process.execPath, [...nodeFlags, ...entry, 'agent', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-2_000_000)));
   const url = await new Promise<string>((resolve, reject) => {

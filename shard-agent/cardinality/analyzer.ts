@@ -15,9 +15,11 @@ import { barsFor, isCandidate, judge, lowestApplicableBar, MIN_DISTINCT_VALUES, 
 import { labelPrior, SKIPPED_LABELS } from './label-priors.ts';
 import { selectLabels } from './label-selection.ts';
 import { classifySample, classifyValue, STRONG_PATTERNS, truncateExample } from './value-classifier.ts';
-import { buildFix, planFix } from './fix-suggestion.ts';
+// Loaded on first use, not at start-up: they bring the yaml and re2js packages (about 10 MB of an idle
+// agent's RSS), and only a cycle that found a flag needs them (docs/agent.md, Memory).
+const fixSuggestion = () => import('./fix-suggestion.ts');
 import { flagId, ownerOf } from './flag.ts';
-import { metricRelabelRulesByJob } from '../../core/relabel/job-relabel-rules.ts';
+const jobRelabelRules = () => import('../../core/relabel/job-relabel-rules.ts');
 import type { RelabelConfig } from '../../schemas/model.ts';
 
 export const DEFAULT_INTERVAL_MS = 60_000;
@@ -244,7 +246,7 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
     // The jobs' current metric_relabel_configs, read once per cycle and only when a flag needs a fix.
     let loadedRules: Promise<Map<string, RelabelConfig[]> | null> | null = null;
     const rulesOf = async (job: string): Promise<RelabelConfig[] | null> => {
-      loadedRules ??= client.loadedConfig().then(metricRelabelRulesByJob, (e) => (note(e, 'loaded configuration'), null));
+      loadedRules ??= Promise.all([client.loadedConfig(), jobRelabelRules()]).then(([text, m]) => m.metricRelabelRulesByJob(text), (e) => (note(e, 'loaded configuration'), null));
       const byJob = await loadedRules;
       return byJob ? (byJob.get(job) ?? []) : null;
     };
@@ -267,6 +269,7 @@ export function createCardinalityAnalyzer(opts: CardinalityAnalyzerOptions): Car
           } catch (e) {
             note(e, `fix values ${c.key}`);
           }
+          const { planFix, buildFix } = await fixSuggestion();
           const plan = await planFix({ label: c.label, selector: metricSelector(c.job, c.metric), values, existing: await rulesOf(c.job) });
           let after = d.metricSeries;
           try {
