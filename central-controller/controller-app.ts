@@ -17,6 +17,8 @@ export interface ControllerAppOptions {
   webhookMaxBytes: number;
   /** How long a dashboard session cookie is honoured (default 12 h). */
   dashboardSessionMs?: number;
+  /** The global view linked from the dashboard's header. */
+  globalViewUrl?: string;
   /** Mounted after the API and before the 404 handler (the dashboard). */
   extraRoutes?: (app: Express, guards: ReturnType<typeof authGuards>) => void;
 }
@@ -41,7 +43,7 @@ export function createControllerApp(rt: ControllerRuntime, o: ControllerAppOptio
   mountEventStream(app, rt, guards.read);
   mountReadRoutes(app, rt, guards.read, guards.admin);
   // The web dashboard at / (central-controller/dashboard/): same read access as the GET endpoints.
-  mountDashboard(app, rt, { openRead: o.openReadAccess, readTokens: () => [o.tokens().admin, o.tokens().read].filter((t): t is string => !!t), sessionMs: o.dashboardSessionMs });
+  mountDashboard(app, rt, { openRead: o.openReadAccess, readTokens: () => [o.tokens().admin, o.tokens().read].filter((t): t is string => !!t), sessionMs: o.dashboardSessionMs, globalViewUrl: o.globalViewUrl });
   o.extraRoutes?.(app, guards);
   app.use('/v1', (_req, res) => {
     res.status(404).json({ error: 'not found' });

@@ -47,6 +47,8 @@ context per shard (promshard/<shard>); a slow or failing git host never delays a
   --commit-status-token-file FILE  token allowed to write statuses (GitLab: not CI_JOB_TOKEN)
   --commit-status-config FILE  the same settings as YAML: host, repo, api, tokenFile, externalUrl (flags win)
   --external-url URL          the dashboard's public URL: statuses link to URL/revisions/<sha>
+  --global-view-url URL       http(s) URL of the global view (where shards.yaml's remote_write lands: a
+                              Prometheus/Thanos/Grafana UI), linked from every dashboard page's header
 
 Agent discovery (Kubernetes mode; docs/kubernetes.md "Agent discovery"):
   --kubernetes                find agents as Pods labelled promshard.io/shard (URL: pod IP + the container
@@ -116,6 +118,7 @@ export async function run(argv: string[]): Promise<number> {
       'commit-status-token-file': { type: 'string' },
       'commit-status-config': { type: 'string' },
       'external-url': { type: 'string' },
+      'global-view-url': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     }));
     if (flags.help) {
@@ -243,6 +246,7 @@ export async function run(argv: string[]): Promise<number> {
     maxEventStreams: streamLimits['max-event-streams'],
     maxEventStreamsPerClient: streamLimits['max-event-streams-per-client'],
     dashboardSessionMs,
+    globalViewUrl: flags['global-view-url'],
     leaderElection,
     commitStatus,
     kubernetesEvents,

@@ -86,6 +86,8 @@ export interface StartControllerOptions {
   maxEventStreamsPerClient?: number;
   /** How long a dashboard session cookie is honoured after sign-in; default 12 h. */
   dashboardSessionMs?: number;
+  /** The global view (where the shards' remote_write lands), linked from the dashboard's header. http(s) only. */
+  globalViewUrl?: string;
   log?: Logger;
   logWrite?: (line: string) => void;
   defaultMetrics?: boolean;
@@ -129,6 +131,8 @@ export interface RunningController {
 
 export async function startController(opts: StartControllerOptions): Promise<RunningController> {
   const log = opts.log ?? createLogger({ component: 'controller', write: opts.logWrite });
+  // Rendered as a link on every page: anything but http(s) (javascript:, data:) would run in the dashboard's origin.
+  if (opts.globalViewUrl !== undefined && !/^https?:\/\/[^\s/]/i.test(opts.globalViewUrl)) throw new Error(`--global-view-url must be an http:// or https:// URL, not ${JSON.stringify(opts.globalViewUrl.slice(0, 80))}`);
   const branch = opts.branch ?? 'main';
   const reconcileMs = opts.reconcileMs ?? 10_000;
   const pollMs = opts.pollMs ?? 30_000;
@@ -246,6 +250,7 @@ export async function startController(opts: StartControllerOptions): Promise<Run
     openReadAccess: opts.openReadAccess ?? false,
     webhookMaxBytes: opts.webhookMaxBytes ?? 1024 * 1024,
     dashboardSessionMs: opts.dashboardSessionMs,
+    globalViewUrl: opts.globalViewUrl,
     extraRoutes: opts.extraRoutes,
   });
 

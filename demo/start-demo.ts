@@ -108,6 +108,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
       agentSecret,
       webhookSecret,
       openReadAccess: true,
+      globalViewUrl: receiver.url,
       pollMs: o.pollMs,
       reconcileMs: 2000,
       heartbeatTimeoutMs: 8000,

@@ -18,6 +18,8 @@ export interface PageInput {
   refreshTo?: string;
   /** What the live script listens for: 'all', `shard:<name>`, `team:<name>`, 'repository'. */
   liveScope?: string;
+  /** Where the fleet's remote_write lands (a query UI), linked from the header; left out when unset. */
+  globalViewUrl?: string;
 }
 
 export function page(p: PageInput): SafeHtml {
@@ -41,6 +43,7 @@ ${p.refreshTo ? html`<meta http-equiv="refresh" content="0;url=${p.refreshTo}">`
     <a href="/" class="${cur('fleet')}">Fleet</a>
     <a href="/teams" class="${cur('teams')}">Teams</a>
     <a href="/repository" class="${cur('repository')}">Repository</a>
+    ${p.globalViewUrl ? html`<a href="${p.globalViewUrl}" id="global-view-link" rel="noopener noreferrer" title="every shard's series in one place (remote_write), labelled by promshard_shard and replica">Global view ↗</a>` : ''}
   </nav>
   <span id="live-status" class="live-status" title="live updates" aria-live="polite">static</span>
 </header>

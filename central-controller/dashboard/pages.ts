@@ -20,6 +20,8 @@ export interface PageContext {
   leader?: () => LeaderInfo;
   /** Kubernetes agent discovery (`--kubernetes`): whether its pod watches work, and why not. */
   kubernetes?: () => { ok: boolean; error: string | null } | undefined;
+  /** The global view's URL (--global-view-url), linked from the header. */
+  globalViewUrl?: string;
 }
 
 type ShardSummary = ReturnType<typeof shardsView>[number];
@@ -130,7 +132,7 @@ function discoveryBanner(ctx: PageContext): SafeHtml {
 }
 
 export function frame(ctx: PageContext, p: { title: string; nav: Parameters<typeof page>[0]['nav']; body: SafeHtml; scope: string }): SafeHtml {
-  return page({ title: p.title, nav: p.nav, body: p.body, banner: html`${leaderLine(ctx)}${discoveryBanner(ctx)}${repositoryBanner(ctx.state)}`, timeline: timeline(ctx.state.recentEvents(40)), liveScope: p.scope });
+  return page({ title: p.title, nav: p.nav, body: p.body, banner: html`${leaderLine(ctx)}${discoveryBanner(ctx)}${repositoryBanner(ctx.state)}`, timeline: timeline(ctx.state.recentEvents(40)), liveScope: p.scope, globalViewUrl: ctx.globalViewUrl });
 }
 
 function flagTable(flags: readonly CardinalityFlag[], opts: { showTeam: boolean }): SafeHtml {

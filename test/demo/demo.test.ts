@@ -133,6 +133,8 @@ describe('promshard demo', () => {
       500,
     );
     assert.deepEqual(perReplica, ['compute/a', 'compute/b', 'networking/a', 'networking/b', 'storage/a', 'storage/b']);
+    // The dashboard's header links to it.
+    assert.match(await (await fetch(url)).text(), new RegExp(`<a href="${globalView.replace(/[.]/g, '\\.')}" id="global-view-link"`));
 
     // A commit in the printed repository, the way the banner suggests; the post-commit hook notifies.
     appendFileSync(join(repo, 'teams', 'demo', 'exporters.yaml'), '  - name: demo-extra\n    targets: ["127.0.0.1:9100"]\n');
