@@ -5,6 +5,13 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+
+// validate, plan and render keep everything they parse until they exit, so nearly every object
+// survives its first garbage collection; letting V8 grow the young generation then only makes each
+// collection copy more. Kept at its initial size (set before anything is allocated), validate on the
+// bench repository peaks at about 89 MiB instead of 118, and spends less CPU (docs/benchmarks.md).
+if (['validate', 'plan', 'render'].includes(process.argv[2] ?? '')) setFlagsFromString('--semi-space-growth-factor=1');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bundle = join(root, 'dist', 'promshard.mjs');

@@ -5,7 +5,7 @@
 // full compilation would compute. The controller passes one cache to every compilation; CI compiles
 // once and needs none. The test in test/compiler/incremental-compile.test.ts checks that a cached
 // compilation equals a full one (model, findings, rendered bytes) over random edits.
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Finding } from '../findings/finding.ts';
 import type { ParsedFile } from './rule.ts';
 import type { CompiledJob } from '../../schemas/model.ts';
@@ -19,9 +19,15 @@ export interface LoadedFile {
   findings: Finding[];
 }
 
+// Only the controller's incremental compile hashes blobs; a one-shot `validate` never loads node:crypto.
+let cryptoModule: typeof import('node:crypto') | undefined;
+function crypto(): typeof import('node:crypto') {
+  return (cryptoModule ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto'));
+}
+
 /** Git's blob id of some bytes (`git hash-object`), for sources read from a directory. */
 export function gitBlobId(bytes: Buffer): string {
-  return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+  return crypto().createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
 }
 
 export interface CacheStats {

@@ -65,7 +65,8 @@ export function readRepositoryFromDirectory(root: string, maxFileBytes = MAX_FIL
       }
       if (!isConfigPath(rel)) continue;
       if (files.length >= MAX_FILES) throw new Error(`repository holds more than ${MAX_FILES} configuration files; refusing to read further`);
-      const size = lstatSync(abs).isSymbolicLink() ? statSync(abs).size : lstatSync(abs).size;
+      const st = lstatSync(abs);
+      const size = st.isSymbolicLink() ? statSync(abs).size : st.size;
       if (size > maxFileBytes) {
         files.push({ path: rel, problem: { ruleId: 'file-unreadable', message: `file is ${size} bytes, over the ${maxFileBytes}-byte limit for one file; split it` } });
         continue;
