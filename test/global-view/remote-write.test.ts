@@ -14,6 +14,7 @@ import { compileFiles } from '../support/repo-fixture.ts';
 import { freePort, prometheusInstalled, PROMTOOL_BIN, startPrometheus, type RunningPrometheus } from '../support/prometheus.ts';
 import { renderPrometheusConfig } from '../../core/render/render-prometheus-config.ts';
 import { buildDesiredDocument } from '../../core/document/desired-document.ts';
+import { buildShardDocuments } from '../../core/render/shard-documents.ts';
 import { startAgent, type RunningAgent } from '../../shard-agent/start-agent.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -171,5 +172,24 @@ test('reload proof: an agent whose Prometheus runs under another replica name, o
       await agent.close();
       await prometheus.destroy();
     }
+  }
+});
+
+test('a split shard that remote-writes: each split document carries promshard_split with its number, the same shard and replica reference, and passes promtool', { skip }, () => {
+  const text = shardsYaml('http://127.0.0.1:1', '/etc/prometheus/secrets').replace(/ {4}authorization: .*\n/, '').replace('  - name: networking\n    replicas: 2\n', '  - name: networking\n    replicas: 2\n    split: 2\n');
+  const c = compileFiles({ 'shards.yaml': text, 'teams/netops/main.yaml': teamFile('127.0.0.1:9') });
+  assert.equal(c.valid, true, JSON.stringify(c.findings, null, 2));
+  const docs = buildShardDocuments(c.model!, { revision: 'r', generation: 1, committedAt: new Date(0).toISOString() });
+  const dir = mkdtempSync(join(tmpdir(), 'promshard-global-split-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  for (const [name, index] of [['networking.s0', '0'], ['networking.s1', '1']] as const) {
+    const content = docs.get(name)!.files[0]!.content;
+    const labels = /external_labels:\n((?: {4}\S.*\n)+)/.exec(content)?.[1] ?? '';
+    assert.match(labels, /^ {4}promshard_shard: networking$/m, name);
+    assert.match(labels, new RegExp(`^ {4}promshard_split: "${index}"$`, 'm'), name);
+    assert.match(labels, /^ {4}replica: "\$\{PROMSHARD_REPLICA\}"$/m, name);
+    const file = join(dir, `${name}.yml`);
+    writeFileSync(file, content);
+    execFileSync(PROMTOOL_BIN, ['check', 'config', file], { stdio: 'pipe' });
   }
 });
