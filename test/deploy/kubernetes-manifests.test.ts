@@ -363,6 +363,13 @@ describe('Kubernetes manifests (rendered with kubectl kustomize; no cluster)', {
       const prom = container(s, 'prometheus');
       const agent = container(s, 'agent');
       assert.ok(prom.args?.includes('--web.enable-lifecycle'), 'Prometheus accepts POST /-/reload');
+      // The replica external label of a remote-writing shard: Prometheus expands PROMSHARD_REPLICA,
+      // which must be the agent's --replica, or the agent's reload proof fails (docs/operations.md).
+      assert.ok(prom.args?.includes('--enable-feature=expand-external-labels'), 'Prometheus expands ${PROMSHARD_REPLICA} in external_labels');
+      const envOf = (c: Container, name: string) => c.env?.find((e) => e.name === name)?.valueFrom?.fieldRef?.fieldPath;
+      assert.ok(agent.args?.includes('--replica=$(PROMSHARD_REPLICA)'));
+      assert.ok(envOf(prom, 'PROMSHARD_REPLICA'), 'Prometheus has PROMSHARD_REPLICA');
+      assert.equal(envOf(prom, 'PROMSHARD_REPLICA'), envOf(agent, 'PROMSHARD_REPLICA'), "Prometheus's replica name is the agent's");
       const configFile = prom.args?.find((a) => a.startsWith('--config.file='))?.split('=')[1];
       assert.equal(agent.args?.find((a) => a.startsWith('--config-file='))?.split('=')[1], configFile, 'the agent writes the file Prometheus reads');
       const mountAt = (c: Container, path: string) => c.volumeMounts?.find((m) => m.mountPath === path);
