@@ -184,13 +184,14 @@ export async function runCommitToAppliedBench(
   results.http_sd_5s_p50_ms = round(percentile(sd5, 50));
   results.http_sd_5s_p99_ms = round(percentile(sd5, 99));
   results.http_sd_5s_mean_ms = round(sd5.reduce((a, b) => a + b, 0) / sd5.length);
-  results.ratio_http_sd_5s_p50_over_commit_to_applied_p50 = round((results.http_sd_5s_p50_ms as number) / (results.commit_to_applied_p50_ms as number), 1);
+  // Like for like only: http_sd has no "config applied" moment, so its target visible is compared with
+  // push's target visible (the same endpoint, /api/v1/targets), never with push's applied.
   results.ratio_http_sd_5s_p50_over_commit_to_target_visible_p50 = round((results.http_sd_5s_p50_ms as number) / (results.commit_to_target_visible_p50_ms as number), 2);
   // 60 s (Prometheus's default refresh) is computed, not measured: the SD wait is uniform over the
   // refresh interval (mean refresh/2), plus the same Prometheus-internal propagation measured at 5 s.
   const internal = Math.max(0, (results.http_sd_5s_mean_ms as number) - 2500);
   results.http_sd_60s_expected_mean_ms_computed = round(30_000 + internal);
-  results.ratio_http_sd_60s_expected_over_commit_to_applied_p50 = round((results.http_sd_60s_expected_mean_ms_computed as number) / (results.commit_to_applied_p50_ms as number), 0);
+  results.ratio_http_sd_60s_expected_over_commit_to_target_visible_p50_computed = round((results.http_sd_60s_expected_mean_ms_computed as number) / (results.commit_to_target_visible_p50_ms as number), 1);
   results.note =
     'commit_to_applied = webhook sent → every replica of the touched shard proved its reload (config active). Prometheus 2.42 then shows a new static target in /api/v1/targets only after its own discovery/scrape-manager update throttles (5 s tickers), which the http_sd baseline pays too; commit_to_target_visible reports that. http_sd 60 s figure is computed (refresh/2 + measured internal propagation), not measured.';
   rmSync(root, { recursive: true, force: true });
@@ -200,6 +201,6 @@ export async function runCommitToAppliedBench(
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const r = await runCommitToAppliedBench();
   process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-  const goal = (r.ratio_http_sd_5s_p50_over_commit_to_applied_p50 as number) >= 20;
-  process.stdout.write(`goal (≥ 20× faster than 5 s http_sd polling at p50, commit→applied): ${goal ? 'met' : 'NOT met'} (${r.ratio_http_sd_5s_p50_over_commit_to_applied_p50}×)\n`);
+  const ratio = r.ratio_http_sd_5s_p50_over_commit_to_target_visible_p50 as number;
+  process.stdout.write(`target visible in /api/v1/targets, p50: 5 s http_sd ${r.http_sd_5s_p50_ms} ms, push ${r.commit_to_target_visible_p50_ms} ms (${ratio}×; config applied on every replica at ${r.commit_to_applied_p50_ms} ms)\n`);
 }
