@@ -89,3 +89,14 @@ test('a push sends the document with the leader term, and the same bytes to ever
   assert.equal(bodies[1], bodies[0]);
   assert.equal(JSON.parse(bodies[2]!).term, undefined, 'no term outside Kubernetes mode');
 });
+
+test('shutting the controller down ends a call in flight at once, not at its deadline', async () => {
+  const { url } = await listen(() => undefined); // reads the request, never answers
+  const abort = new AbortController();
+  const client = new AgentClient(() => 'token-123456789', 30_000, abort.signal);
+  const t0 = Date.now();
+  const call = client.status(agent(url));
+  setTimeout(() => abort.abort(), 50);
+  await assert.rejects(call, AgentUnreachable);
+  assert.ok(Date.now() - t0 < 2000, 'ended soon after the abort');
+});
