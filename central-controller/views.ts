@@ -74,6 +74,8 @@ export function shardSummary(state: ControllerState, s: ShardState, now = Date.n
     desired: s.desired ? { revision: s.desired.revision, generation: s.desired.generation, hash: s.desired.hash, committedAt: s.desired.committedAt } : null,
     released: s.released ? { revision: s.released.revision, generation: s.released.generation, hash: s.released.hash } : null,
     heldBy: s.heldBy,
+    /** Set for a split of a split shard (document `<shard>.s<i>`): which shard, which split of how many, hashed on which label. */
+    split: s.desired?.split ?? null,
     budget: s.compiled?.budget ?? null,
     targetCount: s.compiled ? targetCount(s.compiled.jobs) : 0,
     jobCount: s.compiled?.jobs.length ?? 0,

@@ -238,6 +238,7 @@ function shardCard(ctx: PageContext, s: ShardSummary): SafeHtml {
   <dl class="facts">
     <dt>desired</dt><dd class="desired">${revLink(s.desired?.revision, s.desired?.generation)}${committed ? html` <span class="muted">committed ${ago(committed)}</span>` : ''}</dd>
     <dt>lag</dt><dd>${s.replicas.length === 0 || !receivedAt ? html`<span class="muted">—</span>` : s.inSync ? html`<span class="lag">0 s</span> <span class="muted">(in sync)</span>` : html`<span class="lag" data-since="${new Date(receivedAt).toISOString()}">${humanSeconds(s.lagSeconds)}</span> <span class="muted">since the commit arrived</span>`}</dd>
+    ${s.split ? html`<dt>split</dt><dd class="split">${s.split.index} of ${s.split.count} (numbered from 0) of shard ${s.split.shard} <span class="muted">(hashmod of ${s.split.by})</span></dd>` : ''}
     <dt>targets</dt><dd>${usage(s.targetCount, s.budget?.max_targets, 'targets')}</dd>
     <dt>series</dt><dd>${seriesCell(ctx, s.name, s.budget?.max_series)}</dd>
     <dt>flags</dt><dd>${s.flagCount > 0 ? badge(`${s.flagCount} cardinality flag${s.flagCount === 1 ? '' : 's'}`, 'warn') : html`<span class="muted">none</span>`}</dd>
@@ -302,6 +303,7 @@ export function shardPage(ctx: PageContext, s: ShardState): SafeHtml {
   <dl class="facts wide">
     <dt>desired</dt><dd class="desired">${revLink(d.desired?.revision, d.desired?.generation)}${d.desired ? html` <span class="muted">committed ${ago(d.desired.committedAt)} · hash <code>${d.desired.hash.slice(0, 12)}</code></span>` : ''}</dd>
     <dt>released</dt><dd>${revLink(d.released?.revision, d.released?.generation)}</dd>
+    ${d.split ? html`<dt>split</dt><dd class="split">${d.split.index} of ${d.split.count} (numbered from 0) of shard ${d.split.shard} <span class="muted">(hashmod of ${d.split.by}; its own replicas and rollout)</span></dd>` : ''}
     <dt>lag</dt><dd>${d.inSync ? html`0 s <span class="muted">(in sync)</span>` : d.lagSeconds > 0 ? html`<span class="lag" data-since="${new Date(Date.now() - d.lagSeconds * 1000).toISOString()}">${humanSeconds(d.lagSeconds)}</span> <span class="muted">since the commit arrived</span>` : html`<span class="muted">—</span>`}</dd>
     <dt>targets</dt><dd>${usage(d.targetCount, d.budget?.max_targets, 'targets')}</dd>
     <dt>series</dt><dd>${seriesCell(ctx, s.name, d.budget?.max_series)}</dd>

@@ -63,6 +63,16 @@ test('split shard: each split rolls out its own document to its own replicas, an
       }
     }
     assert.equal(expected(0).length + expected(1).length, TARGETS.length);
+    // The API and the dashboard say which split of which shard each unit is.
+    const s1 = await api(url, '/v1/shards/web.s1');
+    assert.deepEqual(s1.body.split, { shard: 'web', index: 1, count: 2, by: '__address__' });
+    assert.equal(s1.body.targetCount, expected(1).length);
+    assert.equal((await api(url, '/v1/shards/storage')).body.split, null);
+    const page = await api(url, '/shards/web.s1');
+    assert.equal(page.status, 200);
+    assert.match(page.body, /<dd class="split">1 of 2 \(numbered from 0\) of shard <bdi>web<\/bdi>/);
+    const overview = await api(url, '/');
+    assert.match(overview.body, /data-shard="web\.s0"[\s\S]*<dd class="split">0 of 2/);
 
     // Rollouts are per split: with split 1's replicas gone, a new commit still reaches split 0.
     for (const r of replicas.filter((x) => x.shard === 'web.s1')) await r.stopAgent();
