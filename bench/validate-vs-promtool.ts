@@ -109,6 +109,9 @@ export async function runValidateBench(runs = Number(process.env.BENCH_RUNS ?? 7
       validate_wall_ms_median: Math.round(vWall),
       promtool_one_process_wall_ms_median: Math.round(pWall),
       validate_vs_promtool_wall_ratio: round(vWall / pWall, 2),
+      // Each validate sample is paired with the promtool sample right after it, so a burst of load
+      // on a shared machine falls on one pair rather than on one side of the medians.
+      validate_vs_promtool_wall_ratio_median_of_pairs: round(median(v.map((s, i) => s.wallMs / p[i].wallMs)), 2),
       validate_peak_rss_mib_median: Math.round(vRss),
       promtool_one_process_peak_rss_mib_median: Math.round(pRss),
       validate_vs_promtool_rss_ratio: round(vRss / pRss, 2),
