@@ -30,7 +30,7 @@ async function activeAddresses(prometheusUrl: string): Promise<string[]> {
   return body.data.activeTargets.map((t) => t.discoveredLabels.__address__!).sort();
 }
 
-test('split shard: each split rolls out its own document to its own replicas, and each scrapes exactly its share', { timeout: 120_000 }, async () => {
+test('split shard: each split rolls out its own document to its own replicas, each scrapes exactly its share, and a halt in one split holds only that split', { timeout: 120_000 }, async () => {
   const repo = new GitRepo();
   const stateDir = tempDir('promshard-split-ctl-');
   const replicas: Replica[] = [];
@@ -74,11 +74,21 @@ test('split shard: each split rolls out its own document to its own replicas, an
     const overview = await api(url, '/');
     assert.match(overview.body, /data-shard="web\.s0"[\s\S]*<dd class="split">0 of 2/);
 
-    // Rollouts are per split: with split 1's replicas gone, a new commit still reaches split 0.
-    for (const r of replicas.filter((x) => x.shard === 'web.s1')) await r.stopAgent();
-    const sha2 = repo.commit({ 'teams/web/main.yaml': teamFile([...TARGETS, '127.0.0.1:21999']) });
+    // Rollouts are per split: split 1's first replica cannot prove the new document (its Prometheus
+    // is down), so split 1 halts there and holds its second replica, while split 0 rolls out.
+    const [s1a, s1b] = replicas.filter((x) => x.shard === 'web.s1');
+    await s1a!.prometheus.stop();
+    const sha2 = repo.commit({ 'teams/web/main.yaml': teamFile([...TARGETS, '127.0.0.1:21999', '127.0.0.1:21998']) });
     assert.equal(await webhook(url), 202);
-    await waitFor('split 0 on the new revision while split 1 is down', async () => replicas.filter((r) => r.shard === 'web.s0').every((r) => r.agent.status().applied?.revision === sha2 && r.agent.status().applied?.verified), 60_000);
+    await waitFor('split 0 on the new revision while split 1 is halted', async () => replicas.filter((r) => r.shard === 'web.s0').every((r) => r.agent.status().applied?.revision === sha2 && r.agent.status().applied?.verified), 60_000);
+    const halted = await waitFor('split 1 halted at its first replica', async () => {
+      const v = (await api(url, '/v1/shards/web.s1')).body;
+      const b = v.replicas.find((r: { replica: string }) => r.replica === 'b');
+      return v.rollout?.failedReplica === 'a' && b?.state === 'held' ? v : null;
+    }, 60_000);
+    assert.notEqual(s1b!.agent.status().applied?.revision, sha2, 'the held replica keeps its configuration');
+    assert.equal(halted.split.index, 1);
+    assert.equal((await api(url, '/v1/shards/web.s0')).body.rollout?.failedReplica ?? null, null);
   } finally {
     await ctl.close();
     for (const r of replicas) await stopReplica(r);
