@@ -63,6 +63,10 @@ test('split shard: each split rolls out its own document to its own replicas, ea
       }
     }
     assert.equal(expected(0).length + expected(1).length, TARGETS.length);
+    // Metrics name splits as the API does.
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /promshard_controller_shard_in_sync\{shard="web\.s0"\} 1/);
+    assert.match(metrics, /promshard_controller_shard_in_sync\{shard="web\.s1"\} 1/);
     // The API and the dashboard say which split of which shard each unit is.
     const s1 = await api(url, '/v1/shards/web.s1');
     assert.deepEqual(s1.body.split, { shard: 'web', index: 1, count: 2, by: '__address__' });
