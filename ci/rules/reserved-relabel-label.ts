@@ -15,10 +15,7 @@ export const reservedRelabelLabel: Rule = {
   summary: `A relabel rule that reads or writes a label starting with ${RESERVED_LABEL_PREFIX}, which promshard keeps for its own steps (splits).`,
   scope: 'file',
   check(ctx) {
-    forEachRelabelRule(ctx.repo, (visit) => {
-      const { file, jobName, list, index, rule, path } = visit;
-      // remote_write rules name their owner; a job's rule is named after its job.
-      const owner = (visit as { owner?: string }).owner ?? `job ${quote(jobName)}`;
+    forEachRelabelRule(ctx.repo, ({ file, owner, list, index, rule, path }) => {
       const report = (at: (string | number)[], label: string) =>
         ctx.report({
           file: file.path,
