@@ -10,7 +10,9 @@ import { setFlagsFromString } from 'node:v8';
 // validate, plan and render keep everything they parse until they exit, so nearly every object
 // survives its first garbage collection; letting V8 grow the young generation then only makes each
 // collection copy more. Kept at its initial size (set before anything is allocated), validate on the
-// bench repository peaks at about 89 MiB instead of 118, and spends less CPU (docs/benchmarks.md).
+// bench repository peaks at about 86 MiB instead of 120, and spends less CPU (docs/benchmarks.md).
+// Node warns that V8 flags set at run time may misbehave; this one only caps how far the young
+// generation grows (other GC flags, such as --single-threaded-gc, crash V8 when set this late).
 if (['validate', 'plan', 'render'].includes(process.argv[2] ?? '')) setFlagsFromString('--semi-space-growth-factor=1');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
