@@ -9,6 +9,7 @@
 // The agent's own step timings (from its log) give where its extra time goes.
 //
 //   node --import tsx bench/agent-apply.ts [pairs]
+// BENCH_AGENT_NODE_FLAGS='--max-semi-space-size=1' starts the agent's node with those flags.
 // Prints a table and, as the last line, one JSON object; `runAgentApplyBench()` returns the same.
 import { promises as fs, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,7 +73,7 @@ export async function runAgentApplyBench(opts: { pairs?: number; jobs?: number }
   writeFileSync(join(dir, 'token'), TOKEN);
   const prometheus = await startPrometheus({ configFile, dir });
   const client = new PrometheusClient(prometheus.url, 10_000);
-  const agent = await startAgentProcess(agentEntry(), ['--shard', 'bench', '--replica', 'a', '--prometheus-url', prometheus.url, '--config-file', configFile, '--state-dir', join(dir, 'state'), '--token-file', join(dir, 'token')], { PROMSHARD_LOG_LEVEL: 'info' });
+  const agent = await startAgentProcess(agentEntry(), ['--shard', 'bench', '--replica', 'a', '--prometheus-url', prometheus.url, '--config-file', configFile, '--state-dir', join(dir, 'state'), '--token-file', join(dir, 'token')], { PROMSHARD_LOG_LEVEL: 'info' }, (process.env.BENCH_AGENT_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   try {
     const agentMs: number[] = [];
     const handMs: number[] = [];
