@@ -1,4 +1,5 @@
 // `promshard agent`: runs one shard agent beside one Prometheus until SIGTERM/SIGINT.
+import { setFlagsFromString } from 'node:v8';
 import { readDigestFile } from '../core/http/agent-credential.ts';
 import { readTokenFile } from '../core/http/auth.ts';
 import { requireDurationMs } from '../core/time/duration.ts';
@@ -98,6 +99,14 @@ export async function run(argv: string[]): Promise<number> {
     if (split === null) throw new UsageError(`--split "${v.split}" must be a split number: 0, 1, 2, ...`);
     const token = readTokenFile(v['token-file']!);
     const controllerToken = v['controller-token-file'] ? readTokenFile(v['controller-token-file']) : token;
+    // An agent is idle but for bursts of applies, each parsing a large document and Prometheus's
+    // answers. V8 grows the young generation to 2 × 16 MB during a burst and Node 20 never gives it
+    // back (docs/agent.md, Memory); kept at its initial size, the agent's RSS stays lower after a
+    // burst. Set here, in the agent's own process, before its first apply (not in startAgent, which
+    // tests and the demo run inside other processes). Node warns that V8 flags set at run time may
+    // misbehave; this one only caps the young generation's growth (bin/promshard.mjs does the same
+    // for validate, plan and render).
+    setFlagsFromString('--semi-space-growth-factor=1');
     const agent = await startAgent({
       // A split is its own rollout unit: everything the agent does is keyed by the split's document name.
       shard: unitName(v.shard!, split),
