@@ -58,9 +58,15 @@ describe(`leader SIGKILLed mid-rollout; graceful handover on SIGTERM ${T}`, { sk
     const lease = fleet.api.getLease(LEASE_NAMESPACE, fleet.leaseName)!;
     assert.equal(lease.spec.holderIdentity, 'c2');
     assert.equal(lease.spec.leaseTransitions, 1);
-    const shards = await (await fetch(`${c2.url}/v1/shards`, { headers: { authorization: 'Bearer controller-test-token-8c1f0e2a' } })).json();
-    const networking = shards.shards.find((s: { name: string }) => s.name === 'networking');
-    assert.equal(networking.rollout?.status ?? networking.rollout, 'done', JSON.stringify(networking.rollout));
+    // The agent's status shows the new revision before its push answer reaches c2, so the rollout is
+    // marked done a moment after: wait for it rather than read it once.
+    let rollout: unknown = null;
+    await waitFor('c2 marks the rollout done', async () => {
+      const shards = await (await fetch(`${c2.url}/v1/shards`, { headers: { authorization: 'Bearer controller-test-token-8c1f0e2a' } })).json();
+      const networking = shards.shards.find((s: { name: string }) => s.name === 'networking');
+      rollout = networking.rollout;
+      return (networking.rollout?.status ?? networking.rollout) === 'done';
+    }, 10_000).catch(() => assert.fail(`rollout not done: ${JSON.stringify(rollout)}`));
     // The leader recorded the finished rollout on the StatefulSet.
     await waitFor('a RolloutFinished Event', () => fleet.api.events().some((e) => e.involvedObject?.name === 'prometheus-networking' && e.reason === 'RolloutFinished' && e.reportingInstance === 'c2'));
 
