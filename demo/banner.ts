@@ -31,10 +31,10 @@ export function readyBanner(demo: RunningDemo, o: { shards: string[]; replicas: 
   lines.push(`     The commit prints its revision page, ${url}/revisions/<sha>: each replica that applied it, and`);
   lines.push(`     whether demo-extra's target is up (nothing listens on 9100 here, so it shows Prometheus's error).`);
   lines.push('');
-  lines.push('  2. Break a file, commit, and watch it be refused (the fleet keeps the last good revision):');
+  lines.push('  2. Break a file, commit, and watch it be quarantined (that file keeps its last good version; other files still roll out):');
   lines.push(`       sed -i 's/timeout: 4s/timeout: 9s/' ${DEMO_TEAM_FILE}   # timeout longer than the 5s interval`);
   lines.push(`       git commit -qam "demo: an invalid timeout"`);
-  lines.push(`     ${url}/repository lists every finding with file:line:col. Undo: git revert --no-edit HEAD`);
+  lines.push(`     ${url}/repository lists the quarantined file and every finding with file:line:col. Undo: git revert --no-edit HEAD`);
   lines.push('');
   lines.push(`  3. See a cardinality flag (a UUID request_id label) with its ready relabel fix:`);
   lines.push(`       ${url}/teams/${DEMO_TEAM}   (the analyzer runs every 15 s)`);
