@@ -88,8 +88,6 @@ export async function readRepositoryFromGit(
   ref: string,
   subdir = '',
   maxFileBytes = MAX_FILE_BYTES,
-  /** Bytes the caller already holds (a compile cache): those blobs are not read again. */
-  known?: (path: string, blob: string) => Buffer | undefined,
 ): Promise<RepositorySource> {
   const prefix = subdir ? subdir.replace(/\/+$/, '') + '/' : '';
   const { stdout } = await execFileAsync('git', ['-C', gitDir, 'ls-tree', '-r', '-l', '-z', ref, '--', prefix || '.'], { maxBuffer: 256 * 1024 * 1024 });
@@ -102,7 +100,7 @@ export async function readRepositoryFromGit(
     if (!isConfigPath(path)) continue;
     entries.push({ mode: m[1], sha: m[3], size: m[4] === '-' ? 0 : Number(m[4]), path });
   }
-  return sourceOfEntries(`git:${ref}`, entries, maxFileBytes, known, async (wanted) => {
+  return sourceOfEntries(`git:${ref}`, entries, maxFileBytes, undefined, async (wanted) => {
     const blobs = await readBlobs(gitDir, wanted.map((e) => e.sha));
     return wanted.map((e, i) => ({ ...e, bytes: blobs[i] }));
   });
@@ -203,7 +201,7 @@ export class GitRepositoryReader {
 }
 
 /** The contents of blobs by id, in order, with one `git cat-file --batch`. */
-export async function readBlobs(gitDir: string, shas: string[]): Promise<Buffer[]> {
+async function readBlobs(gitDir: string, shas: string[]): Promise<Buffer[]> {
   if (shas.length === 0) return [];
   return new Promise((resolve, reject) => {
     const child = spawn('git', ['-C', gitDir, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
