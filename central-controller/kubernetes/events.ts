@@ -8,6 +8,7 @@
 // is over it is dropped and counted. Calls go out one at a time, each bounded by a timeout, and an API
 // failure (RBAC 403 included) is logged once per kind and never reaches the rollout.
 import type { Logger } from '../../core/log/logger.ts';
+import { withCallTimeout } from './call-timeout.ts';
 import { formatMicroTime } from './micro-time.ts';
 import { apiError } from './leader-election.ts';
 
@@ -162,14 +163,9 @@ export class KubeEventRecorder {
     for (const [k, a] of this.aggregates) if (now - a.lastAt >= window) this.aggregates.delete(k);
   }
 
-  private async bounded<T>(p: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
+  private bounded<T>(p: Promise<T>): Promise<T> {
     const ms = this.o.callTimeoutMs ?? 5000;
-    try {
-      return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Event call to the Kubernetes API timed out after ${ms} ms`)), ms)))]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withCallTimeout(p, ms, () => new Error(`Event call to the Kubernetes API timed out after ${ms} ms`));
   }
 }
 

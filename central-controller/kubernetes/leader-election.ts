@@ -15,6 +15,7 @@
 // since then, which is before any follower can see the Lease expire (renewDeadline < leaseDuration).
 import type { Logger } from '../../core/log/logger.ts';
 import { sleep } from '../../core/time/backoff.ts';
+import { withCallTimeout } from './call-timeout.ts';
 import type { LeaderInfo, Leadership } from './leadership.ts';
 import { formatMicroTime, parseKubeTime } from './micro-time.ts';
 
@@ -314,16 +315,8 @@ export class LeaderElector implements Leadership {
     }
   }
 
-  private async bounded<T>(call: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new LeaseApiError(`Lease call to the Kubernetes API timed out after ${this.callTimeoutMs} ms`, null)), this.callTimeoutMs);
-    });
-    try {
-      return await Promise.race([call(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private bounded<T>(call: () => Promise<T>): Promise<T> {
+    return withCallTimeout(call(), this.callTimeoutMs, () => new LeaseApiError(`Lease call to the Kubernetes API timed out after ${this.callTimeoutMs} ms`, null));
   }
 }
 
