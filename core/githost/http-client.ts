@@ -4,7 +4,8 @@
 //
 // The token goes into a header and nowhere else: errors name the method, the path and the host's
 // own message, never a header, so that an error that reaches a log or a comment cannot leak it.
-import { DeadlineExceeded, fetchWithDeadline } from '../http/fetch-with-deadline.ts';
+import { fetchWithDeadline } from '../http/fetch-with-deadline.ts';
+import { sleep } from '../time/backoff.ts';
 
 export class GitHostError extends Error {
   constructor(
@@ -51,19 +52,11 @@ export interface GitHostResponse<T> {
 
 const MAX_BODY = 16 * 1024 * 1024;
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new GitHostError('cancelled', 0));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new GitHostError('cancelled', 0));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** The shared abortable sleep, but an abort fails the call instead of cutting the wait short. */
+async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) throw new GitHostError('cancelled', 0);
+  await sleep(ms, signal);
+  if (signal?.aborted) throw new GitHostError('cancelled', 0);
 }
 
 /** The `rel="next"` URL of a `Link` header, exactly as given (GitHub may answer with /repositories/<id>/…). */
@@ -129,8 +122,7 @@ export class GitHostHttp {
 
   /** Path shown in errors: the URL without its origin and without a query string. */
   private shown(url: string): string {
-    const u = new URL(url);
-    return u.pathname;
+    return new URL(url).pathname;
   }
 
   async request<T = unknown>(method: string, pathOrUrl: string, body?: unknown): Promise<GitHostResponse<T>> {
@@ -148,7 +140,7 @@ export class GitHostHttp {
         res = await fetchWithDeadline(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }, this.opts.timeoutMs ?? 10_000, this.opts.signal, MAX_BODY);
       } catch (err) {
         if (this.opts.signal?.aborted) throw new GitHostError(`${method} ${this.shown(url)}: cancelled`, 0);
-        const reason = err instanceof DeadlineExceeded ? err.message : (err as Error).message;
+        const reason = (err as Error).message;
         if (attempt >= maxAttempts) throw new GitHostError(`${method} ${this.shown(url)}: ${reason}`, 0);
         this.opts.onRetry?.({ method, path: this.shown(url), status: 0, waitMs: backoff, attempt });
         await this.sleep(backoff, this.opts.signal);
