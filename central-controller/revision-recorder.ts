@@ -117,7 +117,7 @@ export class RevisionRecorder {
 
   /** Copies a rollout's state into the shard's life; true when anything changed. */
   private applyRollout(shard: string, life: ShardLife, rollout: RolloutRecord): boolean {
-    const before = JSON.stringify(life);
+    const before = rolloutFields(life);
     life.rolloutStartedAt ??= rollout.startedAt;
     life.outcome = outcomeOf(rollout, this.o.registry.get(shard, rollout.failedReplica ?? '')?.failure?.result);
     if (rollout.status === 'failed') {
@@ -144,8 +144,18 @@ export class RevisionRecorder {
     }
     const sha = rollout.revision;
     if (!life.targetsSettled && life.targets.length > 0 && Object.values(life.replicas).some((x) => x.proven)) this.o.watchTargets(sha, shard);
-    return JSON.stringify(life) !== before;
+    return rolloutFields(life) !== before;
   }
+}
+
+/**
+ * The part of a shard's life a rollout writes, to tell whether `applyRollout` changed anything. Its
+ * targets are left out: they are fixed when the revision is adopted and only the health watch (after
+ * an await) updates them, yet they are the bulk of the record, and this runs for every rollout in the
+ * shard's history on each push.
+ */
+function rolloutFields(life: ShardLife): string {
+  return JSON.stringify([life.rolloutStartedAt, life.outcome, life.reason, life.prometheusError, life.replicas]);
 }
 
 function outcomeOf(r: RolloutRecord, failureResult: string | undefined): ShardOutcome {
