@@ -9,7 +9,7 @@
 // failure (RBAC 403 included) is logged once per kind and never reaches the rollout.
 import type { Logger } from '../../core/log/logger.ts';
 import { withCallTimeout } from './call-timeout.ts';
-import { formatMicroTime } from './micro-time.ts';
+import { formatKubeTime, formatMicroTime } from './micro-time.ts';
 import { apiError } from './leader-election.ts';
 
 export type ShardEventReason = 'RolloutFinished' | 'RolloutHalted' | 'PrometheusRefused';
@@ -124,7 +124,7 @@ export class KubeEventRecorder {
     try {
       if (agg && now - agg.lastAt < (this.o.aggregateWindowMs ?? 600_000)) {
         const count = agg.body.count + 1;
-        const body: KubeEventBody = { ...agg.body, message, count, lastTimestamp: kubeTime(now), series: { count, lastObservedTime: formatMicroTime(now) } };
+        const body: KubeEventBody = { ...agg.body, message, count, lastTimestamp: formatKubeTime(now), series: { count, lastObservedTime: formatMicroTime(now) } };
         const r = await this.bounded(this.o.sink.replace(obj.namespace, agg.name, body));
         agg.body = { ...body, metadata: { ...body.metadata, resourceVersion: r.resourceVersion } };
         agg.lastAt = now;
@@ -136,8 +136,8 @@ export class KubeEventRecorder {
           message,
           type: e.type,
           count: 1,
-          firstTimestamp: kubeTime(now),
-          lastTimestamp: kubeTime(now),
+          firstTimestamp: formatKubeTime(now),
+          lastTimestamp: formatKubeTime(now),
           eventTime: formatMicroTime(now),
           action: e.reason === 'RolloutFinished' ? 'Rollout' : 'Halt',
           reportingComponent: EVENT_COMPONENT,
@@ -167,11 +167,6 @@ export class KubeEventRecorder {
     const ms = this.o.callTimeoutMs ?? 5000;
     return withCallTimeout(p, ms, () => new Error(`Event call to the Kubernetes API timed out after ${ms} ms`));
   }
-}
-
-/** metav1.Time: RFC 3339, whole seconds. */
-function kubeTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 /** Events through client-node's CoreV1Api (imported lazily, like the rest of Kubernetes mode). */

@@ -7,6 +7,12 @@ export function formatMicroTime(at: Date | number): string {
   return `${d.toISOString().slice(0, -1)}000Z`;
 }
 
+/** metav1.Time (an Event's first/lastTimestamp, a creationTimestamp): RFC 3339, whole seconds. */
+export function formatKubeTime(at: Date | number): string {
+  const d = typeof at === 'number' ? new Date(at) : at;
+  return d.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
 /** Reads a MicroTime (or Time) the API sent back, as milliseconds since the epoch; null when absent or unreadable. */
 export function parseKubeTime(v: unknown): number | null {
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.getTime();
