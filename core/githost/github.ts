@@ -28,13 +28,8 @@ export class GitHubHost implements GitHost {
     return all.map(view);
   }
 
-  async whoAmI(): Promise<string | undefined> {
-    try {
-      return (await this.http.request<{ login?: string }>('GET', 'user')).body.login;
-    } catch (err) {
-      if (err instanceof GitHostError && (err.status === 403 || err.status === 401 || err.status === 404)) return undefined;
-      throw err;
-    }
+  whoAmI(): Promise<string | undefined> {
+    return this.http.currentUser('login');
   }
 
   async createComment(number: number, body: string): Promise<HostComment> {

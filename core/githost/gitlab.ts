@@ -27,13 +27,8 @@ export class GitLabHost implements GitHost {
     return all.filter((n) => !n.system).map(view);
   }
 
-  async whoAmI(): Promise<string | undefined> {
-    try {
-      return (await this.http.request<{ username?: string }>('GET', 'user')).body.username;
-    } catch (err) {
-      if (err instanceof GitHostError && (err.status === 403 || err.status === 401 || err.status === 404)) return undefined;
-      throw err;
-    }
+  whoAmI(): Promise<string | undefined> {
+    return this.http.currentUser('username');
   }
 
   async createComment(number: number, body: string): Promise<HostComment> {

@@ -179,6 +179,16 @@ export class GitHostHttp {
     }
   }
 
+  /** A name field of `GET user`, or undefined when the credential may not ask (a job token, a token without that scope). */
+  async currentUser(field: 'login' | 'username'): Promise<string | undefined> {
+    try {
+      return (await this.request<Partial<Record<typeof field, string>>>('GET', 'user')).body[field];
+    } catch (err) {
+      if (err instanceof GitHostError && (err.status === 403 || err.status === 401 || err.status === 404)) return undefined;
+      throw err;
+    }
+  }
+
   /**
    * Every item of a paginated list, following `rel="next"` as given. `stop` ends the walk early (the
    * item it matched is included), so finding one comment does not read every page.
