@@ -8,18 +8,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
+// Both builds: Node 20 ESM, dependencies left to node_modules.
+const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' };
+
 // The JSON Schema validators, compiled ahead of time: the bundle carries ajv's standalone code in place
 // of core/compiler/schema-validators.ts, so no CLI run loads ajv's compiler or generates code.
 const generator = `${root}/dist/.schema-validators-standalone.mjs`;
 await build({
   entryPoints: [`${root}/core/compiler/schema-validators-standalone.ts`],
   outfile: generator,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'warning',
+  ...common,
 });
 let standaloneValidators;
 try {
@@ -42,11 +40,6 @@ await build({
   // Each subcommand becomes its own chunk, loaded on demand: `validate` never loads express.
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'warning',
+  ...common,
   plugins: [precompiledSchemas],
 });
