@@ -7,16 +7,16 @@
 // to the target appearing in /api/v1/targets.
 //
 // Run: node --import tsx bench/commit-to-applied.ts   (BENCH_COMMITS=20 BENCH_SD_SAMPLES=8 BENCH_VISIBLE_SAMPLES=6)
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { signWebhookBody } from '../core/http/auth.ts';
 import { startController } from '../central-controller/start-controller.ts';
 import { startAgent, type RunningAgent } from '../shard-agent/start-agent.ts';
 import { freePort, startPrometheus, type RunningPrometheus } from '../test/support/prometheus.ts';
+import { benchRepo } from './support/bench-repo.ts';
 
 const TOKEN = 'bench-token-4f1d2c8e9a';
 const SECRET = 'bench-webhook-secret-77c1';
@@ -88,12 +88,7 @@ export async function runCommitToAppliedBench(
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const root = mkdtempSync(join(tmpdir(), 'promshard-bench-c2a-'));
   const repoDir = join(root, 'repo');
-  mkdirSync(repoDir);
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repoDir, encoding: 'utf8' });
-  const write = (path: string, text: string) => {
-    mkdirSync(dirname(join(repoDir, path)), { recursive: true });
-    writeFileSync(join(repoDir, path), text);
-  };
+  const { git, write } = benchRepo(repoDir);
   const shards = Array.from({ length: shardCount }, (_, i) => `shard-${i}`);
   git('init', '-q', '-b', 'main');
   write(

@@ -15,16 +15,16 @@
 //
 // Run alone: node --import tsx bench/commit-to-first-scrape.ts
 //   (BENCH_FS_COMMITS=10 BENCH_FS_SD5_SAMPLES=10 BENCH_FS_SD60_SAMPLES=5)
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { signWebhookBody } from '../core/http/auth.ts';
 import { startController } from '../central-controller/start-controller.ts';
 import { startAgent, type RunningAgent } from '../shard-agent/start-agent.ts';
 import { freePort, startPrometheus, type RunningPrometheus } from '../test/support/prometheus.ts';
+import { benchRepo } from './support/bench-repo.ts';
 
 const TOKEN = 'bench-token-first-scrape-3a9c';
 const SECRET = 'bench-webhook-secret-first-scrape-51e0';
@@ -108,12 +108,7 @@ export async function runCommitToFirstScrapeBench(opts: { commits?: number; sd5S
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const root = mkdtempSync(join(tmpdir(), 'promshard-bench-c2fs-'));
   const repoDir = join(root, 'repo');
-  mkdirSync(repoDir);
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repoDir, encoding: 'utf8' });
-  const write = (path: string, text: string) => {
-    mkdirSync(dirname(join(repoDir, path)), { recursive: true });
-    writeFileSync(join(repoDir, path), text);
-  };
+  const { git, write } = benchRepo(repoDir);
   const exporter = await startExporter();
   const jobs: string[] = ['seed'];
   const teamYaml = () => `team: bench\nshard: apps\njobs:\n${jobs.map((j) => `  - name: ${j}\n    targets: ["${exporter.address}"]\n    interval: ${INTERVAL}\n    timeout: ${TIMEOUT}\n`).join('')}`;

@@ -12,14 +12,15 @@
 // CPU the controller and the agents (with their stubs) used meanwhile.
 //
 // Run: node --import tsx bench/fan-out.ts   (BENCH_SHARDS=200 BENCH_WORKERS=4 BENCH_CONCURRENCY=32 BENCH_FANOUT_RUNS=5)
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { signWebhookBody } from '../core/http/auth.ts';
 import { startController } from '../central-controller/start-controller.ts';
 import { freePort } from '../test/support/prometheus.ts';
+import { benchRepo } from './support/bench-repo.ts';
 
 const TOKEN = 'bench-token-4f1d2c8e9a';
 const SECRET = 'bench-webhook-secret-77c1';
@@ -42,13 +43,8 @@ export async function runFanOutBench(opts: { shards?: number; workers?: number; 
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const root = mkdtempSync(join(tmpdir(), 'promshard-bench-fanout-'));
   const repoDir = join(root, 'repo');
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repoDir, encoding: 'utf8' });
-  const write = (path: string, text: string) => {
-    mkdirSync(dirname(join(repoDir, path)), { recursive: true });
-    writeFileSync(join(repoDir, path), text);
-  };
+  const { git, write } = benchRepo(repoDir);
   const names = Array.from({ length: shardCount }, (_, i) => `shard-${String(i).padStart(3, '0')}`);
-  mkdirSync(repoDir);
   git('init', '-q', '-b', 'main');
   write('shards.yaml', shardsYaml(names, '30s'));
   names.forEach((s, i) => write(`teams/team-${s}/main.yaml`, `team: team-${s}\nshard: ${s}\njobs:\n  - name: svc-${s}\n    targets: ["10.0.${Math.floor(i / 250)}.${i % 250}:9100"]\n`));
