@@ -55,12 +55,12 @@ function loadFile(f: SourceFile): LoadedFile {
   const findings: Finding[] = [];
   const fileFinding = (file: string, ruleId: string, message: string, start = START, end = start) =>
     findings.push({ ruleId, severity: 'error', file, start, end, message });
-  const done = (file?: ParsedFile): LoadedFile => ({ file, isShards: f.path === 'shards.yaml' || f.path === 'shards.yml', findings });
+  const isShards = f.path === 'shards.yaml' || f.path === 'shards.yml';
+  const done = (file?: ParsedFile): LoadedFile => ({ file, isShards, findings });
   if (f.problem || !f.bytes) {
     fileFinding(f.path, f.problem?.ruleId ?? 'file-unreadable', f.problem?.message ?? 'file could not be read');
     return done();
   }
-  const isShards = f.path === 'shards.yaml' || f.path === 'shards.yml';
   const parts = f.path.split('/');
   if (!isShards && !(parts.length === 3 && parts[0] === 'teams')) {
     fileFinding(f.path, 'file-layout', `team files belong directly in teams/<team>/; ${escapeUnsafeCharacters(JSON.stringify(f.path))} is not read`);
@@ -100,9 +100,8 @@ export function parseRepository(source: RepositorySource, cache?: CompileCache):
     if (loaded.findings.length > 0) findings.push(...loaded.findings);
     const file = loaded.file;
     if (!file) continue;
-    const isShards = loaded.isShards;
     texts.set(f.path, file.text);
-    if (isShards) {
+    if (loaded.isShards) {
       if (parsed.shardsFile) fileFinding(f.path, 'file-layout', `both shards.yaml and shards.yml exist; keep one (using ${parsed.shardsFile.path})`);
       else parsed.shardsFile = file;
     } else parsed.teamFiles.push(file);
