@@ -165,7 +165,6 @@ export class CompileCache {
   prune(keep: Iterable<{ path: string; blob: string }>): void {
     const live = new Set<string>();
     for (const k of keep) live.add(CompileCache.key(k.path, k.blob));
-    if (this.shardsKey !== undefined && live.has(this.shardsKey)) live.add(this.shardsKey);
     for (const [path, versions] of this.loaded) {
       for (const blob of versions.keys()) {
         if (!live.has(CompileCache.key(path, blob))) versions.delete(blob), this.loadedCount--;
