@@ -199,10 +199,8 @@ export class ApplyPipeline {
       const meta = { revision: String(d.revision ?? ''), generation: Number(d.generation ?? -1), hash: String(d.hash ?? '') };
       return this.finish(meta, 'rejected', { startedAt, receivedAt, error: err.message, httpStatus: err.httpStatus, source: req.source });
     }
-    const fenced = this.fence(verified.doc);
-    if (fenced) return this.finish(verified.doc, 'rejected', { startedAt, receivedAt, error: fenced, httpStatus: 409, source: req.source });
-    const stale = this.staleness(verified.doc, req.force ?? false);
-    if (stale) return this.finish(verified.doc, 'rejected', { startedAt, receivedAt, error: stale, httpStatus: 409, source: req.source });
+    const refused = this.refusal(verified.doc, req.force ?? false);
+    if (refused) return this.finish(verified.doc, 'rejected', { startedAt, receivedAt, error: refused, httpStatus: 409, source: req.source });
     const outcome = await this.queue.submit({ verified, force: req.force ?? false, source: req.source, receivedAt });
     if (outcome === SUPERSEDED) return this.finish(verified.doc, 'superseded', { startedAt, receivedAt, error: 'a newer document arrived while this one waited', source: req.source });
     return outcome;
@@ -211,6 +209,11 @@ export class ApplyPipeline {
   /** The highest leader term seen (0 when none: outside Kubernetes, pushes carry no term). */
   get term(): number {
     return this.state.highestTerm ?? 0;
+  }
+
+  /** Why `doc` is refused with 409 before it is applied (fencing first, so a higher term is remembered either way); undefined when it may go on. */
+  private refusal(doc: DesiredDocument, force: boolean): string | undefined {
+    return this.fence(doc) ?? this.staleness(doc, force);
   }
 
   /**
@@ -256,10 +259,8 @@ export class ApplyPipeline {
     if (this.o.testDelayMs) await new Promise((r) => setTimeout(r, this.o.testDelayMs));
 
     // Checked again: a newer revision (or leader) may have come while this one waited.
-    const fenced = this.fence(doc);
-    if (fenced) return this.finish(doc, 'rejected', { ...base, error: fenced, httpStatus: 409 });
-    const stale = this.staleness(doc, job.force);
-    if (stale) return this.finish(doc, 'rejected', { ...base, error: stale, httpStatus: 409 });
+    const refused = this.refusal(doc, job.force);
+    if (refused) return this.finish(doc, 'rejected', { ...base, error: refused, httpStatus: 409 });
 
     // Probed now, not only by the periodic watch: Prometheus found down here was down before this
     // document touched anything, so the document cannot be what brought it down.
