@@ -29,6 +29,11 @@ export interface AdmittedStream {
   write(chunk: string): void;
 }
 
+/** One server-sent event as written on the wire (both endpoints frame their events alike). */
+export function sseFrame(type: string, data: unknown, id?: number): string {
+  return `${id !== undefined ? `id: ${id}\n` : ''}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
 /** `::ffff:10.0.0.1` and `10.0.0.1` are the same client. */
 export function clientOf(req: Request): string {
   const a = req.socket.remoteAddress ?? 'unknown';

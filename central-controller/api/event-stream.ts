@@ -6,6 +6,7 @@ import type { Express, RequestHandler } from 'express';
 import type { ControllerEvent } from '../controller-state.ts';
 import type { ControllerRuntime } from '../runtime.ts';
 import { repositoryView, shardSummary } from '../views.ts';
+import { sseFrame } from '../event-streams.ts';
 
 export function mountEventStream(app: Express, rt: ControllerRuntime, guard: RequestHandler): void {
   app.get('/v1/events/stream', guard, (req, res) => {
@@ -21,7 +22,7 @@ export function mountEventStream(app: Express, rt: ControllerRuntime, guard: Req
     };
     const stream = rt.streams.admit(req, res, 'api', stop);
     if (!stream) return;
-    const send = (type: string, data: unknown, id?: number) => stream.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+    const send = (type: string, data: unknown, id?: number) => stream.write(sseFrame(type, data, id));
     // Listeners and timers run outside any request handler: a throw there would be uncaught.
     const guarded = (what: string, fn: () => void) => {
       try {

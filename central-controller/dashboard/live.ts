@@ -12,6 +12,7 @@ import type { ControllerEvent, ControllerState } from '../controller-state.ts';
 import type { ControllerRuntime } from '../runtime.ts';
 import { freshestUsageByShard, seriesOfUsage } from '../controller-state.ts';
 import { faultOf } from '../agent-registry.ts';
+import { sseFrame } from '../event-streams.ts';
 
 export function viewSignature(state: ControllerState): string {
   const usage = freshestUsageByShard(state);
@@ -76,7 +77,7 @@ export class LiveHub {
     client.write = stream.write;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.flushHeaders();
-    client.write(`retry: 2000\nevent: hello\ndata: ${JSON.stringify({ at: new Date().toISOString() })}\n\n`);
+    client.write(`retry: 2000\n${sseFrame('hello', { at: new Date().toISOString() })}`);
     // Events the page missed since it was rendered (or since the stream dropped).
     const since = Number(req.headers['last-event-id'] ?? req.query.since ?? 0);
     if (Number.isFinite(since) && since > 0) for (const e of this.rt.state.recentEvents(200, since).reverse()) this.sendTo(client, 'timeline', e, e.id);
@@ -86,7 +87,7 @@ export class LiveHub {
   }
 
   private sendTo(c: Client, type: string, data: unknown, id?: number): void {
-    c.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+    c.write(sseFrame(type, data, id));
   }
 
   private broadcast(type: string, data: unknown, id?: number): void {
