@@ -128,6 +128,10 @@ export class ApplyPipeline {
     return p;
   }
 
+  private get blameWindowMs(): number {
+    return this.o.outageBlameWindowMs ?? DEFAULT_OUTAGE_BLAME_WINDOW_MS;
+  }
+
   get prometheusReachable(): boolean {
     return this.reachable;
   }
@@ -149,7 +153,7 @@ export class ApplyPipeline {
     }
     if (this.outage) return;
     const now = Date.now();
-    const recent = this.lastLoad && now - this.lastLoad.at <= (this.o.outageBlameWindowMs ?? DEFAULT_OUTAGE_BLAME_WINDOW_MS) ? this.lastLoad : null;
+    const recent = this.lastLoad && now - this.lastLoad.at <= this.blameWindowMs ? this.lastLoad : null;
     const blamed = loading ?? (recent ? { revision: recent.revision, hash: recent.hash } : null);
     this.outage = { since: now, blamed };
     this.o.log.warn('Prometheus went down', { blamedRevision: blamed?.revision ?? null });
@@ -160,7 +164,7 @@ export class ApplyPipeline {
     const o = this.outage;
     if (!o) return undefined;
     const since = new Date(o.since).toISOString();
-    const windowS = Math.round((this.o.outageBlameWindowMs ?? DEFAULT_OUTAGE_BLAME_WINDOW_MS) / 1000);
+    const windowS = Math.round(this.blameWindowMs / 1000);
     if (!o.blamed) return { since, cause: 'before-document', reason: `Prometheus has been down since ${since}, before this document was written, and no configuration was loaded within ${windowS} s before that: the document cannot have caused it` };
     if (o.blamed.hash === doc.hash) return { since, cause: 'with-document', reason: `Prometheus went down at ${since}, while this document (revision ${o.blamed.revision}) was being loaded or within ${windowS} s after: it may be what brought Prometheus down` };
     return { since, cause: 'with-document', reason: `Prometheus went down at ${since}, within ${windowS} s after revision ${o.blamed.revision} was loaded: that configuration may have brought it down, so this document is not rolled on past it` };
