@@ -59,7 +59,3 @@ export const ALL_RULES: readonly Rule[] = [
   limitAboveMax,
   shardOverBudget,
 ];
-
-export function ruleById(id: string): Rule | undefined {
-  return ALL_RULES.find((r) => r.id === id);
-}

@@ -32,24 +32,6 @@ export function forEachJob(repo: ParsedRepository, fn: (visit: JobVisit) => void
   }
 }
 
-export interface TargetVisit extends JobVisit {
-  address: unknown;
-  /** Path of the address itself. */
-  targetPath: PathSegment[];
-}
-
-/** Every static target of every job: `targets` and `target_groups[].targets`. */
-export function forEachTarget(repo: ParsedRepository, fn: (visit: TargetVisit) => void): void {
-  forEachJob(repo, (v) => {
-    if (Array.isArray(v.job.targets)) v.job.targets.forEach((t, i) => fn({ ...v, address: t, targetPath: [...v.path, 'targets', i] }));
-    if (Array.isArray(v.job.target_groups)) {
-      v.job.target_groups.forEach((g, gi) => {
-        if (isRecord(g) && Array.isArray(g.targets)) g.targets.forEach((t, i) => fn({ ...v, address: t, targetPath: [...v.path, 'target_groups', gi, 'targets', i] }));
-      });
-    }
-  });
-}
-
 export type ShardEntry = { shard: RecordLike; path: PathSegment[] };
 
 // Computed once per shards.yaml parse: rules call shardsByName/shardSetting per job, and a 5,000-file
