@@ -105,6 +105,15 @@ export class ShardWorker {
     return !!desired && desired.hash !== target.hash;
   }
 
+  /** Checked before each replica: a superseded target is paused; only the leader pushes. */
+  private mayPush(target: DesiredDocument): boolean {
+    if (this.outdated(target)) {
+      this.pause(target);
+      return false;
+    }
+    return this.o.leadership.isLeader();
+  }
+
   /** Stops pushing a superseded document; the shard takes the newest one when its wave releases it. */
   private pause(target: DesiredDocument): void {
     const r = this.shard.rollout;
@@ -118,8 +127,7 @@ export class ShardWorker {
     const s = this.shard;
     const target = s.released;
     if (!target) return;
-    if (this.outdated(target)) return this.pause(target);
-    if (!this.o.leadership.isLeader()) return;
+    if (!this.mayPush(target)) return;
     const replicas = this.o.registry.replicasOf(s.name);
     if (replicas.length === 0) return;
     if (replicas.every((r) => this.settled(r, target))) {
@@ -138,8 +146,7 @@ export class ShardWorker {
         this.again = true; // a newer revision: start over with it, from the first replica
         return;
       }
-      if (this.outdated(target)) return this.pause(target);
-      if (!this.o.leadership.isLeader()) return; // stepped down mid-pass: the new leader goes on from what agents report
+      if (!this.mayPush(target)) return; // superseded, or stepped down mid-pass: the new leader goes on from what agents report
       if (this.settled(rec, target)) continue;
       if (rec.reachable === false) {
         pending = true;
