@@ -39,10 +39,10 @@ export async function fetchWithDeadline(url: string, init: RequestInit, timeoutM
 
 /** Reads the body up to `maxBytes`; past it, stops reading (aborting the request) instead of buffering a peer's flood. */
 async function readAtMost(res: Response, maxBytes: number, ac: AbortController): Promise<ArrayBuffer> {
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
+  const declared = declaredTooLarge(res.headers.get('content-length'), maxBytes);
+  if (declared) {
     ac.abort();
-    throw new BodyTooLarge(`answer of ${declared} bytes is larger than the ${maxBytes} allowed`);
+    throw declared;
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -51,13 +51,23 @@ async function readAtMost(res: Response, maxBytes: number, ac: AbortController):
       size += chunk.byteLength;
       if (size > maxBytes) {
         ac.abort();
-        throw new BodyTooLarge(`answer is larger than the ${maxBytes} bytes allowed`);
+        throw readTooLarge(maxBytes);
       }
       chunks.push(chunk);
     }
   }
   const all = Buffer.concat(chunks);
   return all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+}
+
+// Both transports refuse a body the same way: on its declared length before reading, or once reading passes the limit.
+function declaredTooLarge(contentLength: string | null | undefined, maxBytes: number): BodyTooLarge | undefined {
+  const declared = Number(contentLength);
+  return Number.isFinite(declared) && declared > maxBytes ? new BodyTooLarge(`answer of ${declared} bytes is larger than the ${maxBytes} allowed`) : undefined;
+}
+
+function readTooLarge(maxBytes: number): BodyTooLarge {
+  return new BodyTooLarge(`answer is larger than the ${maxBytes} bytes allowed`);
 }
 
 /** An answer read whole (requestWithDeadline). */
@@ -119,13 +129,13 @@ function requestOnce(url: string, init: { method: string; headers?: Record<strin
     cancel?.addEventListener('abort', onCancel, { once: true });
     const req = (tls ? httpsRequest : httpRequest)(target, { method: init.method, headers, agent: tls ? httpsAgent : httpAgent }, (res) => {
       answered = true;
-      const declared = Number(res.headers['content-length']);
-      if (Number.isFinite(declared) && declared > maxBytes) return finish(new BodyTooLarge(`answer of ${declared} bytes is larger than the ${maxBytes} allowed`));
+      const declared = declaredTooLarge(res.headers['content-length'], maxBytes);
+      if (declared) return finish(declared);
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.byteLength;
-        if (size > maxBytes) return finish(new BodyTooLarge(`answer is larger than the ${maxBytes} bytes allowed`));
+        if (size > maxBytes) return finish(readTooLarge(maxBytes));
         chunks.push(chunk);
       });
       res.on('end', () => {
