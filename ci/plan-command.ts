@@ -85,11 +85,9 @@ export async function run(argv: string[]): Promise<number> {
   const head = compileRepository(headSource, { rules: ALL_RULES });
   const plan = computePlan(base.model, head.model, changedPaths(baseSource, headSource));
   const extras: PlanExtras = { base: values.base, head: values.head!, headFindings: head.findings, liveNotes: [] };
-  if (values.controller) {
-    const token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : process.env.PROMSHARD_TOKEN;
-    extras.liveNotes = await liveFleetNotes(values.controller, token, plan, head.model);
-  }
-  const splits = await splitEstimates(head.model, values, values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : process.env.PROMSHARD_TOKEN);
+  const token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : process.env.PROMSHARD_TOKEN;
+  if (values.controller) extras.liveNotes = await liveFleetNotes(values.controller, token, plan, head.model);
+  const splits = await splitEstimates(head.model, values, token);
   const splitLines = formatSplitEstimates(splits);
   if (values.format === 'json') process.stdout.write(JSON.stringify({ ...plan, findings: head.findings, liveNotes: extras.liveNotes, splits }, null, 2) + '\n');
   else if (values.format === 'markdown') process.stdout.write(formatPlanMarkdown(plan, extras) + (splitLines.length ? `\n\`\`\`text${splitLines.join('\n')}\n\`\`\`\n` : ''));
