@@ -160,6 +160,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write('promshard controller: warning: --open-read-access on a non-loopback address exposes the fleet status to anyone who can connect\n');
   }
   let leaderElection: Parameters<typeof startController>[0]['leaderElection'];
+  /** Read once for the Lease and reused for the rollout Events (the leader records them). */
+  let leaderKube: Awaited<ReturnType<typeof loadKubeConfig>> | undefined;
   if (flags['leader-elect']) {
     const durations = {
       leaseDurationMs: requireDurationMs(flags['lease-duration']!, '--lease-duration'),
@@ -178,6 +180,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`promshard controller: --leader-elect: ${(err as Error).message}\n`);
       return 2;
     }
+    leaderKube = loaded;
     const namespace = flags['lease-namespace'] ?? loaded.namespace;
     leaderElection = {
       store: await kubernetesLeaseStore(loaded.kc, namespace, flags['lease-name']!),
@@ -205,9 +208,9 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   let kubernetesEvents: Parameters<typeof startController>[0]['kubernetesEvents'];
-  if (leaderElection) {
+  if (leaderElection && leaderKube) {
     const pattern = flags['shard-statefulset']!;
-    const loaded = await loadKubeConfig({ kubeconfig: flags.kubeconfig });
+    const loaded = leaderKube;
     kubernetesEvents = { sink: await kubernetesEventSink(loaded.kc), namespace: flags['lease-namespace'] ?? loaded.namespace, statefulSet: (shard) => pattern.replaceAll('{shard}', shard) };
   }
   let commitStatus: Parameters<typeof startController>[0]['commitStatus'];
