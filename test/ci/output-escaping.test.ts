@@ -5,14 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { formatGithub, formatJson, formatText } from '../../ci/output/format-findings.ts';
 import { formatPlanMarkdown, formatPlanText } from '../../ci/plan/format-plan.ts';
 import type { Finding } from '../../core/findings/finding.ts';
 import { escapeUnsafeCharacters, UNSAFE_CHARACTER } from '../../core/text/unsafe-characters.ts';
 import { writeRepository, BASIC_SHARDS_YAML } from '../support/repo-fixture.ts';
+import { PROMSHARD_BIN as BIN } from '../support/fleet.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/promshard.mjs', import.meta.url));
 const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
 const opts = { displayPath: (f: string) => f, color: false, filesChecked: 1 };
 const finding: Finding = {

@@ -5,12 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { createGitRepo } from '../support/git-repo.ts';
 import { compileFiles } from '../support/repo-fixture.ts';
 import { splitOfTarget } from '../../core/placement/hashmod.ts';
+import { PROMSHARD_BIN as BIN } from '../support/fleet.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/promshard.mjs', import.meta.url));
 const LIGHT = Array.from({ length: 40 }, (_, i) => `light-${i}.internal:9100`);
 const HEAVY = Array.from({ length: 4 }, (_, i) => `heavy-${i}.internal:9100`);
 const shardsYaml = (split: number, maxTargets: number, maxSeries = 100000) =>

@@ -9,12 +9,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createGitRepo, type TestGitRepo } from '../support/git-repo.ts';
 import { resolveControllerRepository, resolveRepositoryDir } from '../../ci/repository-location.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { PROMSHARD_BIN as BIN } from '../support/fleet.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/promshard.mjs', import.meta.url));
 const SHARDS = `shards:
   - name: apps
     replicas: 1

@@ -5,7 +5,6 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { CardinalityFlag } from '../../core/protocol/cardinality-flag.ts';
 import { DEFAULT_CARDINALITY_THRESHOLDS } from '../../core/protocol/cardinality-flag.ts';
 import type { RelabelConfig } from '../../schemas/model.ts';
@@ -13,8 +12,7 @@ import { buildFix, planFix } from '../../shard-agent/cardinality/fix-suggestion.
 import { flagId } from '../../shard-agent/cardinality/flag.ts';
 import type { HostedRepo } from '../support/githost-server.ts';
 import { createGitRepo, type TestGitRepo } from '../support/git-repo.ts';
-
-export const BIN = fileURLToPath(new URL('../../bin/promshard.mjs', import.meta.url));
+import { PROMSHARD_BIN as BIN } from '../support/fleet.ts';
 
 /** A flag as the agent raises it: the fix is computed from `values` by the analyzer's own code. */
 export async function makeFlag(o: { shard?: string; job: string; metric: string; label: string; file: string; line?: number; team?: string; values: string[]; existing?: RelabelConfig[] | null; examples?: string[] }): Promise<CardinalityFlag> {

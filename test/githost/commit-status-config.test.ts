@@ -7,14 +7,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CommitStatusConfigError, gitHostForStatuses, readCommitStatusFile, resolveCommitStatus } from '../../central-controller/commit-status/config.ts';
 import { shortScrapeError, statusesForRevision } from '../../central-controller/commit-status/statuses-for-revision.ts';
 import type { RevisionLife } from '../../central-controller/revision-life.ts';
 import { startGitHostServer } from '../support/githost-server.ts';
 import { GitRepo, SHARDS_YAML, teamFile, waitFor } from '../controller/helpers.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/promshard.mjs', import.meta.url));
+import { PROMSHARD_BIN as BIN } from '../support/fleet.ts';
 
 test('settings: flags win over the file; missing host, repo or token file and bad URLs are refused precisely', () => {
   const dir = mkdtempSync(join(tmpdir(), 'promshard-cs-config-'));

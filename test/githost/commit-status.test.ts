@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
@@ -19,10 +18,10 @@ import { startExporter, type Exporter } from '../support/exporters.ts';
 import { startGitHostServer, type GitHostServer, type StoredStatus } from '../support/githost-server.ts';
 import { freePort, PROMETHEUS_BIN, waitForReady } from '../support/prometheus.ts';
 import { allOnRevision, TOKEN, GitRepo, launchController, metricValue, newControllerPort, startReplica, stopReplica, teamFile, tempDir, waitFor, webhook, type Replica } from '../controller/helpers.ts';
+import { PROMSHARD_BIN as BIN } from '../support/fleet.ts';
 
 const STATUS_TOKEN = 'ghp_status_writer_7f3a9c21';
 const PR_TOKEN = 'ghs_pull_request_token_41b2';
-const BIN = fileURLToPath(new URL('../../bin/promshard.mjs', import.meta.url));
 const EXTERNAL = 'https://promshard.example.org';
 // One shard, short intervals: a new target's first scrape comes within about a second.
 const SHARDS = `defaults:

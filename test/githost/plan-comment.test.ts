@@ -9,14 +9,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BASIC_SHARDS_YAML } from '../support/repo-fixture.ts';
 import { createGitRepo, type TestGitRepo } from '../support/git-repo.ts';
 import { startGitHostServer, type GitHostServer } from '../support/githost-server.ts';
 import { commentBody, PLAN_MARKER, postPlanComment } from '../../ci/plan/pr-comment.ts';
 import { createGitHost } from '../../core/githost/index.ts';
+import { PROMSHARD_BIN as BIN } from '../support/fleet.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/promshard.mjs', import.meta.url));
 const WRITE = 'ghs_actions_token_5d1e7f0a';
 const JOB = 'glcbt-job-token-3a9c55e1';
 const team = (name: string, shard: string, job: string, targets: string[]) =>
