@@ -12,7 +12,7 @@ export const SPLIT_HASH_LABEL = '__tmp_promshard_hash';
 export const RESERVED_LABEL_PREFIX = '__tmp_promshard_';
 
 export function splitName(shard: string, index: number, count: number): string {
-  return count <= 1 ? shard : `${shard}.s${index}`;
+  return unitName(shard, count <= 1 ? undefined : index);
 }
 
 /** The document name an agent serves, from its `--shard` and optional `--split`. */
