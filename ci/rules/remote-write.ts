@@ -70,6 +70,7 @@ export const remoteWrite: Rule = {
     const team = typeof teamValue === 'string' ? teamValue : BUILTIN_DEFAULTS.observability_team;
     // credential-path reports a bad secrets_root; the schema a bad team name.
     const dir = root?.ok ? `${root.normalised}/${team}` : undefined;
+    const dirShown = dir ?? '<secrets_root>/<observability_team>';
 
     const namesByList = new Map<string, Map<string, PathSegment[]>>();
     forEachRemoteWrite(data, ({ entry, path, shard }) => {
@@ -87,7 +88,7 @@ export const remoteWrite: Rule = {
           report({ path: [...path, 'url'], message: `${what}: url scheme ${quote(url.protocol.slice(0, -1))} is not http or https`, hint: 'Prometheus remote-writes over HTTP: use an https:// URL' });
         } else if (url && (url.username !== '' || url.password !== '')) {
           // The URL itself is not quoted: it holds the credential this finding is about.
-          report({ path: [...path, 'url'], message: `${what}: url carries user:password credentials, which would be stored in git and shown by Prometheus's /api/v1/status/config`, hint: `remove them from the URL and use basic_auth with password_file under ${dir ?? '<secrets_root>/<observability_team>'}/` });
+          report({ path: [...path, 'url'], message: `${what}: url carries user:password credentials, which would be stored in git and shown by Prometheus's /api/v1/status/config`, hint: `remove them from the URL and use basic_auth with password_file under ${dirShown}/` });
         } else if (url && url.hostname === '') {
           report({ path: [...path, 'url'], message: `${what}: url ${quote(entry.url)} has no host`, hint: 'write the receiver\'s host, e.g. https://mimir.example.org/api/v1/push' });
         }
@@ -115,9 +116,9 @@ export const remoteWrite: Rule = {
       if (isRecord(entry.headers)) {
         for (const name of Object.keys(entry.headers)) {
           if (RESERVED_HEADERS.has(name.toLowerCase())) {
-            report({ path: [...path, 'headers', name], onKey: true, message: `${what}: header ${quote(name)} is reserved: Prometheus refuses to load a remote_write that sets it`, hint: name.toLowerCase().includes('auth') ? `use authorization with credentials_file under ${dir ?? '<secrets_root>/<observability_team>'}/` : 'remove it; Prometheus sets it itself' });
+            report({ path: [...path, 'headers', name], onKey: true, message: `${what}: header ${quote(name)} is reserved: Prometheus refuses to load a remote_write that sets it`, hint: name.toLowerCase().includes('auth') ? `use authorization with credentials_file under ${dirShown}/` : 'remove it; Prometheus sets it itself' });
           } else if (CREDENTIAL_HEADER.test(name)) {
-            report({ path: [...path, 'headers', name], onKey: true, message: `${what}: header ${quote(name)} looks like a credential, and its value would be stored in git`, hint: `send credentials with authorization.credentials_file or basic_auth.password_file under ${dir ?? '<secrets_root>/<observability_team>'}/` });
+            report({ path: [...path, 'headers', name], onKey: true, message: `${what}: header ${quote(name)} looks like a credential, and its value would be stored in git`, hint: `send credentials with authorization.credentials_file or basic_auth.password_file under ${dirShown}/` });
           }
         }
       }
