@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { RunningController } from '../../central-controller/start-controller.ts';
 import { prometheusInstalled, type RunningPrometheus } from '../support/prometheus.ts';
-import { api, GitRepo, launchController, newControllerPort, READ_TOKEN, SHARDS_YAML, startReplica, stopReplica, teamFile, tempDir, waitFor, webhook, type Replica } from './helpers.ts';
+import { allOnRevision, api, GitRepo, launchController, newControllerPort, READ_TOKEN, SHARDS_YAML, startReplica, stopReplica, teamFile, tempDir, waitFor, webhook, type Replica } from './helpers.ts';
 
 const routers = (targets: string[]) => ({ 'teams/netops/routers.yaml': teamFile('netops', 'networking', { routers: targets }) });
 
@@ -155,7 +155,7 @@ describe('a replica whose Prometheus is down (real Prometheus, agents, git)', { 
 
     // Prometheus comes back and loads the document after all: a proves it, and the rollout goes on to b.
     await a.prometheus.restart();
-    await waitFor('both replicas run the third revision', () => [a, b].every((r) => r.agent.status().applied?.revision === third && r.agent.status().applied?.verified), 20_000);
+    await waitFor('both replicas run the third revision', () => allOnRevision([a, b], third), 20_000);
     assert.match(await runningConfig(b.prometheus.url), /9103/);
   });
 });

@@ -8,7 +8,7 @@ import { deriveAgentToken } from '../../core/http/agent-credential.ts';
 import { buildShardDocuments } from '../../core/render/shard-documents.ts';
 import { splitOfTarget } from '../../core/placement/hashmod.ts';
 import { compileFiles } from '../support/repo-fixture.ts';
-import { api, GitRepo, launchController, newControllerPort, startReplica, stopReplica, tempDir, waitFor, webhook, type Replica } from './helpers.ts';
+import { allOnRevision, api, GitRepo, launchController, newControllerPort, startReplica, stopReplica, tempDir, waitFor, webhook, type Replica } from './helpers.ts';
 
 const SHARDS = `defaults:
   interval: 15s
@@ -48,7 +48,7 @@ test('split shard: each split rolls out its own document to its own replicas, ea
     const docs = buildShardDocuments(model, { revision: sha, generation: 1, committedAt: '' });
 
     // The API lists the splits by their document names, each with its own replicas.
-    await waitFor('both splits applied on every replica', async () => replicas.every((r) => r.agent.status().applied?.revision === sha && r.agent.status().applied?.verified), 60_000);
+    await waitFor('both splits applied on every replica', () => allOnRevision(replicas, sha), 60_000);
     const shards = await api(url, '/v1/shards');
     const names = (shards.body.shards ?? shards.body).map((s: { name?: string; shard?: string }) => s.name ?? s.shard).sort();
     assert.deepEqual(names, ['storage', 'web.s0', 'web.s1']);
@@ -84,7 +84,7 @@ test('split shard: each split rolls out its own document to its own replicas, ea
     await s1a!.prometheus.stop();
     const sha2 = repo.commit({ 'teams/web/main.yaml': teamFile([...TARGETS, '127.0.0.1:21999', '127.0.0.1:21998']) });
     assert.equal(await webhook(url), 202);
-    await waitFor('split 0 on the new revision while split 1 is halted', async () => replicas.filter((r) => r.shard === 'web.s0').every((r) => r.agent.status().applied?.revision === sha2 && r.agent.status().applied?.verified), 60_000);
+    await waitFor('split 0 on the new revision while split 1 is halted', () => allOnRevision(replicas.filter((r) => r.shard === 'web.s0'), sha2), 60_000);
     const halted = await waitFor('split 1 halted at its first replica', async () => {
       const v = (await api(url, '/v1/shards/web.s1')).body;
       const b = v.replicas.find((r: { replica: string }) => r.replica === 'b');
