@@ -47,15 +47,6 @@ export class AgentClient {
     private readonly signal?: AbortSignal,
   ) {}
 
-  private async call(agent: AgentTarget, path: string, init: CallInit, timeoutMs = this.timeoutMs, maxBytes?: number): Promise<BufferedAnswer> {
-    try {
-      return await requestWithDeadline(`${agent.url}${path}`, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${this.token(agent)}` } }, timeoutMs, this.signal, maxBytes);
-    } catch (err) {
-      const e = err as Error & { code?: string; cause?: { code?: string } };
-      throw new AgentUnreachable(err instanceof DeadlineExceeded ? e.message : (e.code ?? e.cause?.code ?? e.message), { cause: err });
-    }
-  }
-
   /** `term`: the leader's term stamped on the document (Kubernetes mode; 0 leaves it out). */
   async push(agent: AgentTarget, doc: DesiredDocument, timeoutMs = this.timeoutMs, term = 0): Promise<PushAnswer> {
     const res = await this.read(agent, 'apply', '/v1/apply', { method: 'POST', headers: { 'content-type': 'application/json' }, body: serialized(doc, term) }, timeoutMs);
@@ -95,13 +86,14 @@ export class AgentClient {
     return checked('targets', await this.getJson(agent, 'targets', `/v1/targets?${query}`, timeoutMs));
   }
 
-  /** A call whose answer body is bounded: past the bound, the answer is the agent's fault. */
+  /** A call whose answer body is bounded: past the bound, the answer is the agent's fault; no answer is `AgentUnreachable`. */
   private async read(agent: AgentTarget, endpoint: keyof typeof MAX_ANSWER_BYTES, path: string, init: CallInit, timeoutMs: number): Promise<BufferedAnswer> {
     try {
-      return await this.call(agent, path, init, timeoutMs, MAX_ANSWER_BYTES[endpoint]);
+      return await requestWithDeadline(`${agent.url}${path}`, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${this.token(agent)}` } }, timeoutMs, this.signal, MAX_ANSWER_BYTES[endpoint]);
     } catch (err) {
-      if (err instanceof AgentUnreachable && err.cause instanceof BodyTooLarge) throw new AgentProtocolError(endpoint, err.cause.message);
-      throw err;
+      if (err instanceof BodyTooLarge) throw new AgentProtocolError(endpoint, err.message);
+      const e = err as Error & { code?: string; cause?: { code?: string } };
+      throw new AgentUnreachable(err instanceof DeadlineExceeded ? e.message : (e.code ?? e.cause?.code ?? e.message), { cause: err });
     }
   }
 
