@@ -101,11 +101,6 @@ export async function commitFileSet(set: StagedFileSet): Promise<number> {
   return Date.now();
 }
 
-/** Replaces the file set; returns Date.now() after the last rename. */
-export async function writeFileSet(layout: ConfigLayout, files: readonly { path: string; content: string }[], removePaths: readonly string[]): Promise<number> {
-  return commitFileSet(await stageFileSet(layout, files, removePaths));
-}
-
 /** Puts a snapshot back on disk (files with `content: null` are removed). */
 export async function restoreSnapshot(layout: ConfigLayout, snapshot: FileSnapshot): Promise<number> {
   const present = snapshot.files.filter((f) => f.content !== null) as { path: string; content: string }[];
