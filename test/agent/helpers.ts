@@ -39,6 +39,14 @@ export async function startExporter(): Promise<{ url: string; hostPort: string; 
   };
 }
 
+/**
+ * A quiet agent (replica a, no promtool, no logs) on the given files, for tests that stop it and start
+ * it again on the same state directory, or write that directory before it starts.
+ */
+export function launchQuietAgent(prometheusUrl: string, configFile: string, stateDir: string): Promise<RunningAgent> {
+  return startAgent({ shard: SHARD, replica: 'a', prometheusUrl, configFile, stateDir, token: TOKEN, promtool: null, probeIntervalMs: 200, reloadTimeoutMs: 5000, defaultMetrics: false, logWrite: () => undefined });
+}
+
 export interface Fixture {
   dir: string;
   configFile: string;

@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { startAgent, type RunningAgent } from '../../shard-agent/start-agent.ts';
+import type { RunningAgent } from '../../shard-agent/start-agent.ts';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus.ts';
-import { configWithJobs, makeDoc, SHARD, TOKEN } from '../agent/helpers.ts';
+import { configWithJobs, launchQuietAgent, makeDoc, TOKEN } from '../agent/helpers.ts';
 import type { AgentStatus, ApplyResponse } from '../../core/protocol/agent-api.ts';
 import { validateProtocol } from '../../core/protocol/protocol-validator.ts';
 
@@ -19,7 +19,7 @@ describe('agent fencing by leader term', () => {
   const stateDir = join(dir, 'state');
   let prometheus: RunningPrometheus;
   let agent: RunningAgent | undefined;
-  const launch = () => startAgent({ shard: SHARD, replica: 'a', prometheusUrl: prometheus.url, configFile, stateDir, token: TOKEN, promtool: null, probeIntervalMs: 200, reloadTimeoutMs: 5000, defaultMetrics: false, logWrite: () => undefined });
+  const launch = () => launchQuietAgent(prometheus.url, configFile, stateDir);
   after(async () => {
     await agent?.close();
     await prometheus?.destroy();
