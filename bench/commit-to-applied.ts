@@ -17,15 +17,11 @@ import { startController } from '../central-controller/start-controller.ts';
 import { startAgent, type RunningAgent } from '../shard-agent/start-agent.ts';
 import { freePort, startPrometheus, type RunningPrometheus } from '../test/support/prometheus.ts';
 import { benchRepo } from './support/bench-repo.ts';
+import { percentile } from './support/percentile.ts';
 
 const TOKEN = 'bench-token-4f1d2c8e9a';
 const SECRET = 'bench-webhook-secret-77c1';
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx];
-}
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -25,6 +25,7 @@ import { startController } from '../central-controller/start-controller.ts';
 import { startAgent, type RunningAgent } from '../shard-agent/start-agent.ts';
 import { freePort, startPrometheus, type RunningPrometheus } from '../test/support/prometheus.ts';
 import { benchRepo } from './support/bench-repo.ts';
+import { percentile } from './support/percentile.ts';
 
 const TOKEN = 'bench-token-first-scrape-3a9c';
 const SECRET = 'bench-webhook-secret-first-scrape-51e0';
@@ -32,10 +33,6 @@ const SECRET = 'bench-webhook-secret-first-scrape-51e0';
 const INTERVAL = '5s';
 const TIMEOUT = '4s';
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
