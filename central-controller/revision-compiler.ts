@@ -140,7 +140,9 @@ export class RevisionCompiler {
       if (sha === this.adoptedSha) break;
       const at = await this.judged(sha, subdir);
       const blob = at.blobs.get(path);
-      if (!blob || blob === headBlob || at.broken.has(path)) continue;
+      if (!blob || at.broken.has(path)) continue;
+      // The head's own version had no error in an earlier commit: it is the last good version, so
+      // an error on it now comes from another file (a duplicate that file introduced), not from it.
       found = { blob, revision: sha, bytes: await this.blob(path, blob) };
       break;
     }

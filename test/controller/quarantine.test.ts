@@ -142,6 +142,23 @@ describe('quarantine', () => {
     assert.match(r.body.held, /every file involved at its last good version.*teams\/storage\/disks\.yaml/);
   });
 
+  it("after a restart, a job name another team's new file duplicates quarantines that new file, never the other team's unchanged good file", async () => {
+    // Found by the fault suite (PROMSHARD_FAULT_SEED=1234797291): after a restart, the unchanged file's
+    // last good version is its head version itself; skipping it made the file look like it never had
+    // one, so it was left out and the newcomer's duplicate job took its place.
+    const repo = new GitRepo();
+    cleanups.push(() => repo.destroy());
+    const disks = teamFile('storage', 'storage', { disks: ['127.0.0.1:9201'] });
+    repo.commit({ 'shards.yaml': SHARDS_YAML, [ROUTERS]: teamFile('netops', 'networking', { routers: ['127.0.0.1:9101'] }), [DISKS]: disks });
+    repo.commit({ [DISKS]: disks.replace('disks', 'disks\n    targtes: []') }, 'storage broken for a while');
+    repo.commit({ [DISKS]: disks, 'teams/netops/dup.yaml': teamFile('netops', 'networking', { disks: ['127.0.0.1:9109'] }) }, 'storage fixed; netops adds a job named like storage\'s');
+    const { url, doc } = await controllerOn(repo);
+    const r = await api(url, '/v1/repository');
+    assert.deepEqual(r.body.quarantined.map((q: { file: string }) => q.file), ['teams/netops/dup.yaml']);
+    assert.match(doc('storage'), /job_name: disks/);
+    assert.doesNotMatch(doc('networking'), /127\.0\.0\.1:9109/);
+  });
+
   it('after a restart with an empty state directory, the last good version is found in git history', async () => {
     const repo = new GitRepo();
     cleanups.push(() => repo.destroy());
