@@ -9,6 +9,8 @@ export interface ReloadGauges {
   successful: number;
   /** prometheus_config_last_reload_success_timestamp_seconds. */
   successTimestamp: number;
+  /** process_start_time_seconds when /metrics has it (it sorts before the gauges): which Prometheus process answered. */
+  processStartTime?: number;
 }
 
 export class PrometheusClient {
@@ -58,6 +60,7 @@ export class PrometheusClient {
     let text = '';
     let successful: number | undefined;
     let successTimestamp: number | undefined;
+    let processStartTime: number | undefined;
     try {
       for (;;) {
         const { done, value } = await reader.read();
@@ -66,6 +69,7 @@ export class PrometheusClient {
         const complete = done ? text : text.slice(0, text.lastIndexOf('\n') + 1);
         successful ??= gaugeValue(complete, 'prometheus_config_last_reload_successful');
         successTimestamp ??= gaugeValue(complete, 'prometheus_config_last_reload_success_timestamp_seconds');
+        processStartTime ??= gaugeValue(complete, 'process_start_time_seconds');
         if ((successful !== undefined && successTimestamp !== undefined) || done) break;
         // Keep only the unsearched tail (plus the found lines are already parsed).
         text = text.slice(complete.length);
@@ -74,7 +78,19 @@ export class PrometheusClient {
       await reader.cancel().catch(() => undefined);
     }
     if (successful === undefined || successTimestamp === undefined) throw new Error('Prometheus /metrics lacks prometheus_config_last_reload_* gauges');
-    return { successful, successTimestamp };
+    return { successful, successTimestamp, ...(processStartTime !== undefined ? { processStartTime } : {}) };
+  }
+
+  /** The --config.file flag, as Prometheus was started (`/api/v1/status/flags`). */
+  async configFileFlag(): Promise<string | undefined> {
+    const res = await this.request('/api/v1/status/flags', { headers: { 'accept-encoding': 'identity' } });
+    if (!res.ok) {
+      await res.arrayBuffer().catch(() => undefined);
+      throw new PrometheusUnreachable(`Prometheus /api/v1/status/flags answered ${res.status}`);
+    }
+    const body = (await res.json()) as { data?: Record<string, unknown> };
+    const flag = body.data?.['config.file'];
+    return typeof flag === 'string' ? flag : undefined;
   }
 
   /** `/api/v1/targets?state=active` as Prometheus answers it (read by target-health.ts). */
