@@ -238,6 +238,11 @@ export interface SplitUnit {
   index: number;
   count: number;
   by: string;
+  /**
+   * Set only while the shard is being resharded (core/placement/reshard-overlap.ts): the split this
+   * unit was under the previous layout, whose targets it keeps too until their new split has scraped them.
+   */
+  previous?: { index: number; count: number; by: string };
 }
 
 export interface CompiledRepository {

@@ -9,6 +9,8 @@ export const DEFAULT_SPLIT_BY = '__address__';
 
 /** Label promshard's own hashmod writes; team relabel rules may not touch `__tmp_promshard_*` (rule reserved-relabel-label). */
 export const SPLIT_HASH_LABEL = '__tmp_promshard_hash';
+/** The same hash under the previous layout, written only while a shard is being resharded. */
+export const PREVIOUS_SPLIT_HASH_LABEL = '__tmp_promshard_hash_previous';
 export const RESERVED_LABEL_PREFIX = '__tmp_promshard_';
 
 export function splitName(shard: string, index: number, count: number): string {
