@@ -2,7 +2,7 @@
 // a push can be lost, a pull every --pull-interval converges anyway), and send status reports. The
 // controller being down never stops the agent: every call retries with exponential backoff and
 // jitter, and reports queue in a bounded drop-oldest queue so that reporting never blocks an apply.
-import { fetchWithDeadline } from '../core/http/fetch-with-deadline.ts';
+import { requestWithDeadline, type BufferedAnswer } from '../core/http/fetch-with-deadline.ts';
 import type { Logger } from '../core/log/logger.ts';
 import type { AgentRegistration, AgentReport, AgentStatus } from '../core/protocol/agent-api.ts';
 import type { AgentMetrics } from './agent-metrics.ts';
@@ -79,8 +79,9 @@ export class ControllerClient {
     this.o.metrics.reportQueueLength.set(this.reports.length);
   }
 
-  private call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
-    return fetchWithDeadline(
+  // node:http rather than fetch, as for Prometheus (prometheus-client.ts): undici's memory for nothing.
+  private call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<BufferedAnswer> {
+    return requestWithDeadline(
       this.o.url + path,
       {
         method,
@@ -93,8 +94,8 @@ export class ControllerClient {
   }
 
   private describe(err: unknown): string {
-    const cause = (err as { cause?: { code?: string } }).cause;
-    return cause?.code ?? (err as Error).message;
+    const e = err as Error & { code?: string };
+    return e.code ?? e.message;
   }
 
   private async registerThenPullLoop(): Promise<void> {
@@ -132,7 +133,7 @@ export class ControllerClient {
 
   private async registerOnce(): Promise<void> {
     const res = await this.call('POST', '/v1/agents/register', this.o.registration);
-    const text = await res.text();
+    const text = res.body.toString('utf8');
     // The controller's reason matters here: a 403 says this agent holds another replica's credential.
     if (!res.ok) throw new Error(`controller answered ${res.status}${res.status === 403 ? `: ${reasonOf(text)}` : ''}`);
     this.registered = true;
@@ -143,15 +144,9 @@ export class ControllerClient {
   async pullOnce(): Promise<void> {
     const { shard, replica } = this.o.registration;
     const res = await this.call('GET', `/v1/agents/desired?shard=${encodeURIComponent(shard)}&replica=${encodeURIComponent(replica)}`);
-    if (res.status === 404) {
-      await res.arrayBuffer();
-      return;
-    }
-    if (!res.ok) {
-      await res.arrayBuffer();
-      throw new Error(`controller answered ${res.status} to the desired-document pull`);
-    }
-    const doc = (await res.json()) as { hash?: unknown };
+    if (res.status === 404) return;
+    if (!res.ok) throw new Error(`controller answered ${res.status} to the desired-document pull`);
+    const doc = res.json() as { hash?: unknown };
     if (doc.hash === this.o.appliedHash()) return;
     if (doc.hash === this.o.refusedHash()) {
       this.o.log.debug('pulled document was refused by Prometheus before; not retrying it', { hash: String(doc.hash).slice(0, 12) });
@@ -169,7 +164,6 @@ export class ControllerClient {
       if (!report || signal.aborted) continue;
       try {
         const res = await this.call('POST', '/v1/agents/report', report);
-        await res.arrayBuffer();
         // A controller that restarted has forgotten us: register again, then resend.
         if (res.status === 404 || res.status === 410) await this.registerOnce().catch(() => undefined);
         if (!res.ok) throw new Error(`controller answered ${res.status}`);

@@ -1,6 +1,10 @@
 // The few Prometheus HTTP calls the agent needs. "Unreachable" (nothing answers) is kept apart from
 // "answered with an error", because the first means "write and verify later" and the second means
 // "Prometheus refused: roll back".
+//
+// node:http (core requestWithDeadline) rather than fetch: loading undici costs the agent about 12 MB
+// of RSS for the process's life (docs/agent.md, Memory), and these calls need none of it.
+import { requestWithDeadline, type BufferedAnswer, type DeadlineRequestInit } from '../core/http/fetch-with-deadline.ts';
 
 export class PrometheusUnreachable extends Error {}
 
@@ -18,19 +22,18 @@ export class PrometheusClient {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
-  private async request(path: string, init: RequestInit = {}, timeoutMs = this.timeoutMs): Promise<Response> {
+  private async request(path: string, init: Partial<DeadlineRequestInit> = {}, timeoutMs = this.timeoutMs): Promise<BufferedAnswer> {
     try {
-      return await fetch(this.baseUrl + path, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      return await requestWithDeadline(this.baseUrl + path, { method: 'GET', ...init }, timeoutMs);
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new PrometheusUnreachable(`Prometheus at ${this.baseUrl} unreachable: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      const e = err as Error & { code?: string };
+      throw new PrometheusUnreachable(`Prometheus at ${this.baseUrl} unreachable: ${e.code ?? e.message}`);
     }
   }
 
   async ready(): Promise<boolean> {
     try {
       const res = await this.request('/-/ready', {}, Math.min(this.timeoutMs, 2000));
-      await res.arrayBuffer();
       return res.ok;
     } catch {
       return false;
@@ -39,8 +42,8 @@ export class PrometheusClient {
 
   /** POST /-/reload: Prometheus answers only after the reload finished, 500 with its error text on failure. */
   async reload(timeoutMs: number): Promise<{ ok: true } | { ok: false; error: string }> {
-    const res = await this.request('/-/reload', { method: 'POST' }, timeoutMs);
-    const text = (await res.text()).trim();
+    const res = await this.request('/-/reload', { method: 'POST', body: '' }, timeoutMs);
+    const text = res.body.toString('utf8').trim();
     if (res.ok) return { ok: true };
     if (res.status === 403) return { ok: false, error: `Prometheus refused /-/reload (403): start it with --web.enable-lifecycle or use --reload signal` };
     return { ok: false, error: text || `HTTP ${res.status}` };
@@ -50,33 +53,30 @@ export class PrometheusClient {
     // Prometheus's /metrics grows with the number of scrape pools (1.5 MB at 1,000 jobs) and has no
     // filter. Families come sorted by name, so the two prometheus_config_* gauges arrive early: stop
     // reading once both are in. identity encoding spares Prometheus the gzip work on loopback.
-    const res = await this.request('/metrics', { headers: { 'accept-encoding': 'identity' } });
-    if (!res.ok || !res.body) {
-      await res.arrayBuffer().catch(() => undefined);
-      throw new PrometheusUnreachable(`Prometheus /metrics answered ${res.status}`);
-    }
-    const reader = res.body.getReader();
     const decoder = new TextDecoder();
     let text = '';
     let successful: number | undefined;
     let successTimestamp: number | undefined;
     let processStartTime: number | undefined;
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (value) text += decoder.decode(value, { stream: true });
-        // Only complete lines are searched; the tail may be half a line.
-        const complete = done ? text : text.slice(0, text.lastIndexOf('\n') + 1);
-        successful ??= gaugeValue(complete, 'prometheus_config_last_reload_successful');
-        successTimestamp ??= gaugeValue(complete, 'prometheus_config_last_reload_success_timestamp_seconds');
-        processStartTime ??= gaugeValue(complete, 'process_start_time_seconds');
-        if ((successful !== undefined && successTimestamp !== undefined) || done) break;
-        // Keep only the unsearched tail (plus the found lines are already parsed).
-        text = text.slice(complete.length);
-      }
-    } finally {
-      await reader.cancel().catch(() => undefined);
-    }
+    // Only complete lines are searched; the unsearched tail (perhaps half a line) is kept for the next chunk.
+    const search = (complete: string) => {
+      successful ??= gaugeValue(complete, 'prometheus_config_last_reload_successful');
+      successTimestamp ??= gaugeValue(complete, 'prometheus_config_last_reload_success_timestamp_seconds');
+      processStartTime ??= gaugeValue(complete, 'process_start_time_seconds');
+      return successful !== undefined && successTimestamp !== undefined;
+    };
+    const res = await this.request('/metrics', {
+      headers: { 'accept-encoding': 'identity' },
+      consume: (chunk) => {
+        text += decoder.decode(chunk, { stream: true });
+        const end = text.lastIndexOf('\n') + 1;
+        const complete = text.slice(0, end);
+        text = text.slice(end);
+        return search(complete);
+      },
+    });
+    if (!res.ok) throw new PrometheusUnreachable(`Prometheus /metrics answered ${res.status}`);
+    search(text + decoder.decode());
     if (successful === undefined || successTimestamp === undefined) throw new Error('Prometheus /metrics lacks prometheus_config_last_reload_* gauges');
     return { successful, successTimestamp, ...(processStartTime !== undefined ? { processStartTime } : {}) };
   }
@@ -84,11 +84,8 @@ export class PrometheusClient {
   /** The --config.file flag, as Prometheus was started (`/api/v1/status/flags`). */
   async configFileFlag(): Promise<string | undefined> {
     const res = await this.request('/api/v1/status/flags', { headers: { 'accept-encoding': 'identity' } });
-    if (!res.ok) {
-      await res.arrayBuffer().catch(() => undefined);
-      throw new PrometheusUnreachable(`Prometheus /api/v1/status/flags answered ${res.status}`);
-    }
-    const body = (await res.json()) as { data?: Record<string, unknown> };
+    if (!res.ok) throw new PrometheusUnreachable(`Prometheus /api/v1/status/flags answered ${res.status}`);
+    const body = res.json() as { data?: Record<string, unknown> };
     const flag = body.data?.['config.file'];
     return typeof flag === 'string' ? flag : undefined;
   }
@@ -96,11 +93,8 @@ export class PrometheusClient {
   /** `/api/v1/targets?state=active` as Prometheus answers it (read by target-health.ts). */
   async activeTargets(): Promise<{ scrapePool?: unknown; discoveredLabels?: Record<string, unknown>; health?: unknown; lastError?: unknown; lastScrape?: unknown }[]> {
     const res = await this.request('/api/v1/targets?state=active', { headers: { 'accept-encoding': 'identity' } });
-    if (!res.ok) {
-      await res.arrayBuffer().catch(() => undefined);
-      throw new PrometheusUnreachable(`Prometheus /api/v1/targets answered ${res.status}`);
-    }
-    const body = (await res.json()) as { data?: { activeTargets?: unknown } };
+    if (!res.ok) throw new PrometheusUnreachable(`Prometheus /api/v1/targets answered ${res.status}`);
+    const body = res.json() as { data?: { activeTargets?: unknown } };
     return Array.isArray(body.data?.activeTargets) ? body.data.activeTargets : [];
   }
 
@@ -108,7 +102,7 @@ export class PrometheusClient {
   async loadedConfigYaml(): Promise<string> {
     const res = await this.request('/api/v1/status/config', { headers: { 'accept-encoding': 'identity' } });
     if (!res.ok) throw new PrometheusUnreachable(`Prometheus /api/v1/status/config answered ${res.status}`);
-    const body = (await res.json()) as { data?: { yaml?: string } };
+    const body = res.json() as { data?: { yaml?: string } };
     if (typeof body.data?.yaml !== 'string') throw new Error('Prometheus /api/v1/status/config returned no yaml');
     return body.data.yaml;
   }

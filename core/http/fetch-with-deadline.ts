@@ -88,6 +88,19 @@ export interface BufferedAnswer {
 const httpAgent = new HttpAgent({ keepAlive: true, maxFreeSockets: 4 });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxFreeSockets: 4 });
 
+/** What requestWithDeadline sends. */
+export interface DeadlineRequestInit {
+  method: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /**
+   * The body is handed to this chunk by chunk instead of being buffered (the answer's `body` is then
+   * empty); returning true stops reading there, for an answer whose start is all the caller needs
+   * (Prometheus's /metrics). A connection left mid-body is closed, not reused.
+   */
+  consume?: (chunk: Buffer) => boolean | void;
+}
+
 /** A kept-alive connection the peer had closed before our request reached it: nothing was sent, so it is sent again. */
 class StaleConnection extends Error {}
 
@@ -95,7 +108,7 @@ class StaleConnection extends Error {}
  * The same contract as fetchWithDeadline (one deadline over the answer and its body, redirects not
  * followed, the body bounded by `maxBytes`, `cancel` aborting it), on node:http.
  */
-export async function requestWithDeadline(url: string, init: { method: string; headers?: Record<string, string>; body?: string | Buffer }, timeoutMs: number, cancel?: AbortSignal, maxBytes = Number.POSITIVE_INFINITY): Promise<BufferedAnswer> {
+export async function requestWithDeadline(url: string, init: DeadlineRequestInit, timeoutMs: number, cancel?: AbortSignal, maxBytes = Number.POSITIVE_INFINITY): Promise<BufferedAnswer> {
   const deadline = Date.now() + timeoutMs;
   try {
     return await requestOnce(url, init, timeoutMs, timeoutMs, cancel, maxBytes);
@@ -105,7 +118,7 @@ export async function requestWithDeadline(url: string, init: { method: string; h
   }
 }
 
-function requestOnce(url: string, init: { method: string; headers?: Record<string, string>; body?: string | Buffer }, timeoutMs: number, reportedMs: number, cancel: AbortSignal | undefined, maxBytes: number): Promise<BufferedAnswer> {
+function requestOnce(url: string, init: DeadlineRequestInit, timeoutMs: number, reportedMs: number, cancel: AbortSignal | undefined, maxBytes: number): Promise<BufferedAnswer> {
   return new Promise((resolve, reject) => {
     if (cancel?.aborted) return reject(new Error('the call was cancelled'));
     const target = new URL(url);
@@ -133,16 +146,28 @@ function requestOnce(url: string, init: { method: string; headers?: Record<strin
       if (declared) return finish(declared);
       const chunks: Buffer[] = [];
       let size = 0;
+      const answer = (): BufferedAnswer => {
+        const body = Buffer.concat(chunks);
+        const status = res.statusCode ?? 0;
+        return { status, ok: status >= 200 && status < 300, headers: res.headers, body, json: () => JSON.parse(body.toString('utf8')) as unknown };
+      };
       res.on('data', (chunk: Buffer) => {
         size += chunk.byteLength;
         if (size > maxBytes) return finish(readTooLarge(maxBytes));
-        chunks.push(chunk);
+        if (!init.consume) return void chunks.push(chunk);
+        let enough: boolean | void;
+        try {
+          enough = init.consume(chunk);
+        } catch (err) {
+          return finish(err as Error);
+        }
+        if (enough === true) {
+          // Resolved first, so that destroying the request below is not reported as an error.
+          finish(null, answer());
+          req.destroy();
+        }
       });
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        const status = res.statusCode ?? 0;
-        finish(null, { status, ok: status >= 200 && status < 300, headers: res.headers, body, json: () => JSON.parse(body.toString('utf8')) as unknown });
-      });
+      res.on('end', () => finish(null, answer()));
       res.on('error', (err) => finish(err));
       res.on('close', () => finish(new Error('the connection closed before the answer ended')));
     });

@@ -1,6 +1,8 @@
 // Bounded HTTP queries against one Prometheus: every request has a client timeout (and a PromQL
 // `timeout` parameter), at most `concurrency` run at once, every request is counted, and once the
 // cycle's deadline has passed no new request starts (BudgetExceeded is thrown instead).
+// node:http (core requestWithDeadline), not fetch, as everywhere in the agent (docs/agent.md, Memory).
+import { requestWithDeadline } from '../../core/http/fetch-with-deadline.ts';
 
 export class BudgetExceeded extends Error {
   constructor() {
@@ -92,12 +94,12 @@ export function createQueryClient(opts: QueryClientOptions): QueryClient {
       const t0 = performance.now();
       try {
         if (form && path === '/api/v1/query') form.set('timeout', `${Math.max(1, Math.floor(ms / 1000))}s`);
-        const res = await fetch(base + path, {
-          method: form ? 'POST' : 'GET',
-          body: form,
-          signal: AbortSignal.timeout(ms),
-        });
-        const text = await res.text();
+        const res = await requestWithDeadline(
+          base + path,
+          form ? { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8' }, body: form.toString() } : { method: 'GET' },
+          ms,
+        );
+        const text = res.body.toString('utf8');
         bytes += text.length;
         let body: { status?: string; data?: unknown; error?: string };
         try {
