@@ -8,11 +8,12 @@ import type { AgentStatus, ApplyRecord, ApplyResponse, ApplyResult } from '../co
 import type { AgentMetrics } from './agent-metrics.ts';
 import { ApplyQueue, SUPERSEDED } from './apply-queue.ts';
 import { expectedFingerprint } from './expected-config.ts';
-import { commitFileSet, discardStaged, diskMatches, readIfExists, restoreSnapshot, snapshotOnDisk, stageFileSet, type StagedFileSet } from './config-files.ts';
+import { commitFileSet, discardStaged, diskMatches, identifyWritten, readIfExists, restoreSnapshot, snapshotOnDisk, stageFileSet, type StagedFileSet, type WrittenFile } from './config-files.ts';
 import type { ConfigFingerprint } from './config-fingerprint.ts';
 import type { ConfigLayout } from './config-paths.ts';
 import { crashPoint } from './crash-hooks.ts';
 import type { PrometheusClient, ReloadGauges } from './prometheus-client.ts';
+import { ProcessProofs } from './process-proof.ts';
 import { promtoolCheck } from './promtool-check.ts';
 import type { ReloadMethod } from './reload-prometheus.ts';
 import { reconcileAtStartup, type StartupReport } from './startup-reconcile.ts';
@@ -37,6 +38,8 @@ export interface ApplyPipelineOptions {
   log: Logger;
   /** Test-only: sleep this long inside every apply, to make applies overlap. */
   testDelayMs?: number;
+  /** Test-only: called once the new files are in place, before the reload (to race the agent). */
+  testAfterWrite?: () => void | Promise<void>;
   historySize?: number;
   /**
    * An outage of Prometheus that starts this soon after it was asked to load a new document is blamed
@@ -108,8 +111,10 @@ export class ApplyPipeline {
   private outage: Outage | null = null;
   /** The last new document Prometheus was asked to load, and when that ended (ms). */
   private lastLoad: { revision: string; hash: string; at: number } | null = null;
+  private readonly processes: ProcessProofs;
 
   private constructor(private readonly o: ApplyPipelineOptions) {
+    this.processes = new ProcessProofs(o.prometheus, o.layout.configFile);
     this.queue = new ApplyQueue<Job, ApplyReply>(
       (job) => this.run(job),
       (old, by) => this.o.log.info('apply superseded while waiting', { revision: old.verified.doc.revision, by: by.verified.doc.revision }),
@@ -266,6 +271,15 @@ export class ApplyPipeline {
     const refused = this.refusal(doc, job.force);
     if (refused) return this.finish(doc, 'rejected', { ...base, error: refused, httpStatus: 409 });
 
+    // promtool (its own process, the longest step before the reload) starts first, before the probe,
+    // unless the document may be the applied one (answered "unchanged" without a check below).
+    const startPromtool = () => {
+      const c = this.o.promtool ? promtoolCheck(this.o.promtool, this.o.layout, files, this.o.store.dir, undefined, this.o.promtoolSyntaxOnly ?? false) : undefined;
+      c?.catch(() => undefined);
+      return c;
+    };
+    let checking = this.state.applied?.hash !== doc.hash ? startPromtool() : undefined;
+
     // Probed now, not only by the periodic watch: Prometheus found down here was down before this
     // document touched anything, so the document cannot be what brought it down.
     this.observePrometheus(await this.o.prometheus.ready());
@@ -284,41 +298,55 @@ export class ApplyPipeline {
       if (applied.verified) return this.finish(doc, 'unchanged', base);
       return this.finish(doc, 'written-unverified', { ...base, error: 'verification pending: Prometheus has not been reachable since the write', prometheusDown: this.outageDetail(doc) });
     }
+    checking ??= startPromtool();
 
     const managed = applied?.files.map((f) => f.path) ?? [];
     const digests = files.map((f) => ({ path: f.path, sha256: f.sha256 }));
     const mainContent = files.find((f) => f.path === MAIN_CONFIG_FILE)!.content;
-    // Overlapped, because none of them changes what Prometheus reads: promtool (its own process), the
-    // gauges before an HTTP reload (Prometheus's side), and here the snapshot of the current files,
-    // the staging of the new ones in temp files (disk) and the written file's fingerprint (CPU).
-    // previous.json and the journal are written only once promtool has passed: a refused document
-    // must not replace the previous set a pending verification would roll back to.
-    const checking = this.o.promtool ? promtoolCheck(this.o.promtool, this.o.layout, files, this.o.store.dir, undefined, this.o.promtoolSyntaxOnly ?? false) : undefined;
-    checking?.catch(() => undefined);
+    // Overlapped with promtool, because none of them changes what Prometheus reads: the gauges before
+    // an HTTP reload (Prometheus's side), the snapshot of the current files, the staging of the new
+    // ones in temp files, and previous.json and the journal (disk). The last two only when the applied
+    // files are proven (or there are none): previous.json is then read by nothing but an apply that
+    // has written a journal, so a document promtool refuses may replace it harmlessly (its journal is
+    // removed before the answer). With unproven files applied, previous.json is what verifyPending
+    // would roll back to, and a refused document must not replace it: written after promtool's verdict.
     const gaugesBefore = this.o.reloadMethod.kind === 'http' ? this.o.prometheus.reloadGauges().catch(() => undefined) : undefined;
+    const journalEarly = !applied || applied.verified;
     let previous: Awaited<ReturnType<typeof snapshotOnDisk>>;
     let staged: StagedFileSet | undefined;
     let stageError: unknown;
+    let journalWritten = false;
+    const saveJournal = async () => {
+      await this.o.store.savePrevious(previous);
+      await this.o.store.saveJournal({ startedAt, revision: doc.revision, generation: doc.generation, hash: doc.hash, files: digests, previousHash: previous.hash });
+      journalWritten = true;
+    };
+    // The written file's fingerprint (a YAML parse) is needed only by the full proof; computed at most once.
+    let fingerprint: ReturnType<typeof expectedFingerprint> | undefined;
+    const expected = () => (fingerprint ??= expectedFingerprint(mainContent, this.o.replica));
     // The local disk can fail here (full, quota, file-size limit, read-only) before anything Prometheus
     // reads was touched: answer with an ApplyResponse saying so, rather than an opaque 500 that the
     // controller would take for an unreachable agent.
     try {
       previous = await snapshotOnDisk(this.o.layout, [MAIN_CONFIG_FILE, ...managed, ...files.map((f) => f.path)], { revision: applied?.revision ?? null, generation: applied?.generation ?? null });
-      staged = await stageFileSet(this.o.layout, files, managed.filter((p) => !files.some((f) => f.path === p))).catch((err) => {
-        stageError = err;
-        return undefined;
-      });
+      const staging = stageFileSet(this.o.layout, files, managed.filter((p) => !files.some((f) => f.path === p))).then(
+        (s) => (staged = s),
+        (err) => void (stageError = err),
+      );
+      await Promise.all([staging, journalEarly ? saveJournal() : undefined]);
       steps.mark('snapshot+staged');
+      // CPU while promtool runs in its own process: only when the full proof will probably be needed.
+      if (!this.processes.likely(gaugesBefore && (await gaugesBefore), mainContent)) expected();
       const check = checking && (await checking);
       if (check) steps.mark('promtool');
       if (check && !check.ok) {
         if (staged) await discardStaged(staged);
+        if (journalWritten) await this.o.store.clearJournal();
         return this.finish(doc, 'rejected', { ...base, error: check.error, httpStatus: 422 });
       }
       if (check?.skipped) log.warn('promtool check skipped', { reason: check.skipped });
-      if (!stageError) {
-        await this.o.store.savePrevious(previous);
-        await this.o.store.saveJournal({ startedAt, revision: doc.revision, generation: doc.generation, hash: doc.hash, files: digests, previousHash: previous.hash });
+      if (!stageError && !journalWritten) {
+        await saveJournal();
         steps.mark('previous+journal');
       }
     } catch (err) {
@@ -328,12 +356,13 @@ export class ApplyPipeline {
       await this.o.store.clearJournal().catch(() => undefined);
       return this.finish(doc, 'rejected', { ...base, error: `preparing the apply failed (nothing was changed): ${(err as Error).message}`, httpStatus: 500 });
     }
-    const expected = expectedFingerprint(mainContent, this.o.replica);
 
     let writtenAt: number;
+    let written: WrittenFile[];
     try {
       if (stageError || !staged) throw stageError;
       writtenAt = await commitFileSet(staged);
+      written = await identifyWritten(staged);
     } catch (err) {
       log.error('writing the configuration failed; restoring the previous files', { error: err });
       await restoreSnapshot(this.o.layout, previous);
@@ -342,9 +371,10 @@ export class ApplyPipeline {
     }
     crashPoint('after-rename-before-state');
     steps.mark('write');
+    await this.o.testAfterWrite?.();
 
     const newState: AppliedState = { revision: doc.revision, generation: doc.generation, hash: doc.hash, appliedAt: new Date().toISOString(), verified: false, files: digests };
-    const verdict = await this.reloadAndProve(expected, writtenAt, { steps, gaugesBefore });
+    const verdict = await this.reloadAndProve(mainContent, writtenAt, { steps, gaugesBefore, expected, written, log });
     this.observePrometheus(verdict.kind !== 'unreachable', doc);
     this.lastLoad = { revision: doc.revision, hash: doc.hash, at: Date.now() };
 
@@ -352,17 +382,17 @@ export class ApplyPipeline {
       newState.verified = verdict.kind === 'proven';
       if (verdict.kind === 'proven') this.refusedHash = null;
       if (verdict.kind === 'unreachable') log.warn('Prometheus unreachable: configuration written, verification pending', { error: verdict.error });
-      else log.info('configuration applied and reload proven', { reloadMs: verdict.reloadMs, steps: steps.steps });
       // Applied state and its record change together, so a status read never sees one without the other.
       this.state.applied = newState;
       this.state.owners = doc.owners;
-      const reply = this.finish(doc, verdict.kind === 'proven' ? 'applied' : 'written-unverified', { ...base, reloadMs: verdict.reloadMs, error: verdict.kind === 'unreachable' ? verdict.error : undefined, prometheusDown: verdict.kind === 'unreachable' ? this.outageDetail(doc) : undefined });
+      // finish() does not save here: the state (with this record) is saved just below, once.
+      const reply = this.finish(doc, verdict.kind === 'proven' ? 'applied' : 'written-unverified', { ...base, persist: false, reloadMs: verdict.reloadMs, error: verdict.kind === 'unreachable' ? verdict.error : undefined, prometheusDown: verdict.kind === 'unreachable' ? this.outageDetail(doc) : undefined });
       // Persisted before the answer: an agent killed right after answering still knows, on restart, that
       // these files are applied and proven. The journal goes only once that state is durable.
       await this.o.store.saveState(this.state);
       await this.o.store.clearJournal();
       steps.mark('persist');
-      log.debug('apply steps (ms since the request was received)', { steps: steps.steps });
+      if (verdict.kind === 'proven') log.info('configuration applied and reload proven', { reloadMs: verdict.reloadMs, proof: verdict.proof, steps: steps.steps });
       return reply;
     }
 
@@ -374,11 +404,26 @@ export class ApplyPipeline {
     return this.finish(doc, 'rolled-back', { ...base, reloadMs: verdict.reloadMs, error });
   }
 
-  /** `written`: the main file's content, or its fingerprint already computed (expectedFingerprint). */
-  private reloadAndProve(written: string | ConfigFingerprint, writtenAtMs: number, extra: { steps?: StepClock; gaugesBefore?: Promise<ReloadGauges | undefined> } = {}): Promise<ReloadVerdict> {
-    const expected = typeof written === 'string' ? expectedFingerprint(written, this.o.replica) : written;
+  /**
+   * `mainConfig`: the main file's content as written. `extra.written` (the files as left after the
+   * renames) lets a Prometheus process that already passed the full proof be proven without it.
+   */
+  private reloadAndProve(mainConfig: string, writtenAtMs: number, extra: { steps?: StepClock; gaugesBefore?: Promise<ReloadGauges | undefined>; expected?: () => ConfigFingerprint; written?: readonly WrittenFile[]; log?: Logger } = {}): Promise<ReloadVerdict> {
+    const expected = extra.expected ?? (() => expectedFingerprint(mainConfig, this.o.replica));
     const steps = extra.steps;
-    return reloadAndProve({ client: this.o.prometheus, method: this.o.reloadMethod, writtenAtMs, expected, gaugesBefore: extra.gaugesBefore, timeoutMs: this.o.reloadTimeoutMs, mark: steps && ((s) => steps.mark(s)) }).then((v) => {
+    return reloadAndProve({
+      client: this.o.prometheus,
+      method: this.o.reloadMethod,
+      writtenAtMs,
+      expected,
+      mainConfig,
+      processes: this.processes,
+      written: extra.written,
+      gaugesBefore: extra.gaugesBefore,
+      timeoutMs: this.o.reloadTimeoutMs,
+      mark: steps && ((s) => steps.mark(s)),
+      onFallback: (reason) => (extra.log ?? this.o.log).info('reload proven through /api/v1/status/config', { reason }),
+    }).then((v) => {
       if (v.kind !== 'unreachable') this.o.metrics.reloadDuration.observe(v.reloadMs / 1000);
       return v;
     });
@@ -446,7 +491,7 @@ export class ApplyPipeline {
   private finish(
     doc: { revision: string; generation: number; hash: string },
     result: ApplyResult,
-    info: { startedAt: string; receivedAt: number; error?: string; reloadMs?: number; httpStatus?: number; source?: string; count?: boolean; prometheusDown?: ApplyResponse['prometheusDown'] },
+    info: { startedAt: string; receivedAt: number; error?: string; reloadMs?: number; httpStatus?: number; source?: string; count?: boolean; persist?: boolean; prometheusDown?: ApplyResponse['prometheusDown'] },
   ): ApplyReply {
     const applyMs = Math.round(performance.now() - info.receivedAt);
     const record: ApplyRecord = {
@@ -468,7 +513,7 @@ export class ApplyPipeline {
     if (result === 'applied' || result === 'unchanged') this.o.metrics.lastSuccessTimestamp.set(Date.now() / 1000);
     this.o.metrics.setApplied(this.state.applied);
     // History is persisted with the next state write; losing the last few records in a crash is harmless.
-    if (result !== 'rejected' && result !== 'superseded') void this.o.store.saveState(this.state).catch((err) => this.o.log.error('saving state failed', { error: err }));
+    if (result !== 'rejected' && result !== 'superseded' && info.persist !== false) void this.o.store.saveState(this.state).catch((err) => this.o.log.error('saving state failed', { error: err }));
     if (result === 'rejected' || result === 'rolled-back') this.o.log.warn(`apply ${result}`, { revision: doc.revision, error: info.error, source: info.source });
     for (const l of this.listeners) l(record);
     const body: ApplyResponse = { result, shard: this.o.shard, revision: doc.revision, hash: doc.hash, applyMs, ...(info.error ? { error: info.error } : {}), ...(info.reloadMs !== undefined ? { reloadMs: info.reloadMs } : {}), ...(info.prometheusDown ? { prometheusDown: info.prometheusDown } : {}), ...(this.term > 0 ? { term: this.term } : {}) };

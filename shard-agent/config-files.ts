@@ -45,8 +45,20 @@ export async function diskMatches(layout: ConfigLayout, files: readonly FileDige
 
 export interface StagedFileSet {
   layout: ConfigLayout;
-  staged: { temp: string; target: string }[];
+  /** `ino`: the staged temp file's inode, which the rename keeps: the target holds our file while it has this inode. */
+  staged: { temp: string; target: string; ino: bigint; sha256: string }[];
   removePaths: readonly string[];
+}
+
+/** A file as the agent left it right after the renames, to tell later whether anyone touched it. */
+export interface WrittenFile {
+  target: string;
+  sha256: string;
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
 }
 
 /**
@@ -54,14 +66,18 @@ export interface StagedFileSet {
  * first, the main file last, the order of the renames). Safe to run while promtool checks the same
  * files: Prometheus reads none of the temp files, and discardStaged() removes them if the check fails.
  */
-export async function stageFileSet(layout: ConfigLayout, files: readonly { path: string; content: string }[], removePaths: readonly string[]): Promise<StagedFileSet> {
+export async function stageFileSet(layout: ConfigLayout, files: readonly { path: string; content: string; sha256?: string }[], removePaths: readonly string[]): Promise<StagedFileSet> {
   const ordered = [...files].sort((a, b) => Number(a.path === MAIN_CONFIG_FILE) - Number(b.path === MAIN_CONFIG_FILE));
-  const staged: { temp: string; target: string }[] = [];
+  const staged: StagedFileSet['staged'] = [];
   try {
     // Staged one after another: the disk serialises the fsyncs anyway, and a failure leaves fewer temps.
     for (const f of ordered) {
       const target = targetPathFor(layout, f.path);
-      staged.push({ temp: await stageFile(target, f.content), target });
+      const temp = await stageFile(target, f.content);
+      // Pushed before the stat, so that a failing stat still leaves the temp file to discard.
+      const entry = { temp, target, ino: 0n, sha256: f.sha256 ?? sha256Hex(f.content) };
+      staged.push(entry);
+      entry.ino = (await fs.stat(temp, { bigint: true })).ino;
     }
   } catch (err) {
     await discardStaged({ layout, staged, removePaths });
@@ -99,6 +115,42 @@ export async function commitFileSet(set: StagedFileSet): Promise<number> {
   }
   for (const d of removedDirs) await fsyncDir(d);
   return Date.now();
+}
+
+/**
+ * Each committed file as it is now (call right after commitFileSet). A file whose inode is no longer the
+ * staged one was already replaced by someone else: its identity is recorded with ino 0, which never
+ * matches, so writtenFilesChanged() reports it.
+ */
+export async function identifyWritten(set: StagedFileSet): Promise<WrittenFile[]> {
+  return Promise.all(
+    set.staged.map(async (s) => {
+      const st = await fs.stat(s.target, { bigint: true });
+      return { target: s.target, sha256: s.sha256, dev: st.dev, ino: st.ino === s.ino ? st.ino : 0n, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+    }),
+  );
+}
+
+/**
+ * Why the files are not exactly as identifyWritten() left them, or undefined when they are: same inode
+ * (not renamed over), same size, mtime and ctime (not written in place; ctime cannot be set back from
+ * user space), and the same bytes (sha256). A racing writer shows in at least one of these.
+ */
+export async function writtenFilesChanged(files: readonly WrittenFile[]): Promise<string | undefined> {
+  for (const f of files) {
+    let st: import('node:fs').BigIntStats;
+    let content: Buffer;
+    try {
+      st = await fs.stat(f.target, { bigint: true });
+      content = await fs.readFile(f.target);
+    } catch (err) {
+      return `${f.target} cannot be read back: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    }
+    if (f.ino === 0n || st.dev !== f.dev || st.ino !== f.ino) return `${f.target} was replaced by another file after the agent wrote it`;
+    if (st.size !== f.size || st.mtimeNs !== f.mtimeNs || st.ctimeNs !== f.ctimeNs) return `${f.target} was modified after the agent wrote it`;
+    if (sha256Hex(content) !== f.sha256) return `${f.target} no longer holds the bytes the agent wrote`;
+  }
+  return undefined;
 }
 
 /** Puts a snapshot back on disk (files with `content: null` are removed). */

@@ -69,6 +69,8 @@ export interface StartAgentOptions {
   defaultMetrics?: boolean;
   /** Test-only: delay inside every apply so that applies overlap. */
   testDelayMs?: number;
+  /** Test-only: called once an apply's files are in place, before the reload (to race the agent). */
+  testAfterWrite?: () => void | Promise<void>;
 }
 
 export interface RunningAgent {
@@ -117,6 +119,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     metrics,
     log,
     testDelayMs: opts.testDelayMs,
+    testAfterWrite: opts.testAfterWrite,
     outageBlameWindowMs: opts.outageBlameWindowMs,
   });
 

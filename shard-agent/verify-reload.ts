@@ -7,15 +7,21 @@
 //      boundary. Builds that store whole seconds are detected (an integral value) and may also be
 //      compared to the write time floored to the second; the content check below then carries the proof;
 //   3. /api/v1/status/config lists the same jobs and targets as the written file (compared
-//      semantically, because Prometheus re-serialises the YAML with its defaults).
+//      semantically, because Prometheus re-serialises the YAML with its defaults): the full proof. After
+//      an HTTP reload on a Prometheus process that has passed it before, process-proof.ts may prove the
+//      same thing without asking Prometheus to serialise its configuration; when it cannot conclude,
+//      the full proof runs.
 // A 500 from POST /-/reload or the gauge dropping to 0 is a refusal; Prometheus not answering is
 // "unverified", not a failure.
+import type { WrittenFile } from './config-files.ts';
 import { fingerprintConfig, fingerprintDifference, type ConfigFingerprint } from './config-fingerprint.ts';
+import type { ProcessProofs } from './process-proof.ts';
 import { PrometheusUnreachable, type PrometheusClient, type ReloadGauges } from './prometheus-client.ts';
 import { triggerReload, type ReloadMethod } from './reload-prometheus.ts';
 
 export type ReloadVerdict =
-  | { kind: 'proven'; reloadMs: number }
+  /** `proof`: how Prometheus was shown to run the written file (see process-proof.ts for 'same-process'). */
+  | { kind: 'proven'; reloadMs: number; proof: 'status-config' | 'same-process' }
   | { kind: 'refused'; error: string; reloadMs: number }
   | { kind: 'unproven'; error: string; reloadMs: number }
   | { kind: 'unreachable'; error: string; reloadMs: number };
@@ -43,8 +49,14 @@ export interface ReloadAndProveOptions {
   method: ReloadMethod;
   /** Date.now() once every new file was renamed into place. */
   writtenAtMs: number;
-  /** Fingerprint of the main configuration file as written. */
-  expected: ConfigFingerprint;
+  /** Fingerprint of the main configuration file as written (computed only when the full proof needs it). */
+  expected: ConfigFingerprint | (() => ConfigFingerprint);
+  /** The main configuration file as written: what process-proof.ts looks at. */
+  mainConfig: string;
+  /** Proofs per Prometheus process: a full proof that passes is recorded there. */
+  processes?: ProcessProofs;
+  /** The files as left right after the renames, to try the same-process proof (HTTP reloads only). */
+  written?: readonly WrittenFile[];
   /**
    * The gauges, read earlier (while the files were staged), for HTTP reloads only: POST /-/reload
    * answers after its own reload, so the gauges it leaves behind are newer than anything read before
@@ -55,6 +67,8 @@ export interface ReloadAndProveOptions {
   pollMs?: number;
   /** Called at the end of each step (gauges before, reload, proof), for the apply's step timings. */
   mark?: (step: string) => void;
+  /** Told why the same-process proof could not conclude (the full proof follows). */
+  onFallback?: (reason: string) => void;
 }
 
 export async function reloadAndProve(opts: ReloadAndProveOptions): Promise<ReloadVerdict> {
@@ -72,8 +86,11 @@ export async function reloadAndProve(opts: ReloadAndProveOptions): Promise<Reloa
     if (outcome.kind === 'unreachable') return { kind: 'unreachable', error: outcome.error, reloadMs: elapsed() };
     if (outcome.kind === 'refused') return { kind: 'refused', error: outcome.error, reloadMs: elapsed() };
     // After an HTTP reload the loaded configuration is fetched alongside the gauges: with 1,000 jobs
-    // each request costs Prometheus tens of milliseconds, and they do not depend on each other.
-    let prefetched: Promise<string> | undefined = outcome.kind === 'done' ? opts.client.loadedConfigYaml() : undefined;
+    // each request costs Prometheus tens of milliseconds, and they do not depend on each other. Not
+    // when the same-process proof is expected to conclude: that would make Prometheus serialise its
+    // configuration for nothing.
+    const cheap = outcome.kind === 'done' && opts.processes && opts.written ? { processes: opts.processes, written: opts.written } : undefined;
+    let prefetched: Promise<string> | undefined = outcome.kind === 'done' && !cheap?.processes.likely(before, opts.mainConfig) ? opts.client.loadedConfigYaml() : undefined;
     prefetched?.catch(() => undefined);
     for (;;) {
       const g = await opts.client.reloadGauges();
@@ -83,11 +100,22 @@ export async function reloadAndProve(opts: ReloadAndProveOptions): Promise<Reloa
         return { kind: 'refused', error: 'Prometheus reports prometheus_config_last_reload_successful=0 (its log has the reason)', reloadMs: elapsed() };
       }
       if (g.successful === 1 && reloadAdvanced(before, g, opts.writtenAtMs)) {
+        if (cheap && !prefetched) {
+          const why = await cheap.processes.prove({ before, after: g, reloadAnswered: true, written: cheap.written, mainConfig: opts.mainConfig });
+          opts.mark?.('same-process');
+          if (why === undefined) return { kind: 'proven', reloadMs: elapsed(), proof: 'same-process' };
+          opts.onFallback?.(why);
+        }
         const loadedYaml = await (prefetched ?? opts.client.loadedConfigYaml());
         opts.mark?.('status-config');
-        const difference = fingerprintDifference(opts.expected, fingerprintConfig(loadedYaml));
+        const expected = typeof opts.expected === 'function' ? opts.expected() : opts.expected;
+        const difference = fingerprintDifference(expected, fingerprintConfig(loadedYaml));
         opts.mark?.('compare');
-        if (difference === undefined) return { kind: 'proven', reloadMs: elapsed() };
+        if (difference === undefined) {
+          opts.processes?.recordFullProof(g, opts.mainConfig);
+          return { kind: 'proven', reloadMs: elapsed(), proof: 'status-config' };
+        }
+        opts.processes?.forget();
         // Loaded successfully after our write but something else: Prometheus is not reading our file.
         return { kind: 'unproven', error: `Prometheus reloaded but does not run the written configuration: ${difference}`, reloadMs: elapsed() };
       }
