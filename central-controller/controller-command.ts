@@ -37,6 +37,7 @@ export const CONTROLLER_USAGE = `usage: promshard controller --repo URL_OR_PATH 
   --max-event-streams N       server-sent event streams open at once, API and dashboard together (default 1000)
   --max-event-streams-per-client N  … from one client address (default 32); past either bound: 429
   --dashboard-session DURATION  how long a dashboard sign-in lasts; checked by the server (default 12h)
+  --reshard-overlap-max DURATION  longest a reshard keeps moved targets on their old and new split (default 10m)
 
 Commit statuses (docs/controller.md "Commit statuses"): each revision's rollout on its commit, one
 context per shard (promshard/<shard>); a slow or failing git host never delays a rollout
@@ -98,6 +99,7 @@ export async function run(argv: string[]): Promise<number> {
       'max-event-streams': { type: 'string', default: '1000' },
       'max-event-streams-per-client': { type: 'string', default: '32' },
       'dashboard-session': { type: 'string', default: '12h' },
+      'reshard-overlap-max': { type: 'string', default: '10m' },
       'leader-elect': { type: 'boolean', default: false },
       'lease-namespace': { type: 'string' },
       'lease-name': { type: 'string', default: DEFAULT_LEASE_NAME },
@@ -249,6 +251,7 @@ export async function run(argv: string[]): Promise<number> {
     maxEventStreams: streamLimits['max-event-streams'],
     maxEventStreamsPerClient: streamLimits['max-event-streams-per-client'],
     dashboardSessionMs,
+    reshardBoundMs: requireDurationMs(flags['reshard-overlap-max']!, '--reshard-overlap-max'),
     globalViewUrl: flags['global-view-url'],
     leaderElection,
     commitStatus,

@@ -106,7 +106,12 @@ export type EventType =
   | 'agent-reachable'
   | 'leader-elected'
   | 'leader-stepped-down'
-  | 'sync-failed';
+  | 'sync-failed'
+  | 'reshard-started'
+  | 'reshard-handed-over'
+  | 'reshard-done'
+  | 'reshard-cancelled'
+  | 'reshard-overdue';
 
 export interface ControllerEvent {
   id: number;

@@ -10,6 +10,7 @@ import { RevisionCompiler, type CompiledRevision } from './revision-compiler.ts'
 import type { DesiredDocument } from '../core/document/desired-document.ts';
 import type { CompiledRepository } from '../schemas/model.ts';
 import { rolloutUnits } from '../core/placement/split-model.ts';
+import type { ReshardCoordinator } from './resharding/reshard-coordinator.ts';
 
 /** How far back a controller that starts on an invalid head looks for the last valid commit. */
 const MAX_ANCESTORS_SEARCHED = 100;
@@ -22,6 +23,8 @@ export interface RepositorySyncOptions {
   subdir?: string;
   /** Called after any shard's desired document changed. */
   onDesiredChanged(): void;
+  /** Swaps the units of shards being resharded for their overlap or retiring units (resharding/). */
+  reshards?: ReshardCoordinator;
 }
 
 export class RepositorySync {
@@ -30,6 +33,8 @@ export class RepositorySync {
   private pendingSince: number | null = null;
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private lastCompiled: string | null = null;
+  /** The last adopted revision, adopted again when a reshard moves to its next phase. */
+  private lastAdopted: { ref: RevisionRef; documents: Map<string, DesiredDocument>; model: CompiledRepository } | null = null;
 
   private readonly compiler: RevisionCompiler;
 
@@ -170,9 +175,18 @@ export class RepositorySync {
     }
   }
 
+  /** Adopts the last good revision again: a reshard's phase changed, so some of its documents did. */
+  readopt(): void {
+    if (!this.lastAdopted) return;
+    const { ref, documents, model } = this.lastAdopted;
+    this.adopt(ref, documents, model, { keepHead: true });
+  }
+
   /** Makes `ref` the last good revision and its documents the desired ones. */
   private adopt(ref: RevisionRef, documents: Map<string, DesiredDocument>, model: CompiledRepository, opts: { keepHead?: boolean; rewritten?: boolean } = {}): void {
-    const compiled = { documents, model };
+    this.lastAdopted = { ref, documents, model };
+    const units = this.o.reshards ? this.o.reshards.unitsOf(model, documents, ref) : { units: rolloutUnits(model), documents };
+    const compiled = { documents: units.documents, model };
     const repo = this.o.state.repository;
     const sha = ref.sha;
     if (opts.rewritten) this.o.log.warn('the branch was rewritten (force push): the new head is not a descendant of the last good revision; it rolls out under a new generation like any commit', { revision: sha, previous: repo.lastGood?.sha });
@@ -182,8 +196,9 @@ export class RepositorySync {
     let generation: number | undefined;
     let changed = 0;
     const seen = new Set<string>();
-    // Rollout units: a split shard's splits each have their own document, replicas and rollout.
-    for (const shardModel of rolloutUnits(compiled.model)) {
+    // Rollout units: a split shard's splits each have their own document, replicas and rollout (and
+    // while a shard is resharded, the units of both layouts).
+    for (const shardModel of units.units) {
       seen.add(shardModel.name);
       const s = this.o.state.shard(shardModel.name);
       s.compiled = shardModel;

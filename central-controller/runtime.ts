@@ -8,6 +8,7 @@ import type { EventStreams } from './event-streams.ts';
 import type { WaveCoordinator } from './wave-coordinator.ts';
 import type { Leadership } from './kubernetes/leadership.ts';
 import type { KubernetesDiscoveryStatus } from './kubernetes/agent-discovery.ts';
+import type { ReshardView } from './resharding/reshard-coordinator.ts';
 
 export interface ControllerRuntime {
   /** Kubernetes agent discovery's state (central-controller/kubernetes/); absent outside Kubernetes mode. */
@@ -35,6 +36,8 @@ export interface ControllerRuntime {
   streams: EventStreams;
   /** Whether this controller leads (Kubernetes mode) and its term; outside Kubernetes it always leads. Anything that changes the fleet or writes status asks first. */
   leadership: Leadership;
+  /** Shards being resharded, and the last ones that were (resharding/). */
+  reshards: () => { active: ReshardView[]; recent: ReshardView[] };
 }
 
 /** The set behind onClose: hooks unregister themselves, and one failing hook does not skip the rest. */

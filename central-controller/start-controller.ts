@@ -20,6 +20,8 @@ import { Reconciler } from './reconciler.ts';
 import { RepositorySync } from './repository-sync.ts';
 import { RevisionRecorder } from './revision-recorder.ts';
 import { TargetHealthWatch } from './target-health-watch.ts';
+import { ReshardBook } from './resharding/reshard-book.ts';
+import { ReshardCoordinator } from './resharding/reshard-coordinator.ts';
 import { CloseHooks, type ControllerRuntime } from './runtime.ts';
 import { hostname } from 'node:os';
 import { LeaderElector, type LeaderElectorOptions } from './kubernetes/leader-election.ts';
@@ -94,6 +96,9 @@ export interface StartControllerOptions {
   /** Target health of each revision's new targets: poll interval (default 1 s) and bound (default 2 min). */
   targetHealthPollMs?: number;
   targetHealthBoundMs?: number;
+  /** Resharding (resharding/): the longest overlap of a layout change (default 10 min) and how often its new units are asked (default 1 s). */
+  reshardBoundMs?: number;
+  reshardPollMs?: number;
   /**
    * Kubernetes mode: elect a leader on a Lease (central-controller/kubernetes/leader-election.ts). Only
    * the leader pushes, repairs and answers pulls; followers follow git, compile and serve the read API.
@@ -201,7 +206,21 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   };
   const wave = new WaveCoordinator({ state, registry, workerFor, canaryShard: opts.canaryShard, log });
   const git = new GitFollower(opts.repo, branch, opts.stateDir);
-  const sync = new RepositorySync({ git, state, metrics, log, subdir: opts.repoSubdir, onDesiredChanged: () => wave.submit() });
+  const reshards = new ReshardCoordinator({
+    state,
+    registry,
+    client,
+    faults,
+    metrics,
+    log: log.child({ component: 'resharding' }),
+    signal: abort.signal,
+    book: new ReshardBook(join(opts.stateDir, 'reshards.json')),
+    boundMs: opts.reshardBoundMs,
+    pollMs: opts.reshardPollMs,
+    timeoutMs: opts.statusTimeoutMs ?? 3000,
+    onPhaseChanged: () => sync.readopt(),
+  });
+  const sync = new RepositorySync({ git, state, metrics, log, subdir: opts.repoSubdir, onDesiredChanged: () => wave.submit(), reshards });
   const statusTimeoutMs = opts.statusTimeoutMs ?? 3000;
   const reconciler = new Reconciler({ state, registry, client, faults, metrics, log, workerFor, heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 30_000, usageRefreshMs: opts.usageRefreshMs, statusTimeoutMs, concurrency: Math.max(concurrency, 16), leadership });
 
@@ -243,6 +262,7 @@ export async function startController(opts: StartControllerOptions): Promise<Run
     faults,
     streams,
     leadership,
+    reshards: () => reshards.view(),
   };
   const { app } = createControllerApp(runtime, {
     tokens: () => tokens,
@@ -315,6 +335,7 @@ export async function startController(opts: StartControllerOptions): Promise<Run
     closeHooks.add(() => recorder.close());
   }
   elector?.start();
+  reshards.start();
 
   const timers: NodeJS.Timeout[] = [];
   if (pollMs > 0) timers.push(setInterval(() => void sync.trigger('poll').catch(() => undefined), pollMs));

@@ -47,6 +47,10 @@ export function mountReadRoutes(app: Express, rt: ControllerRuntime, read: Reque
   app.get('/v1/series', read, (_req, res) => {
     res.json(seriesUsage(rt.state));
   });
+  // Shards whose split layout is changing, with each moved target's handover (resharding/).
+  app.get('/v1/reshards', read, (_req, res) => {
+    res.json(rt.reshards());
+  });
   app.get('/v1/agents', read, (_req, res) => {
     res.json({ agents: agentsView(rt.state) });
   });

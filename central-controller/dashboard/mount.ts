@@ -68,7 +68,7 @@ export function mountDashboard(app: Express, rt: ControllerRuntime, opts: Dashbo
   for (const [name, a] of Object.entries(ASSETS)) assets.set(name, { body: readFileSync(join(projectRoot(), 'central-controller', 'dashboard', 'assets', a.file)), type: a.type });
 
   const live = new LiveHub(rt);
-  const ctx: PageContext = { state: rt.state, wave: () => rt.wave(), leader: () => rt.leadership.info(), kubernetes: () => rt.kubernetes?.(), globalViewUrl: opts.globalViewUrl };
+  const ctx: PageContext = { state: rt.state, wave: () => rt.wave(), leader: () => rt.leadership.info(), kubernetes: () => rt.kubernetes?.(), globalViewUrl: opts.globalViewUrl, reshards: () => rt.reshards() };
   const read = requireDashboardRead({ openRead: opts.openRead, readTokens: opts.readTokens, sessionMs: opts.sessionMs });
   const send = (res: Response, status: number, body: SafeHtml) => {
     res.status(status).setHeader('Cache-Control', 'no-store');

@@ -11,6 +11,8 @@ import { html, join, seg, type SafeHtml } from './html.ts';
 import { page } from './layout.ts';
 import { freshestUsageByShard, seriesOfUsage } from '../controller-state.ts';
 import { recentRevisionsPanel } from './revision-page.ts';
+import { reshardPanel } from './reshard-panel.ts';
+import type { ReshardView } from '../resharding/reshard-coordinator.ts';
 
 export interface PageContext {
   state: ControllerState;
@@ -22,6 +24,8 @@ export interface PageContext {
   kubernetes?: () => { ok: boolean; error: string | null } | undefined;
   /** The global view's URL (--global-view-url), linked from the header. */
   globalViewUrl?: string;
+  /** Shards being resharded (central-controller/resharding/). */
+  reshards?: () => { active: ReshardView[]; recent: ReshardView[] };
 }
 
 type ShardSummary = ReturnType<typeof shardsView>[number];
@@ -87,6 +91,9 @@ const EVENT_TONES: Record<string, 'ok' | 'warn' | 'bad' | 'info' | 'muted'> = {
   'rollout-superseded': 'muted',
   'agent-unreachable': 'warn',
   'agent-faulty': 'bad',
+  'reshard-handed-over': 'ok',
+  'reshard-done': 'ok',
+  'reshard-overdue': 'warn',
 };
 
 export function eventTone(e: ControllerEvent): 'ok' | 'warn' | 'bad' | 'info' | 'muted' {
@@ -211,6 +218,7 @@ export function fleetPage(ctx: PageContext): SafeHtml {
   )} · following <code>${repo.branch}</code> at ${revLink(repo.lastGood?.sha, repo.lastGood?.generation)}${repo.lastGood ? html` <span class="muted">“${repo.lastGood.message}”</span>` : ''}</p>
   ${waveLine(ctx)}
 </section>
+${reshardPanel(ctx.reshards?.())}
 ${quarantinePanel(ctx)}
 <section class="shards grid" aria-label="shards">
   ${shards.length === 0 ? html`<p class="muted">No shards yet: the controller has not compiled the repository, and no agent has registered.</p>` : shards.map((s) => shardCard(ctx, s))}

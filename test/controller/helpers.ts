@@ -79,11 +79,18 @@ export interface Replica {
   stopAgent(): Promise<void>;
 }
 
-export async function startReplica(shard: string, replica: string, controllerUrl: string | undefined, logs: string[] = [], agentOpts: Partial<StartAgentOptions> = {}): Promise<Replica> {
+export async function startReplica(
+  shard: string,
+  replica: string,
+  controllerUrl: string | undefined,
+  logs: string[] = [],
+  agentOpts: Partial<StartAgentOptions> = {},
+  prometheusOpts: { extraArgs?: string[]; env?: Record<string, string> } = {},
+): Promise<Replica> {
   const dir = mkdtempSync(join(tmpdir(), `promshard-ctl-${shard}-${replica}-`));
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, 'global:\n  scrape_interval: 15s\nscrape_configs: []\n');
-  const prometheus = await startPrometheus({ configFile, dir });
+  const prometheus = await startPrometheus({ configFile, dir, ...prometheusOpts });
   const launch = () =>
     startAgent({
       shard,
