@@ -6,10 +6,14 @@
 // the controller), or the admin token, recognised by its SHA-256 so that the agent host never holds
 // it. Only the admin may force (`?force=true` applies an older revision), so whoever holds an
 // agent's credential cannot roll it back or pin it on purpose.
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+// Routed by core/http/router.ts on node:http rather than express, which cost the agent about 12 MB of
+// RSS (docs/agent.md, Memory); the answers, statuses and limits are the ones express gave.
+import type { ServerResponse } from 'node:http';
 import { matchesDigest } from '../core/http/agent-credential.ts';
 import { bearerTokenOf, secretsEqual } from '../core/http/auth.ts';
-import { jsonErrorHandler, mountMetricsAndHealth } from '../core/http/server.ts';
+import { jsonBody, refuseDeclaredOversize } from '../core/http/json-body.ts';
+import { Router, sendJson, type RouteRequest } from '../core/http/router.ts';
+import { routeErrorHandler, routeMetricsAndHealth } from '../core/http/server.ts';
 import type { Logger } from '../core/log/logger.ts';
 import type { AgentMetrics } from './agent-metrics.ts';
 import type { AgentStatusDetail, ApplyPipeline } from './apply-pipeline.ts';
@@ -43,16 +47,14 @@ export interface AgentAppOptions {
   targetSource?: (jobs: string[]) => Promise<AgentTargets>;
 }
 
-export function createAgentApp(o: AgentAppOptions): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  mountMetricsAndHealth(app, o.metrics.registry, () => {
+export function createAgentApp(o: AgentAppOptions): Router {
+  const app = new Router((_req, res) => sendJson(res, 404, { error: 'not found' }), routeErrorHandler(o.log));
+  routeMetricsAndHealth(app, o.metrics.registry, () => {
     const s = o.status();
     return { ok: true, detail: { prometheusReachable: s.prometheusReachable, applied: s.applied, applying: s.applying } };
   });
 
-  const auth = (req: Request, res: Response, next: NextFunction) => {
+  const auth = (req: RouteRequest, res: ServerResponse) => {
     const given = bearerTokenOf(req);
     const digest = o.adminTokenSha256?.();
     let own = false;
@@ -60,77 +62,44 @@ export function createAgentApp(o: AgentAppOptions): Express {
     const admin = given !== undefined && digest !== undefined && matchesDigest(given, digest);
     if (!own && !admin) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="promshard"');
-      res.status(401).json({ error: 'unauthorized: missing or wrong bearer token' });
+      sendJson(res, 401, { error: 'unauthorized: missing or wrong bearer token' });
       return;
     }
-    res.locals.admin = admin;
-    next();
+    req.locals.admin = admin;
   };
   // Before the body is read: a refused force costs the caller nothing but the headers.
-  const forceNeedsAdmin = (req: Request, res: Response, next: NextFunction) => {
-    if (req.query.force !== undefined && req.query.force !== 'false' && res.locals.admin !== true) {
-      res.status(403).json({ error: 'forbidden: ?force=true needs the admin token (the agent credential may only push documents that move forward)' });
-      return;
+  const forceNeedsAdmin = (req: RouteRequest, res: ServerResponse) => {
+    if (req.query.force !== undefined && req.query.force !== 'false' && req.locals.admin !== true) {
+      sendJson(res, 403, { error: 'forbidden: ?force=true needs the admin token (the agent credential may only push documents that move forward)' });
     }
-    next();
   };
-  const json = express.json({ limit: o.maxBody, strict: true });
-  const declaredSize = refuseDeclaredOversize(o.maxBody);
-
-  app.post('/v1/apply', auth, forceNeedsAdmin, declaredSize, json, async (req, res) => {
+  // refuseDeclaredOversize: 413 at once when the declared Content-Length is over the limit. The JSON
+  // body reader alone answers 413 only after reading the whole body, so a client declaring 100 TB held
+  // the connection open until the server's request timeout (5 minutes) without ever being answered.
+  app.post('/v1/apply', auth, forceNeedsAdmin, refuseDeclaredOversize(o.maxBody), jsonBody(o.maxBody), async (req, res) => {
     const reply = await o.pipeline.submit({ document: req.body, force: req.query.force === 'true', source: 'push' });
-    res.status(reply.httpStatus).json(reply.body);
+    sendJson(res, reply.httpStatus, reply.body);
   });
   app.get('/v1/status', auth, (_req, res) => {
-    res.json(o.status());
+    sendJson(res, 200, o.status());
   });
   app.get('/v1/flags', auth, (_req, res) => {
-    res.json({ flags: o.flagSource?.flags() ?? [] });
+    sendJson(res, 200, { flags: o.flagSource?.flags() ?? [] });
   });
   app.get('/v1/usage', auth, (_req, res) => {
-    res.json(o.usageSource?.usage() ?? { measuredAt: null, headSeries: null, jobs: [] });
+    sendJson(res, 200, o.usageSource?.usage() ?? { measuredAt: null, headSeries: null, jobs: [] });
   });
   app.get('/v1/targets', auth, async (req, res) => {
     const given = req.query.job;
     const jobs = (Array.isArray(given) ? given : given === undefined ? [] : [given]).filter((j): j is string => typeof j === 'string');
     if (jobs.length === 0 || jobs.length > MAX_JOBS_PER_CALL) {
-      res.status(400).json({ error: `give 1 to ${MAX_JOBS_PER_CALL} job names as ?job=NAME (got ${jobs.length})` });
+      sendJson(res, 400, { error: `give 1 to ${MAX_JOBS_PER_CALL} job names as ?job=NAME (got ${jobs.length})` });
       return;
     }
-    res.json(o.targetSource ? await o.targetSource(jobs) : { prometheusReachable: false, targets: [] });
+    sendJson(res, 200, o.targetSource ? await o.targetSource(jobs) : { prometheusReachable: false, targets: [] });
   });
   app.post('/v1/cardinality/analyze', auth, async (_req, res) => {
-    res.json({ flags: o.flagSource ? await o.flagSource.analyzeNow() : [] });
+    sendJson(res, 200, { flags: o.flagSource ? await o.flagSource.analyzeNow() : [] });
   });
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'not found' });
-  });
-  app.use(jsonErrorHandler(o.log));
   return app;
-}
-
-/** '8mb' / 65536 → bytes (the formats --max-body accepts). */
-function sizeInBytes(limit: string | number): number {
-  if (typeof limit === 'number') return limit;
-  const m = /^(\d+)(b|kb|mb|gb)?$/i.exec(limit.trim());
-  if (!m) return Number.POSITIVE_INFINITY;
-  return Number(m[1]) * { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b' | 'kb' | 'mb' | 'gb'];
-}
-
-/**
- * 413 at once when the declared Content-Length is over the limit. The JSON parser alone answers 413
- * only after reading the whole body, so a client declaring 100 TB held the connection open until the
- * server's request timeout (5 minutes) without ever being answered.
- */
-function refuseDeclaredOversize(limit: string | number) {
-  const max = sizeInBytes(limit);
-  return (req: Request, res: Response, next: NextFunction) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > max) {
-      res.setHeader('Connection', 'close');
-      res.status(413).json({ error: 'request body too large' });
-      return;
-    }
-    next();
-  };
 }

@@ -153,7 +153,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   const adminDigest = opts.adminTokenSha256?.toLowerCase();
   const app = createAgentApp({ pipeline, tokens: () => [opts.token], adminTokenSha256: () => adminDigest, maxBody: opts.maxBody ?? '8mb', metrics, log, status, flagSource, usageSource, targetSource: (jobs) => readTargets(prometheus, jobs) });
   const { host, port } = parseListenAddress(opts.listen ?? '127.0.0.1:0');
-  const server: Server = await listen(app, host, port);
+  const server: Server = await listen(app.handle, host, port);
   const addr = server.address();
   const boundPort = typeof addr === 'object' && addr ? addr.port : port;
   url = (opts.advertiseUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`).replace(/\/+$/, '');

@@ -3,6 +3,7 @@
 // express app's router, so that an endpoint added later cannot be left out of the auth matrix.
 import { connect } from 'node:net';
 import type { Express } from 'express';
+import { Router } from '../../core/http/router.ts';
 
 export interface RawAnswer {
   /** 0 when the server closed the connection without an HTTP answer. */
@@ -46,8 +47,9 @@ export interface RouteEntry {
   path: string;
 }
 
-/** Every method + path the app's router serves (express 5: app.router.stack). */
-export function routesOf(app: Express): RouteEntry[] {
+/** Every method + path the app's router serves (express 5: app.router.stack; the agent's core/http Router: routes()). */
+export function routesOf(app: Express | Router): RouteEntry[] {
+  if (app instanceof Router) return app.routes();
   const stack = (app as unknown as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }).router.stack;
   const out: RouteEntry[] = [];
   for (const layer of stack) {
