@@ -115,47 +115,49 @@ export class RevisionRecorder {
     }
   }
 
-  /** Copies a rollout's state into the shard's life; true when anything changed. */
+  /**
+   * Copies a rollout's state into the shard's life; true when anything changed. It runs for every
+   * rollout in the shard's history on each push and report, so it tells a change as it writes
+   * rather than by serialising the life before and after.
+   */
   private applyRollout(shard: string, life: ShardLife, rollout: RolloutRecord): boolean {
-    const before = rolloutFields(life);
-    life.rolloutStartedAt ??= rollout.startedAt;
-    life.outcome = outcomeOf(rollout, this.o.registry.get(shard, rollout.failedReplica ?? '')?.failure?.result);
-    if (rollout.status === 'failed') {
-      life.reason = rollout.haltReason;
-      life.prometheusError = rollout.error;
-    } else {
-      delete life.reason;
-      delete life.prometheusError;
-    }
+    let changed = false;
+    const put = <T extends object, K extends keyof T>(o: T, k: K, v: T[K]): void => {
+      if (v === undefined) {
+        if (o[k] !== undefined) changed = true;
+        delete o[k];
+      } else if (o[k] !== v) {
+        o[k] = v;
+        changed = true;
+      }
+    };
+    if (life.rolloutStartedAt === undefined) put(life, 'rolloutStartedAt', rollout.startedAt);
+    put(life, 'outcome', outcomeOf(rollout, this.o.registry.get(shard, rollout.failedReplica ?? '')?.failure?.result));
+    put(life, 'reason', rollout.status === 'failed' ? rollout.haltReason : undefined);
+    put(life, 'prometheusError', rollout.status === 'failed' ? rollout.error : undefined);
     for (const a of this.o.registry.replicasOf(shard)) {
-      const rep = (life.replicas[a.replica] ??= { proven: false });
+      let rep = life.replicas[a.replica];
+      if (!rep) {
+        rep = life.replicas[a.replica] = { proven: false };
+        changed = true;
+      }
       const push = a.lastPush?.revision === rollout.revision ? a.lastPush : null;
       if (push) {
-        rep.result = push.result;
-        rep.applyMs = push.durationMs;
-        if (push.error) rep.error = push.error;
-        else delete rep.error;
+        put(rep, 'result', push.result);
+        put(rep, 'applyMs', push.durationMs);
+        put(rep, 'error', push.error || undefined);
       }
       const runs = a.applied?.hash === rollout.hash && a.applied.verified;
       if ((runs || rollout.proven.includes(a.replica)) && !rep.proven) {
         rep.proven = true;
         rep.appliedAt = push && (push.result === 'applied' || push.result === 'unchanged') ? push.at : (a.status?.applied?.appliedAt ?? new Date().toISOString());
+        changed = true;
       }
     }
     const sha = rollout.revision;
     if (!life.targetsSettled && life.targets.length > 0 && Object.values(life.replicas).some((x) => x.proven)) this.o.watchTargets(sha, shard);
-    return rolloutFields(life) !== before;
+    return changed;
   }
-}
-
-/**
- * The part of a shard's life a rollout writes, to tell whether `applyRollout` changed anything. Its
- * targets are left out: they are fixed when the revision is adopted and only the health watch (after
- * an await) updates them, yet they are the bulk of the record, and this runs for every rollout in the
- * shard's history on each push.
- */
-function rolloutFields(life: ShardLife): string {
-  return JSON.stringify([life.rolloutStartedAt, life.outcome, life.reason, life.prometheusError, life.replicas]);
 }
 
 function outcomeOf(r: RolloutRecord, failureResult: string | undefined): ShardOutcome {
