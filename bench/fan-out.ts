@@ -8,8 +8,12 @@
 // agents' atomic writes and reload proofs.
 //
 // Several changes in a row on the same fleet (BENCH_FANOUT_RUNS, default 5); the figures are medians,
-// with a breakdown per run: compile (webhook → every shard desired), canary, wave, push latency, and the
-// CPU the controller and the agents (with their stubs) used meanwhile.
+// with a breakdown per run: compile (webhook → every shard desired), canary, wave, push latency, the
+// CPU the controller (this process) and the agents (with their stubs) used meanwhile and what share of
+// the machine's cores that is over the wall time, and what the fleet was asked meanwhile (reloads,
+// target-health calls). "All applied" is the controller holding every agent's proven status of the
+// new document; each run then asks the agents themselves and fails if any does not run it. The next
+// change waits until this one's target-health watches have settled.
 //
 // Run: node --import tsx bench/fan-out.ts   (BENCH_SHARDS=200 BENCH_WORKERS=4 BENCH_CONCURRENCY=32 BENCH_FANOUT_RUNS=5)
 import { fork, type ChildProcess } from 'node:child_process';
@@ -102,29 +106,35 @@ export async function runFanOutBench(opts: { shards?: number; workers?: number; 
     log(`initial rollout complete: ${inSync()}/${replicas.length} replicas in sync after ${Math.round(performance.now() - t0Start)} ms`);
     await new Promise((r) => setTimeout(r, 3000)); // the initial rollout's own after-work (target watches) settles
 
-    const cpuOfWorkers = async (): Promise<number> => {
-      const usages = await Promise.all(
+    /** One answer from each worker process to `msg`, summed: CPU (ms), the stubs' counters, agents applied. */
+    type WorkerAnswer = { type: string; usage?: NodeJS.CpuUsage; reloads?: number; targetCalls?: number; count?: number };
+    const askWorkers = async (msg: { type: string; revision?: string }): Promise<WorkerAnswer[]> =>
+      Promise.all(
         children.map(
           (c) =>
-            new Promise<number>((resolve) => {
-              const on = (m: { type: string; usage?: NodeJS.CpuUsage }) => {
-                if (m.type !== 'cpu') return;
+            new Promise<WorkerAnswer>((resolve) => {
+              const on = (m: WorkerAnswer) => {
+                if (m.type !== msg.type) return;
                 c.off('message', on);
-                resolve((m.usage!.user + m.usage!.system) / 1000);
+                resolve(m);
               };
               c.on('message', on);
-              c.send({ type: 'cpu' });
+              c.send(msg);
             }),
         ),
       );
-      return usages.reduce((a, b) => a + b, 0);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const workersNow = async () => {
+      const answers = await askWorkers({ type: 'cpu' });
+      return { cpuMs: sum(answers.map((m) => (m.usage!.user + m.usage!.system) / 1000)), reloads: sum(answers.map((m) => m.reloads ?? 0)), targetCalls: sum(answers.map((m) => m.targetCalls ?? 0)) };
     };
     const canaryShard = names[0]!; // the first changed shard by name (no --canary-shard here)
-    const appliedOn = (sha: string, shard?: string) => {
-      let n = 0;
-      for (const r of shard ? controller.state.agents.replicasOf(shard) : controller.state.agents.all()) if (r.applied?.revision === sha && r.applied.verified && r.applied.hash === controller.state.shards.get(r.shard)?.desired?.hash) n++;
-      return n;
-    };
+    // Applied = the controller holds the agent's own proven status of this revision's document (from its
+    // report or the push's answer); checked again from the agents' side once the run ends.
+    const isApplied = (r: ReturnType<typeof controller.state.agents.all>[number], sha: string) => r.applied?.revision === sha && r.applied.verified && r.applied.hash === controller.state.shards.get(r.shard)?.desired?.hash;
+    const appliedOn = (sha: string, shard: string) => controller.state.agents.replicasOf(shard).filter((r) => isApplied(r, sha)).length;
+    /** Every replica's revision record settled its target watch (or has none): the fleet is quiet again. */
+    const watchesSettled = (sha: string) => Object.values(controller.state.revisions.get(sha)?.shards ?? {}).every((l) => l.targetsSettled);
 
     // One measured change: the default scrape interval changes, so every shard's document changes.
     const measure = async (run: number) => {
@@ -133,7 +143,10 @@ export async function runFanOutBench(opts: { shards?: number; workers?: number; 
       const sha = git('rev-parse', 'HEAD').trim();
       const body = JSON.stringify({ ref: 'refs/heads/main', after: sha });
       const cpu0 = process.cpuUsage();
-      const workers0 = await cpuOfWorkers();
+      const workers0 = await workersNow();
+      // Only the replicas not yet applied are looked at on each tick: the controller runs in this
+      // process, and its CPU figure should be its own, not this loop's.
+      const pending = new Set(controller.state.agents.all());
       const t0 = performance.now();
       if (process.env.FANOUT_MARKS) log(`mark start ${process.hrtime.bigint() / 1000n}`);
       const res = await fetch(`${controllerUrl}/v1/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signWebhookBody(body, SECRET) }, body });
@@ -145,7 +158,8 @@ export async function runFanOutBench(opts: { shards?: number; workers?: number; 
         const now = performance.now() - t0;
         if (!compiled && [...controller.state.shards.values()].every((s) => s.desired?.revision === sha)) compiled = now;
         if (!canary && appliedOn(sha, canaryShard) === 2) canary = now;
-        const n = appliedOn(sha);
+        for (const r of pending) if (isApplied(r, sha)) pending.delete(r);
+        const n = replicas.length - pending.size;
         if (!half && n >= replicas.length / 2) half = now;
         if (n === replicas.length) break;
         if (now > 60_000) {
@@ -158,14 +172,16 @@ export async function runFanOutBench(opts: { shards?: number; workers?: number; 
       const total = performance.now() - t0;
       if (process.env.FANOUT_MARKS) log(`mark end ${process.hrtime.bigint() / 1000n}`);
       const cpu = process.cpuUsage(cpu0);
-      const workersCpu = (await cpuOfWorkers()) - workers0;
+      const workers1 = await workersNow();
+      const byAgents = sum((await askWorkers({ type: 'applied', revision: sha })).map((m) => m.count ?? 0));
+      if (byAgents !== replicas.length) throw new Error(`the controller saw all ${replicas.length} applied, the agents say ${byAgents}`);
       // Each push's duration as the controller saw it: waiting for a slot, the call, and the agent's apply.
       const pushes = controller.state.agents
         .all()
         .filter((r) => r.lastPush?.revision === sha)
         .map((r) => r.lastPush!.durationMs)
         .sort((a, b) => a - b);
-      const m = {
+      const m: Record<string, number> = {
         all_applied_ms: Math.round(total),
         half_applied_ms: Math.round(half),
         compile_ms: Math.round(compiled), // webhook → every shard's new document desired
@@ -174,12 +190,20 @@ export async function runFanOutBench(opts: { shards?: number; workers?: number; 
         push_p50_ms: pct(pushes, 0.5),
         push_p90_ms: pct(pushes, 0.9),
         controller_cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
-        agents_cpu_ms: Math.round(workersCpu),
+        agents_cpu_ms: Math.round(workers1.cpuMs - workers0.cpuMs),
+        // What the fleet had to do meanwhile: Prometheus reloads (stub) and target-health calls (agent + stub).
+        stub_reloads: workers1.reloads - workers0.reloads,
+        target_health_calls: workers1.targetCalls - workers0.targetCalls,
         load_1m: Math.round(loadavg()[0]! * 10) / 10,
       };
-      log(`run ${run}: all ${replicas.length} applied in ${m.all_applied_ms} ms (compile ${m.compile_ms}, canary ${m.canary_ms}, wave ${m.wave_ms}; push p50 ${m.push_p50_ms} p90 ${m.push_p90_ms}; CPU controller ${m.controller_cpu_ms} ms, agents+stubs ${m.agents_cpu_ms} ms; load ${m.load_1m})`);
-      // The next change starts from a quiet fleet: the watches of this revision's targets settle first.
-      await new Promise((r) => setTimeout(r, 2500));
+      const busy = Math.round((100 * (m.controller_cpu_ms + m.agents_cpu_ms)) / (cpus().length * total));
+      log(`run ${run}: all ${replicas.length} applied in ${m.all_applied_ms} ms (compile ${m.compile_ms}, canary ${m.canary_ms}, wave ${m.wave_ms}; push p50 ${m.push_p50_ms} p90 ${m.push_p90_ms}; CPU controller ${m.controller_cpu_ms} ms, agents+stubs ${m.agents_cpu_ms} ms, ${busy} % of ${cpus().length} cores over the wall time; ${m.stub_reloads} reloads, ${m.target_health_calls} target-health calls; load ${m.load_1m})`);
+      // The next change starts from a quiet fleet: this revision's target watches settle first.
+      const quiet = Date.now() + 30_000;
+      while (!watchesSettled(sha) && Date.now() < quiet) await new Promise((r) => setTimeout(r, 250));
+      const afterWatch = await workersNow();
+      m.target_health_calls_total = afterWatch.targetCalls - workers0.targetCalls;
+      await new Promise((r) => setTimeout(r, 1000));
       return m;
     };
 

@@ -15,9 +15,11 @@ interface StartMessage {
 
 const running: { agent: RunningAgent; stub: ReloadStub }[] = [];
 
-process.on('message', async (msg: StartMessage | { type: 'stop' } | { type: 'cpu' }) => {
-  // CPU of this process (its agents and their stubs) so far, for the bench's breakdown.
-  if (msg.type === 'cpu') return void process.send!({ type: 'cpu', usage: process.cpuUsage() });
+process.on('message', async (msg: StartMessage | { type: 'stop' } | { type: 'cpu' } | { type: 'applied'; revision: string }) => {
+  // CPU of this process (its agents and their stubs) so far, and what the stubs were asked, for the bench's breakdown.
+  if (msg.type === 'cpu') return void process.send!({ type: 'cpu', usage: process.cpuUsage(), reloads: running.reduce((n, r) => n + r.stub.reloads, 0), targetCalls: running.reduce((n, r) => n + r.stub.targetCalls, 0) });
+  // The agents' own word, beside the controller's view: how many of them run and proved this revision.
+  if (msg.type === 'applied') return void process.send!({ type: 'applied', count: running.filter((r) => r.agent.status().applied?.revision === msg.revision && r.agent.status().applied?.verified).length });
   if (msg.type === 'start') {
     for (const r of msg.replicas) {
       const dir = join(msg.dir, `${r.shard}-${r.replica}`);
