@@ -6,7 +6,11 @@
 //   by hand: write prometheus.yml atomically (temp file, fsync, rename), POST /-/reload, then read
 //            /metrics and check prometheus_config_last_reload_successful == 1 and that its success
 //            timestamp moved.
-// The agent's own step timings (from its log) give where its extra time goes.
+// The agent's own step timings (from its log) give where its extra time goes. Every step is followed by
+// the same pause (BENCH_PAUSE_MS, default 250 ms): applies are seconds apart in practice, and the
+// pause lets background work of either side finish before the next timed step (the agent starting the
+// promtool process its next check will use, Prometheus settling after a reload), instead of charging
+// it to whichever step comes next.
 //
 //   node --import tsx bench/agent-apply.ts [pairs]
 // BENCH_AGENT_NODE_FLAGS='--max-semi-space-size=1' starts the agent's node with those flags.
@@ -78,7 +82,10 @@ export async function runAgentApplyBench(opts: { pairs?: number; jobs?: number }
     const agentMs: number[] = [];
     const handMs: number[] = [];
     const stepSamples: Record<string, number>[] = [];
+    const proofs: string[] = [];
     let step = 1;
+    const pauseMs = Number(process.env.BENCH_PAUSE_MS ?? 250);
+    const pause = () => new Promise((r) => setTimeout(r, pauseMs));
     // Warm-up: the first reload creates the 1,000 scrape pools, the first by-hand write the temp file.
     const warm = await pushToAgent(agent.url, benchDocument(jobs, step++));
     if (warm.result !== 'applied') throw new Error(`warm-up apply: ${JSON.stringify(warm)}`);
@@ -97,12 +104,14 @@ export async function runAgentApplyBench(opts: { pairs?: number; jobs?: number }
           if (reply.result !== 'applied') throw new Error(`apply ${s}: ${JSON.stringify(reply)}`);
           const line = agent.stderr().slice(logMark).split('\n').find((l) => l.includes('reload proven'));
           if (line) stepSamples.push((JSON.parse(line) as { steps: Record<string, number> }).steps);
+          if (line) proofs.push(String((JSON.parse(line) as { proof?: string }).proof));
         } else {
           const content = benchConfig(jobs, s);
           const t0 = performance.now();
           await byHand(client, configFile, content);
           handMs.push(performance.now() - t0);
         }
+        await pause();
       }
     }
     const a = [...agentMs].sort((x, y) => x - y);
@@ -117,6 +126,8 @@ export async function runAgentApplyBench(opts: { pairs?: number; jobs?: number }
       ratio_p50: Math.round((percentile(a, 50) / percentile(h, 50)) * 100) / 100,
       ratio_p90: Math.round((percentile(a, 90) / percentile(h, 90)) * 100) / 100,
       added_p50_ms: round(percentile(a, 50) - percentile(h, 50)),
+      // Applies proven without /api/v1/status/config (same Prometheus process; see shard-agent/process-proof.ts).
+      same_process_proofs: proofs.filter((p) => p === 'same-process').length,
     };
     // Median, per step, of the time since the request arrived at which that step ended.
     const names = [...new Set(stepSamples.flatMap((s) => Object.keys(s)))];

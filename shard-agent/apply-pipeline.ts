@@ -14,7 +14,7 @@ import type { ConfigLayout } from './config-paths.ts';
 import { crashPoint } from './crash-hooks.ts';
 import type { PrometheusClient, ReloadGauges } from './prometheus-client.ts';
 import { ProcessProofs } from './process-proof.ts';
-import { promtoolCheck } from './promtool-check.ts';
+import { PromtoolRunner } from './promtool-check.ts';
 import type { ReloadMethod } from './reload-prometheus.ts';
 import { reconcileAtStartup, type StartupReport } from './startup-reconcile.ts';
 import type { AppliedState, FileSnapshot, PersistedState, StateStore } from './state-store.ts';
@@ -112,11 +112,14 @@ export class ApplyPipeline {
   /** The last new document Prometheus was asked to load, and when that ended (ms). */
   private lastLoad: { revision: string; hash: string; at: number } | null = null;
   private readonly processes: ProcessProofs;
+  private readonly promtool: PromtoolRunner | null;
 
   private constructor(private readonly o: ApplyPipelineOptions) {
     this.processes = new ProcessProofs(o.prometheus, o.layout.configFile);
+    this.promtool = o.promtool ? new PromtoolRunner(o.promtool, o.layout, o.store.dir, o.promtoolSyntaxOnly ?? false) : null;
     this.queue = new ApplyQueue<Job, ApplyReply>(
-      (job) => this.run(job),
+      // The next promtool process starts once the apply has answered, not while Prometheus reloads.
+      (job) => this.run(job).finally(() => void this.promtool?.warm()),
       (old, by) => this.o.log.info('apply superseded while waiting', { revision: old.verified.doc.revision, by: by.verified.doc.revision }),
     );
   }
@@ -126,6 +129,7 @@ export class ApplyPipeline {
     const { state, report } = await reconcileAtStartup(o.store, o.layout, o.shard, o.log);
     p.state = state;
     p.startup = report;
+    void p.promtool?.warm();
     // Files found unproven at start-up may be what took Prometheus down: an outage seen now is blamed on them.
     if (state.applied && !state.applied.verified) p.lastLoad = { revision: state.applied.revision, hash: state.applied.hash, at: Date.now() };
     o.metrics.setApplied(state.applied);
@@ -274,7 +278,7 @@ export class ApplyPipeline {
     // promtool (its own process, the longest step before the reload) starts first, before the probe,
     // unless the document may be the applied one (answered "unchanged" without a check below).
     const startPromtool = () => {
-      const c = this.o.promtool ? promtoolCheck(this.o.promtool, this.o.layout, files, this.o.store.dir, undefined, this.o.promtoolSyntaxOnly ?? false) : undefined;
+      const c = this.promtool?.check(files);
       c?.catch(() => undefined);
       return c;
     };
@@ -539,8 +543,9 @@ export class ApplyPipeline {
     };
   }
 
-  /** Waits for the apply in progress (used on shutdown). */
-  idle(): Promise<void> {
-    return this.queue.idle();
+  /** Waits for the apply in progress and stops the waiting promtool (used on shutdown). */
+  async idle(): Promise<void> {
+    await this.queue.idle();
+    await this.promtool?.close();
   }
 }

@@ -1,0 +1,108 @@
+// The promtool started ahead of the next check (PromtoolRunner) must give exactly the verdict of a fresh
+// `promtool check config` (promtoolCheck), and must never outlive the agent. Real promtool, real files.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { configLayout } from '../../shard-agent/config-paths.ts';
+import { promtoolCheck, PromtoolRunner } from '../../shard-agent/promtool-check.ts';
+import { PROMTOOL_BIN } from '../support/prometheus.ts';
+import { waitFor } from './helpers.ts';
+
+const RULES = 'groups:\n  - name: demo\n    rules:\n      - record: demo:up\n        expr: demo_up\n';
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('promtool waiting for the next check', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'promshard-promtool-runner-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const layout = configLayout(join(dir, 'config', 'prometheus.yml'));
+  mkdirSync(layout.configDir, { recursive: true });
+  mkdirSync(join(dir, 'state'));
+  // A rule file already in the config directory, referenced relatively by some documents below.
+  mkdirSync(join(layout.configDir, 'kept'));
+  writeFileSync(join(layout.configDir, 'kept', 'old.yml'), RULES);
+
+  const cases: { name: string; files: { path: string; content: string }[] }[] = [
+    { name: 'a valid file', files: [{ path: 'prometheus.yml', content: 'global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: a\n    static_configs: [{targets: ["127.0.0.1:1"]}]\n' }] },
+    { name: 'a duplicate job', files: [{ path: 'prometheus.yml', content: 'scrape_configs:\n  - job_name: a\n  - job_name: a\n' }] },
+    { name: 'a rule file of the document', files: [{ path: 'prometheus.yml', content: 'rule_files: [rules/demo.yml]\n' }, { path: 'rules/demo.yml', content: RULES }] },
+    { name: 'a rule file already in the config directory', files: [{ path: 'prometheus.yml', content: 'rule_files: [kept/old.yml]\n' }] },
+    { name: 'a missing rule file', files: [{ path: 'prometheus.yml', content: 'rule_files: [rules/absent.yml]\n' }] },
+    { name: 'a missing credentials file', files: [{ path: 'prometheus.yml', content: 'scrape_configs:\n  - job_name: a\n    authorization: {credentials_file: secrets/token}\n' }] },
+  ];
+
+  for (const c of cases) {
+    it(`gives the verdict of a fresh promtool for ${c.name}`, async () => {
+      const runner = new PromtoolRunner(PROMTOOL_BIN, layout, join(dir, 'state'), false);
+      try {
+        await runner.warm();
+        assert.ok(runner.waitingPid, 'a promtool is waiting');
+        const warm = await runner.check(c.files);
+        const fresh = await promtoolCheck(PROMTOOL_BIN, layout, c.files, join(dir, 'state'));
+        assert.deepEqual({ ok: warm.ok, error: 'error' in warm ? warm.error : undefined }, { ok: fresh.ok, error: 'error' in fresh ? fresh.error : undefined });
+      } finally {
+        await runner.close();
+      }
+    });
+  }
+
+  it('falls back to a fresh promtool when the waiting one was killed', async () => {
+    const runner = new PromtoolRunner(PROMTOOL_BIN, layout, join(dir, 'state'), false);
+    try {
+      await runner.warm();
+      const pid = runner.waitingPid!;
+      process.kill(pid, 'SIGKILL');
+      await waitFor('killed', () => !alive(pid) || undefined);
+      const v = await runner.check(cases[1].files);
+      assert.equal(v.ok, false);
+      assert.match('error' in v ? v.error : '', /found multiple scrape configs with job name "a"/);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  /** A separate Node process that starts a waiting promtool, prints its pid (once promtool has its FIFO open if `opened`) and idles. */
+  const agentLike = async (opened: boolean) => {
+    const script = `
+      import { PromtoolRunner } from ${JSON.stringify(new URL('../../shard-agent/promtool-check.ts', import.meta.url).pathname)};
+      import { configLayout } from ${JSON.stringify(new URL('../../shard-agent/config-paths.ts', import.meta.url).pathname)};
+      const r = new PromtoolRunner(${JSON.stringify(PROMTOOL_BIN)}, configLayout(${JSON.stringify(layout.configFile)}), ${JSON.stringify(join(dir, 'orphans'))}, false);
+      await r.warm();
+      ${opened ? 'await r.waitingOpened();' : ''}
+      console.log(r.waitingPid);
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'], cwd: new URL('../..', import.meta.url).pathname });
+    const pid = await new Promise<number>((resolve) => child.stdout!.once('data', (d) => resolve(Number(String(d).trim()))));
+    assert.ok(pid > 0 && alive(pid), `waiting promtool ${pid} alive`);
+    return { child, pid };
+  };
+  mkdirSync(join(dir, 'orphans'));
+
+  it('leaves no promtool behind when the agent process is killed', async () => {
+    const { child, pid } = await agentLike(true);
+    child.kill('SIGKILL');
+    await waitFor('the waiting promtool exits with the agent', () => !alive(pid) || undefined, 5000);
+  });
+
+  it('a promtool left blocked by an agent killed right after starting it is released by the next agent', async () => {
+    const { child, pid } = await agentLike(false);
+    child.kill('SIGKILL');
+    const runner = new PromtoolRunner(PROMTOOL_BIN, layout, join(dir, 'orphans'), false);
+    try {
+      await runner.warm();
+      await waitFor('the left-over promtool exits', () => !alive(pid) || undefined, 5000);
+    } finally {
+      await runner.close();
+    }
+  });
+});
