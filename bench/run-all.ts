@@ -19,6 +19,7 @@ const BENCHES: { name: string; goal: string; load: () => Promise<BenchFn> }[] = 
   { name: 'leader failover and handover', goal: 'SIGKILL → new leader\'s first push < lease + 2 s (15 s and 5 s leases); SIGTERM handover < 2 s', load: async () => (await import('./leader-failover.ts')).runLeaderFailoverBench },
   { name: 'kubernetes discovery', goal: 'a new agent pod runs the desired document < 1 s after it becomes Ready', load: async () => (await import('./kubernetes-discovery.ts')).runKubernetesDiscoveryBench },
   { name: 'splits: render and plan (200 shards, 50 split in 3)', goal: 'render and plan with splits on a quarter of the shards within 1.5× the same repository without splits (same run)', load: async () => (await import('./splits.ts')).runSplitsBench },
+  { name: 'reshard 2 → 3 overlap', goal: 'no moved target misses a scrape interval at the global receiver; overlap window and its extra scrape load reported, against the same reshard without overlap (same run)', load: async () => (await import('./reshard-overlap.ts')).runReshardOverlapBench },
   { name: 'event-stream churn', goal: 'controller memory within 20 MB of its start after 10,000 open/close cycles on each SSE endpoint', load: async () => (await import('./event-stream-churn.ts')).runEventStreamChurnBench },
   { name: 'cardinality cycle', goal: 'cycle < 5 s on ≥ 300k series, offenders first', load: async () => (await import('./cardinality-cycle.ts')).runCardinalityBench },
 ];

@@ -25,6 +25,10 @@ function labelRelabelRules(labels: LabelSet): Record<string, unknown>[] {
  * brought back by any later step. Rule reserved-relabel-label keeps team rules off `__tmp_promshard_*`.
  */
 export function splitRelabelRules(split: SplitUnit): Record<string, unknown>[] {
+  // The hash labels are dropped again at once: Prometheus keeps `__tmp_*` labels on the target, and
+  // derives the target's identity and its scrape offset from its labels, so a hash label left on it
+  // would make every target of a reshard a new one, restarted at a new offset (a skipped scrape).
+  const drop = { regex: `${SPLIT_HASH_LABEL}|${PREVIOUS_SPLIT_HASH_LABEL}`, action: 'labeldrop' };
   const previous = split.previous;
   if (previous && previous.count > 1) {
     // While resharding, the unit keeps the union of its split under both layouts: a target that
@@ -33,11 +37,13 @@ export function splitRelabelRules(split: SplitUnit): Record<string, unknown>[] {
       { source_labels: [previous.by], modulus: previous.count, target_label: PREVIOUS_SPLIT_HASH_LABEL, action: 'hashmod' },
       { source_labels: [split.by], modulus: split.count, target_label: SPLIT_HASH_LABEL, action: 'hashmod' },
       { source_labels: [PREVIOUS_SPLIT_HASH_LABEL, SPLIT_HASH_LABEL], separator: ';', regex: `${previous.index};[0-9]+|[0-9]+;${split.index}`, action: 'keep' },
+      drop,
     ];
   }
   return [
     { source_labels: [split.by], modulus: split.count, target_label: SPLIT_HASH_LABEL, action: 'hashmod' },
     { source_labels: [SPLIT_HASH_LABEL], regex: String(split.index), action: 'keep' },
+    drop,
   ];
 }
 

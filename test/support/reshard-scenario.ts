@@ -1,0 +1,173 @@
+// One reshard under a steady scrape, with real parts, for the reshard test and bench/reshard-overlap.ts:
+// a real global receiver (--web.enable-remote-write-receiver), real exporters, an in-process
+// controller, and one real agent + Prometheus 2.42 per split, every split remote-writing `up`. The
+// shard goes from split `from` to split `to`; the result says where each target was scraped from, at
+// the receiver, and how often each exporter was scraped before, during and after the change.
+import { rmSync } from 'node:fs';
+import { splitOfTarget } from '../../core/placement/hashmod.ts';
+import { compileFiles } from './repo-fixture.ts';
+import { startExporter, type Exporter } from './exporters.ts';
+import { startPrometheus, type RunningPrometheus } from './prometheus.ts';
+import { allOnRevision, api, GitRepo, launchController, newControllerPort, startReplica, stopReplica, tempDir, waitFor, webhook, type Replica } from '../controller/helpers.ts';
+
+export const reshardShardsYaml = (receiver: string, split: number, intervalS = 1) => `defaults: { interval: ${intervalS}s, timeout: 1s }
+remote_write:
+  - name: global
+    url: ${receiver}/api/v1/write
+    queue_config: { batch_send_deadline: 1s, max_shards: 1, min_backoff: 100ms, max_backoff: 1s }
+    write_relabel_configs:
+      - source_labels: [__name__]
+        regex: up
+        action: keep
+shards:
+  - name: web
+    replicas: 1
+    split: ${split}
+    budget: { max_series: 100000, max_targets: 1000 }
+`;
+
+const teamFile = (targets: string[]) => `team: web\nshard: web\njobs:\n  - name: web-nodes\n    targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]\n`;
+
+export async function activeAddresses(p: RunningPrometheus): Promise<string[]> {
+  const body = (await (await fetch(`${p.url}/api/v1/targets?state=active`)).json()) as { data: { activeTargets: { discoveredLabels: Record<string, string> }[] } };
+  return body.data.activeTargets.map((t) => t.discoveredLabels.__address__!).sort();
+}
+
+/** Raw `up` samples at the receiver over the last `seconds`, by instance: each sample's time (s) and the split that sent it. */
+export async function upSamples(receiver: RunningPrometheus, seconds: number): Promise<Map<string, { t: number; split: string }[]>> {
+  const q = encodeURIComponent(`up{job="web-nodes"}[${seconds}s]`);
+  const body = (await (await fetch(`${receiver.url}/api/v1/query?query=${q}`)).json()) as { data: { result: { metric: Record<string, string>; values: [number, string][] }[] } };
+  const out = new Map<string, { t: number; split: string }[]>();
+  for (const series of body.data.result) {
+    const list = out.get(series.metric.instance!) ?? [];
+    for (const [t] of series.values) list.push({ t, split: series.metric.promshard_split ?? '' });
+    out.set(series.metric.instance!, list);
+  }
+  return out;
+}
+
+/** The longest time (ms) between two samples of `list` (any split) inside [fromS, toS]. */
+export function longestGapMs(list: readonly { t: number }[], fromS: number, toS: number): number {
+  const times = [...new Set(list.map((s) => Math.round(s.t * 1000)))].sort((a, b) => a - b).filter((t) => t >= fromS * 1000 && t <= toS * 1000);
+  let worst = 0;
+  for (let i = 1; i < times.length; i++) worst = Math.max(worst, times[i]! - times[i - 1]!);
+  return times.length < 2 ? Infinity : worst;
+}
+
+export interface ReshardScenarioOptions {
+  targets: number;
+  from: number;
+  to: number;
+  /** --reshard-overlap-max in ms; 0 switches without overlap. */
+  boundMs: number;
+  /** Scrape interval in seconds (default 1). */
+  intervalS?: number;
+  /** Called while the overlap is in progress (only when there is one), with the controller's URL and the /v1/reshards entry. */
+  duringOverlap?: (url: string, active: any) => Promise<void>;
+  /** Called at the end, while the controller still runs. */
+  atEnd?: (url: string) => Promise<void>;
+}
+
+export interface ReshardScenarioResult {
+  targets: string[];
+  moved: string[];
+  oldUnit: Map<string, string>;
+  newUnit: Map<string, string>;
+  /** Seconds since the epoch: the commit that changes the layout, and when every split kept exactly its new share. */
+  changedAt: number;
+  endedAt: number;
+  /** The finished reshard as /v1/reshards tells it (null without overlap). */
+  reshard: any;
+  samples: Map<string, { t: number; split: string }[]>;
+  /** Scrapes each exporter served from the change to the end, and over the same length of time after it (the steady reference). */
+  scrapesDuring: Map<string, number>;
+  scrapesAfter: Map<string, number>;
+  /** How long the steady reference after the end lasted, in seconds. */
+  steadySeconds: number;
+}
+
+export async function runReshardScenario(o: ReshardScenarioOptions): Promise<ReshardScenarioResult> {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    const receiver = await startPrometheus({ extraArgs: ['--web.enable-remote-write-receiver'] });
+    cleanups.push(() => receiver.destroy());
+    const exporters: Exporter[] = [];
+    for (let i = 0; i < o.targets; i++) exporters.push(await startExporter(() => 'demo_value 1\n'));
+    cleanups.push(async () => {
+      for (const e of exporters) await e.close();
+    });
+    const targets = exporters.map((e) => e.target);
+    const repo = new GitRepo();
+    cleanups.push(() => repo.destroy());
+    const stateDir = tempDir('promshard-reshard-ctl-');
+    cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+    const port = await newControllerPort();
+    const url = `http://127.0.0.1:${port}`;
+    const before = { 'shards.yaml': reshardShardsYaml(receiver.url, o.from, o.intervalS), 'teams/web/main.yaml': teamFile(targets) };
+    const sha1 = repo.commit(before);
+    const ctl = await launchController(repo, stateDir, port, { reshardPollMs: 300, reshardBoundMs: o.boundMs, openReadAccess: true });
+    cleanups.push(() => ctl.close());
+    const units = Array.from({ length: Math.max(o.from, o.to) }, (_, i) => `web.s${i}`);
+    const replicas = new Map<string, Replica>();
+    for (const unit of units) {
+      const r = await startReplica(unit, 'a', url, [], {}, { extraArgs: ['--enable-feature=expand-external-labels'], env: { PROMSHARD_REPLICA: 'a' } });
+      cleanups.push(() => stopReplica(r));
+      replicas.set(unit, r);
+    }
+    if (await webhook(url) !== 202) throw new Error('webhook refused');
+    await waitFor('the first layout applied', () => allOnRevision(units.slice(0, o.from).map((u) => replicas.get(u)!), sha1), 60_000);
+    await waitFor('every target at the receiver', async () => (await upSamples(receiver, 60)).size === targets.length, 60_000, 500);
+    await new Promise((r) => setTimeout(r, 3000 * (o.intervalS ?? 1)));
+
+    const job = compileFiles(before).model!.shards[0]!.jobs[0]!;
+    const unitUnder = (count: number) => new Map(job.targets.map((t) => [t.address, `web.s${splitOfTarget(job, t, '__address__', count)}`]));
+    const oldUnit = unitUnder(o.from);
+    const newUnit = unitUnder(o.to);
+    const moved = targets.filter((t) => oldUnit.get(t) !== newUnit.get(t));
+
+    const scrapesAt = () => new Map(exporters.map((e) => [e.target, e.scrapes]));
+    const changedAt = Date.now() / 1000;
+    const atChange = scrapesAt();
+    const sha2 = repo.commit({ 'shards.yaml': reshardShardsYaml(receiver.url, o.to, o.intervalS) });
+    if (await webhook(url) !== 202) throw new Error('webhook refused');
+    let reshard: any = null;
+    if (o.boundMs > 0) {
+      const active = await waitFor('the reshard in progress', async () => {
+        const { body } = await api(url, '/v1/reshards');
+        return body.active.length === 1 ? body.active[0] : undefined;
+      }, 30_000, 100);
+      await o.duringOverlap?.(url, active);
+      reshard = await waitFor('the overlap over', async () => {
+        const { body } = await api(url, '/v1/reshards');
+        return body.active.length === 0 && body.recent[0]?.revision === sha2 ? body.recent[0] : undefined;
+      }, o.boundMs + 120_000, 300);
+    }
+    for (const [unit, r] of replicas) {
+      const share = targets.filter((t) => newUnit.get(t) === unit).sort();
+      await waitFor(`${unit} keeps only its new share`, async () => JSON.stringify(await activeAddresses(r.prometheus)) === JSON.stringify(share), 60_000, 250);
+    }
+    const endedAt = Date.now() / 1000;
+    const atEnd = scrapesAt();
+    // The same length of time after the end as a steady reference: every target scraped once, by one split.
+    await new Promise((r) => setTimeout(r, Math.max(4000, (endedAt - changedAt) * 1000, 3000 * (o.intervalS ?? 1))));
+    const afterEnd = scrapesAt();
+    const steadySeconds = Date.now() / 1000 - endedAt;
+    const samples = await upSamples(receiver, Math.ceil(Date.now() / 1000 - changedAt) + 10);
+    await o.atEnd?.(url);
+    return {
+      targets,
+      moved,
+      oldUnit,
+      newUnit,
+      changedAt,
+      endedAt,
+      reshard,
+      samples,
+      scrapesDuring: new Map(targets.map((t) => [t, atEnd.get(t)! - atChange.get(t)!])),
+      scrapesAfter: new Map(targets.map((t) => [t, afterEnd.get(t)! - atEnd.get(t)!])),
+      steadySeconds,
+    };
+  } finally {
+    for (const c of cleanups.reverse()) await c();
+  }
+}
