@@ -7,7 +7,6 @@
 // another host" must not carry it there (the redirect comes back as the 3xx answer it is).
 
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 export class DeadlineExceeded extends Error {}
 
@@ -86,7 +85,10 @@ export interface BufferedAnswer {
 // (bench/fan-out.ts). Connections are kept alive, one pool per agent; Node drops an idle one before
 // the agent's own keep-alive timeout from its `Keep-Alive: timeout=` hint.
 const httpAgent = new HttpAgent({ keepAlive: true, maxFreeSockets: 4 });
-const httpsAgent = new HttpsAgent({ keepAlive: true, maxFreeSockets: 4 });
+// node:https (and TLS with it) is loaded on the first https: URL only: the agent talks plain HTTP on
+// loopback to its Prometheus, and loading TLS it never uses cost it about 1 MB of RSS.
+let https: Promise<{ request: typeof httpRequest; agent: HttpAgent }> | null = null;
+const loadHttps = () => (https ??= import('node:https').then((m) => ({ request: m.request as unknown as typeof httpRequest, agent: new m.Agent({ keepAlive: true, maxFreeSockets: 4 }) })));
 
 /** What requestWithDeadline sends. */
 export interface DeadlineRequestInit {
@@ -110,19 +112,19 @@ class StaleConnection extends Error {}
  */
 export async function requestWithDeadline(url: string, init: DeadlineRequestInit, timeoutMs: number, cancel?: AbortSignal, maxBytes = Number.POSITIVE_INFINITY): Promise<BufferedAnswer> {
   const deadline = Date.now() + timeoutMs;
+  const tls = new URL(url).protocol === 'https:' ? await loadHttps() : null;
   try {
-    return await requestOnce(url, init, timeoutMs, timeoutMs, cancel, maxBytes);
+    return await requestOnce(url, init, tls, timeoutMs, timeoutMs, cancel, maxBytes);
   } catch (err) {
     if (!(err instanceof StaleConnection)) throw err;
-    return requestOnce(url, init, Math.max(1, deadline - Date.now()), timeoutMs, cancel, maxBytes);
+    return requestOnce(url, init, tls, Math.max(1, deadline - Date.now()), timeoutMs, cancel, maxBytes);
   }
 }
 
-function requestOnce(url: string, init: DeadlineRequestInit, timeoutMs: number, reportedMs: number, cancel: AbortSignal | undefined, maxBytes: number): Promise<BufferedAnswer> {
+function requestOnce(url: string, init: DeadlineRequestInit, tls: { request: typeof httpRequest; agent: HttpAgent } | null, timeoutMs: number, reportedMs: number, cancel: AbortSignal | undefined, maxBytes: number): Promise<BufferedAnswer> {
   return new Promise((resolve, reject) => {
     if (cancel?.aborted) return reject(new Error('the call was cancelled'));
     const target = new URL(url);
-    const tls = target.protocol === 'https:';
     const headers: Record<string, string> = { ...init.headers };
     if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
     let settled = false;
@@ -140,7 +142,7 @@ function requestOnce(url: string, init: DeadlineRequestInit, timeoutMs: number, 
     const timer = setTimeout(() => finish(new DeadlineExceeded(`no answer within ${reportedMs} ms`)), timeoutMs);
     const onCancel = () => finish(new Error('the call was cancelled'));
     cancel?.addEventListener('abort', onCancel, { once: true });
-    const req = (tls ? httpsRequest : httpRequest)(target, { method: init.method, headers, agent: tls ? httpsAgent : httpAgent }, (res) => {
+    const req = (tls ? tls.request : httpRequest)(target, { method: init.method, headers, agent: tls ? tls.agent : httpAgent }, (res) => {
       answered = true;
       const declared = declaredTooLarge(res.headers['content-length'], maxBytes);
       if (declared) return finish(declared);

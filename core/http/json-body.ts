@@ -7,7 +7,6 @@
 // rather than decoded by iconv; JSON is UTF-8 (RFC 8259) and no promshard client sends anything else.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { sendJson, type RouteRequest, type RouteStep } from './router.ts';
 
 class BodyError extends Error {
@@ -49,7 +48,7 @@ async function readJsonBody(req: RouteRequest, max: number): Promise<unknown> {
   if (!charset.startsWith('utf-')) throw new BodyError(415, `unsupported charset "${charset.toUpperCase()}"`);
   const decoding = charset === 'utf-8' ? 'utf8' : charset === 'utf-16le' ? 'utf16le' : null;
   if (!decoding) throw new BodyError(415, `unsupported charset "${charset.toUpperCase()}"`);
-  const raw = await readAtMost(req, max);
+  const raw = await readAtMost(req, max, await inflaterFor(req));
   // iconv (body-parser) drops a byte-order mark; JSON.parse would refuse it.
   const text = raw.toString(decoding).replace(/^\uFEFF/, '');
   if (text.length === 0) return {};
@@ -62,15 +61,21 @@ async function readJsonBody(req: RouteRequest, max: number): Promise<unknown> {
   }
 }
 
+/** node:zlib is loaded for a compressed body only: no promshard client sends one, and it costs RSS. */
+async function inflaterFor(req: IncomingMessage): Promise<(() => Readable & NodeJS.WritableStream) | null> {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding === 'identity') return null;
+  if (!['gzip', 'deflate', 'br'].includes(encoding)) throw new BodyError(415, `unsupported content encoding "${encoding}"`);
+  const zlib = await import('node:zlib');
+  return encoding === 'gzip' ? zlib.createGunzip : encoding === 'deflate' ? zlib.createInflate : zlib.createBrotliDecompress;
+}
+
 /**
  * The whole body (inflated). Past the limit, or when inflating fails, the rest of the upload is still
  * read and dropped and the BodyError comes once the request has ended, so that the client (still
  * sending) reads the answer instead of a reset connection.
  */
-function readAtMost(req: IncomingMessage, max: number): Promise<Buffer> {
-  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-  const inflate = ({ identity: null, gzip: createGunzip, deflate: createInflate, br: createBrotliDecompress } as Record<string, (() => Readable & NodeJS.WritableStream) | null>)[encoding];
-  if (inflate === undefined) return Promise.reject(new BodyError(415, `unsupported content encoding "${encoding}"`));
+function readAtMost(req: IncomingMessage, max: number, inflate: (() => Readable & NodeJS.WritableStream) | null): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const source: Readable = inflate ? req.pipe(inflate()) : req;
     const chunks: Buffer[] = [];

@@ -2,7 +2,7 @@
 // Runs every `intervalMs` (default 60 s) and on demand; a cycle never runs twice at once (a second
 // caller gets the cycle in flight). Each cycle has a time budget: no query starts after its deadline,
 // and what was not measured keeps last cycle's flags (the report says `partial`).
-import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, type Metric } from '../../core/metrics/prom-client-lean.ts';
 import type { JobOwner } from '../../core/document/desired-document.ts';
 import type { CardinalityThresholds } from '../../schemas/model.ts';
 import type { Logger } from '../../core/log/logger.ts';
