@@ -337,7 +337,11 @@ export class ApplyPipeline {
         (s) => (staged = s),
         (err) => void (stageError = err),
       );
-      await Promise.all([staging, journalEarly ? saveJournal() : undefined]);
+      const journaling = journalEarly ? saveJournal() : undefined;
+      journaling?.catch(() => undefined);
+      // Staging is awaited before a journal error surfaces, so that its temp files are known and removed.
+      await staging;
+      await journaling;
       steps.mark('snapshot+staged');
       // CPU while promtool runs in its own process: only when the full proof will probably be needed.
       if (!this.processes.likely(gaugesBefore && (await gaugesBefore), mainContent)) expected();

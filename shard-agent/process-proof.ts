@@ -42,8 +42,8 @@ interface ProvenProcess {
   startTime: number;
   /** externalLabelsKey() of the documents this process passed the full proof with. */
   labelKeys: Set<string>;
-  /** Whether --config.file resolves to the agent's file; a reason when not (or unknown). */
-  flag: Promise<string | undefined>;
+  /** --config.file as this process was started, or why it is unknown. */
+  flag: Promise<{ path: string } | { unknown: string }>;
 }
 
 export class ProcessProofs {
@@ -60,8 +60,10 @@ export class ProcessProofs {
     const key = externalLabelsKey(mainConfig);
     if (start === undefined) return;
     if (this.proven?.startTime !== start) {
-      const flag = this.checkFlag();
-      flag.catch(() => undefined);
+      const flag = this.client.configFileFlag().then(
+        (path) => (path === undefined ? { unknown: 'Prometheus does not show its --config.file flag' } : { path }),
+        (err: Error) => ({ unknown: `--config.file could not be read: ${err.message}` }),
+      );
       this.proven = { startTime: start, labelKeys: new Set(), flag };
     }
     if (key !== null) this.proven.labelKeys.add(key);
@@ -94,14 +96,13 @@ export class ProcessProofs {
     if (start !== p.startTime || input.before?.processStartTime !== start) return 'Prometheus restarted since its last full proof';
     const key = externalLabelsKey(input.mainConfig);
     if (key === null || (key !== '' && !p.labelKeys.has(key))) return 'the external labels may expand differently from those already proven on this process';
-    const flag = await p.flag.catch((err: Error) => `--config.file could not be read: ${err.message}`);
-    if (flag !== undefined) return flag;
-    return writtenFilesChanged(input.written);
+    const flag = await p.flag;
+    if ('unknown' in flag) return flag.unknown;
+    return (await this.readsOurFile(flag.path)) ?? writtenFilesChanged(input.written);
   }
 
-  private async checkFlag(): Promise<string | undefined> {
-    const flag = await this.client.configFileFlag();
-    if (flag === undefined) return 'Prometheus does not show its --config.file flag';
+  /** Resolved at every proof, not once per process: a symlink on the way may have been repointed since. */
+  private async readsOurFile(flag: string): Promise<string | undefined> {
     // A relative path is resolved against Prometheus's working directory, which the agent cannot know.
     if (!isAbsolute(flag)) return `--config.file=${flag} is relative`;
     const [theirs, ours] = await Promise.all([realpath(flag).catch(() => null), realpath(this.configFile).catch(() => null)]);

@@ -190,6 +190,11 @@ export class PromtoolRunner {
       const writing = w.fifo.writeFile(main);
       await untilOpenedBy(w.child, w.fifoPath, () => w.done);
       await writing;
+      // Should promtool open the main file a second time (a file_sd glob matching it), it must find
+      // the same bytes, as with a fresh promtool, not a FIFO nobody writes: a regular copy replaces it.
+      const copy = join(w.scratch, `${TEMP_MARKER}main`);
+      await fs.writeFile(copy, main);
+      await fs.rename(copy, w.fifoPath);
       await w.fifo.close();
       let timer: NodeJS.Timeout | undefined;
       const code = await Promise.race([w.exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), this.timeoutMs)))]);

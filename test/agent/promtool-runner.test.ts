@@ -37,6 +37,8 @@ describe('promtool waiting for the next check', () => {
     { name: 'a rule file of the document', files: [{ path: 'prometheus.yml', content: 'rule_files: [rules/demo.yml]\n' }, { path: 'rules/demo.yml', content: RULES }] },
     { name: 'a rule file already in the config directory', files: [{ path: 'prometheus.yml', content: 'rule_files: [kept/old.yml]\n' }] },
     { name: 'a missing rule file', files: [{ path: 'prometheus.yml', content: 'rule_files: [rules/absent.yml]\n' }] },
+    // promtool reads the files a file_sd glob matches, here the main file itself, a second time.
+    { name: 'a file_sd glob matching the main file', files: [{ path: 'prometheus.yml', content: 'scrape_configs:\n  - job_name: a\n    file_sd_configs: [{files: ["*.yml"]}]\n' }] },
     { name: 'a missing credentials file', files: [{ path: 'prometheus.yml', content: 'scrape_configs:\n  - job_name: a\n    authorization: {credentials_file: secrets/token}\n' }] },
   ];
 
