@@ -11,6 +11,7 @@ import { formatPlanMarkdown, formatPlanText, type PlanExtras } from './plan/form
 import { gitLocation, gitRefExists, resolveRepositoryDir } from './repository-location.ts';
 import { liveFleetNotes } from './plan/live-fleet-notes.ts';
 import { estimateSplits, formatSplitEstimates, type LiveJobSeries, type ShardSplitEstimate } from './plan/split-estimate.ts';
+import { formatReshardNotes, reshardNotes } from './plan/reshard-notes.ts';
 import { CommentNotPossible, commentTargetFromEnv, hostFor, postPlanComment } from './plan/pr-comment.ts';
 
 const HELP = `usage: promshard plan --base REF [--head REF] [--repo DIR] [--format text|markdown|json]
@@ -88,8 +89,9 @@ export async function run(argv: string[]): Promise<number> {
   const token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : process.env.PROMSHARD_TOKEN;
   if (values.controller) extras.liveNotes = await liveFleetNotes(values.controller, token, plan, head.model);
   const splits = await splitEstimates(head.model, values, token);
-  const splitLines = formatSplitEstimates(splits);
-  if (values.format === 'json') process.stdout.write(JSON.stringify({ ...plan, findings: head.findings, liveNotes: extras.liveNotes, splits }, null, 2) + '\n');
+  const reshards = reshardNotes(base.model, head.model);
+  const splitLines = [...formatReshardNotes(reshards), ...formatSplitEstimates(splits)];
+  if (values.format === 'json') process.stdout.write(JSON.stringify({ ...plan, findings: head.findings, liveNotes: extras.liveNotes, splits, reshards }, null, 2) + '\n');
   else if (values.format === 'markdown') process.stdout.write(formatPlanMarkdown(plan, extras) + (splitLines.length ? `\n\`\`\`text${splitLines.join('\n')}\n\`\`\`\n` : ''));
   else process.stdout.write(formatPlanText(plan, extras) + (splitLines.length ? splitLines.slice(1).join('\n') + '\n' : ''));
   const failed = hasErrors(head.findings) || plan.shards.some((s) => s.overBudget) || extras.liveNotes.some((n) => n.severity === 'error');

@@ -1,5 +1,6 @@
 // What a change does to each shard: jobs added, removed and changed, targets added and removed, and
 // the shard's target count against its budget. Only shards the change touches are listed.
+import { layoutOf, sameLayout } from '../../core/placement/reshard-overlap.ts';
 import type { CompiledJob, CompiledRepository, CompiledShard } from '../../schemas/model.ts';
 import { renderShardFiles } from '../../core/render/shard-documents.ts';
 import { hashFiles, sha256Hex } from '../../core/document/desired-document.ts';
@@ -100,13 +101,15 @@ export function computePlan(base: CompiledRepository | null, head: CompiledRepos
       unchangedShards++;
       continue;
     }
-    if (before && after && shardFingerprint(before) === shardFingerprint(after)) {
+    // A new split layout changes every split's document even when no job changed (reshard-notes.ts says how).
+    const sameSplits = !!before && !!after && sameLayout(layoutOf(before), layoutOf(after));
+    if (before && after && sameSplits && shardFingerprint(before) === shardFingerprint(after)) {
       unchangedShards++;
       continue;
     }
     const hashBefore = shardHash(before);
     const hashAfter = shardHash(after);
-    if (hashBefore === hashAfter && before?.budget.max_targets === after?.budget.max_targets) {
+    if (hashBefore === hashAfter && sameSplits && before?.budget.max_targets === after?.budget.max_targets) {
       unchangedShards++;
       continue;
     }

@@ -99,3 +99,30 @@ test('plan --controller: series per split from the live per-job series, and a sp
     repo.destroy();
   }
 });
+
+test('plan on a change of split layout: how many targets move, which splits need new replicas, which are retired after the overlap', async () => {
+  const repo = createGitRepo({ 'shards.yaml': shardsYaml(2, 1000), 'teams/web/main.yaml': teamYaml });
+  try {
+    repo.write('shards.yaml', shardsYaml(3, 1000));
+    const c = compileFiles({ 'shards.yaml': shardsYaml(3, 1000), 'teams/web/main.yaml': teamYaml });
+    const shard = c.model!.shards.find((s) => s.name === 'web')!;
+    let moved = 0;
+    for (const job of shard.jobs) for (const t of job.targets) if (splitOfTarget(job, t, '__address__', 2) !== splitOfTarget(job, t, '__address__', 3)) moved++;
+    const r = await plan(repo.dir, []);
+    assert.match(r.out, /resharding web: split 2 by __address__ → split 3 by __address__/);
+    assert.match(r.out, new RegExp(`  ${moved} of ${LIGHT.length + HEAVY.length} static targets move; each stays on its old split until its new split has scraped it`));
+    assert.match(r.out, /start 2 Prometheus \+ agent replica\(s\) for each new split before merging: web\.s2\n/);
+    assert.doesNotMatch(r.out, /retired after the overlap/);
+    // Unsplit → split 2: every target moves (the unit's name changes), and the unsplit shard is retired.
+    repo.write('shards.yaml', shardsYaml(1, 1000));
+    repo.commit('unsplit');
+    repo.write('shards.yaml', shardsYaml(2, 1000));
+    const j = JSON.parse((await plan(repo.dir, ['--format', 'json'])).out);
+    assert.deepEqual(j.reshards, [{ shard: 'web', from: 'unsplit', to: 'split 2 by __address__', movedTargets: 44, staticTargets: 44, newSplits: ["web.s0", "web.s1"], replicas: 2, retiredSplits: ['web'] }]);
+    // No layout change: nothing said.
+    repo.commit('split 2');
+    assert.doesNotMatch((await plan(repo.dir, [])).out, /resharding/);
+  } finally {
+    repo.destroy();
+  }
+});
