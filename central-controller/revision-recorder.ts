@@ -122,19 +122,10 @@ export class RevisionRecorder {
    */
   private applyRollout(shard: string, life: ShardLife, rollout: RolloutRecord): boolean {
     let changed = false;
-    const put = <T extends object, K extends keyof T>(o: T, k: K, v: T[K]): void => {
-      if (v === undefined) {
-        if (o[k] !== undefined) changed = true;
-        delete o[k];
-      } else if (o[k] !== v) {
-        o[k] = v;
-        changed = true;
-      }
-    };
-    if (life.rolloutStartedAt === undefined) put(life, 'rolloutStartedAt', rollout.startedAt);
-    put(life, 'outcome', outcomeOf(rollout, this.o.registry.get(shard, rollout.failedReplica ?? '')?.failure?.result));
-    put(life, 'reason', rollout.status === 'failed' ? rollout.haltReason : undefined);
-    put(life, 'prometheusError', rollout.status === 'failed' ? rollout.error : undefined);
+    if (life.rolloutStartedAt === undefined) changed = put(life, 'rolloutStartedAt', rollout.startedAt) || changed;
+    changed = put(life, 'outcome', outcomeOf(rollout, this.o.registry.get(shard, rollout.failedReplica ?? '')?.failure?.result)) || changed;
+    changed = put(life, 'reason', rollout.status === 'failed' ? rollout.haltReason : undefined) || changed;
+    changed = put(life, 'prometheusError', rollout.status === 'failed' ? rollout.error : undefined) || changed;
     for (const a of this.o.registry.replicasOf(shard)) {
       let rep = life.replicas[a.replica];
       if (!rep) {
@@ -143,9 +134,9 @@ export class RevisionRecorder {
       }
       const push = a.lastPush?.revision === rollout.revision ? a.lastPush : null;
       if (push) {
-        put(rep, 'result', push.result);
-        put(rep, 'applyMs', push.durationMs);
-        put(rep, 'error', push.error || undefined);
+        changed = put(rep, 'result', push.result) || changed;
+        changed = put(rep, 'applyMs', push.durationMs) || changed;
+        changed = put(rep, 'error', push.error || undefined) || changed;
       }
       const runs = a.applied?.hash === rollout.hash && a.applied.verified;
       if ((runs || rollout.proven.includes(a.replica)) && !rep.proven) {
@@ -158,6 +149,18 @@ export class RevisionRecorder {
     if (!life.targetsSettled && life.targets.length > 0 && Object.values(life.replicas).some((x) => x.proven)) this.o.watchTargets(sha, shard);
     return changed;
   }
+}
+
+/** Sets (or, for undefined, deletes) `o[k]`; true when that changed it. */
+function put<T extends object, K extends keyof T>(o: T, k: K, v: T[K]): boolean {
+  if (v === undefined) {
+    if (o[k] === undefined) return false;
+    delete o[k];
+    return true;
+  }
+  if (o[k] === v) return false;
+  o[k] = v;
+  return true;
 }
 
 function outcomeOf(r: RolloutRecord, failureResult: string | undefined): ShardOutcome {
