@@ -34,6 +34,8 @@ export function createControllerApp(rt: ControllerRuntime, o: ControllerAppOptio
       valid: rt.state.repository.valid,
       lastGood: rt.state.repository.lastGood?.sha ?? null,
       lastSyncError: rt.state.repository.lastSyncError,
+      // Shown, not unhealthy: the fleet runs on without it, but a restart would forget registered agents.
+      agentsFileError: rt.state.agents.saveError,
       // Shown, but not unhealthy: a 403 restarting the controller (liveness) would only crash-loop it.
       ...(rt.kubernetes ? { kubernetes: (({ ok, error }) => ({ ok, error }))(rt.kubernetes()) } : {}),
     },
