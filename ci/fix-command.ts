@@ -8,6 +8,7 @@
 // as `validate` does, and any error refuses the fix; the commit goes to the branch
 // `promshard/fix-<key>` with a plain git push; the PR/MR is opened through the git host's API.
 // A second run finds the open PR by its branch and opens nothing.
+import { ControllerReader } from './controller-reader.ts';
 import { readFileSync } from 'node:fs';
 import { parseFlags, UsageError } from '../cli/args.ts';
 import { readTokenFile } from '../core/http/auth.ts';
@@ -47,10 +48,8 @@ Exit status: 0 done (or already open), 1 the fix was refused (the reason is prin
 `;
 
 async function flagFromController(controller: string, token: string | undefined, given: string): Promise<CardinalityFlag> {
-  const base = controller.replace(/\/+$/, '');
-  const res = await fetch(`${base}/v1/flags`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(15_000) });
-  if (!res.ok) throw new Error(`controller ${base}: GET /v1/flags answered HTTP ${res.status}${res.status === 401 ? ' (give its read token with --token-file)' : ''}`);
-  return pickFlag(await res.json(), given, `controller ${base}`);
+  const reader = new ControllerReader(controller, token, 15_000);
+  return pickFlag(await reader.get('/v1/flags'), given, `controller ${reader.base}`);
 }
 
 function readJsonFile(path: string): unknown {

@@ -10,6 +10,7 @@ import { computePlan } from './plan/compute-plan.ts';
 import { formatPlanMarkdown, formatPlanText, type PlanExtras } from './plan/format-plan.ts';
 import { gitLocation, gitRefExists, resolveRepositoryDir } from './repository-location.ts';
 import { liveFleetNotes } from './plan/live-fleet-notes.ts';
+import { ControllerReader } from './controller-reader.ts';
 import { estimateSplits, formatSplitEstimates, type LiveJobSeries, type ShardSplitEstimate } from './plan/split-estimate.ts';
 import { formatReshardNotes, reshardNotes } from './plan/reshard-notes.ts';
 import { CommentNotPossible, commentTargetFromEnv, hostFor, postPlanComment } from './plan/pr-comment.ts';
@@ -87,8 +88,9 @@ export async function run(argv: string[]): Promise<number> {
   const plan = computePlan(base.model, head.model, changedPaths(baseSource, headSource));
   const extras: PlanExtras = { base: values.base, head: values.head!, headFindings: head.findings, liveNotes: [] };
   const token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : process.env.PROMSHARD_TOKEN;
-  if (values.controller) extras.liveNotes = await liveFleetNotes(values.controller, token, plan, head.model);
-  const splits = await splitEstimates(head.model, values, token);
+  const controller = values.controller ? new ControllerReader(values.controller, token) : null;
+  if (controller) extras.liveNotes = await liveFleetNotes(controller, plan, head.model);
+  const splits = await splitEstimates(head.model, values, controller);
   const reshards = reshardNotes(base.model, head.model);
   const splitLines = [...formatReshardNotes(reshards), ...formatSplitEstimates(splits)];
   if (values.format === 'json') process.stdout.write(JSON.stringify({ ...plan, findings: head.findings, liveNotes: extras.liveNotes, splits, reshards }, null, 2) + '\n');
@@ -107,18 +109,16 @@ export async function run(argv: string[]): Promise<number> {
  */
 async function splitEstimates(
   model: import('../schemas/model.ts').CompiledRepository | null,
-  values: { controller?: string; 'suggest-split'?: boolean; skew?: string },
-  token: string | undefined,
+  values: { 'suggest-split'?: boolean; skew?: string },
+  controller: ControllerReader | null,
 ): Promise<ShardSplitEstimate[]> {
   if (!model) return [];
   const shards = model.shards.filter((s) => values['suggest-split'] || (s.split?.count ?? 1) > 1);
   if (shards.length === 0) return [];
   let live: LiveJobSeries[] | null = null;
-  if (values.controller) {
+  if (controller) {
     try {
-      const res = await fetch(`${values.controller.replace(/\/+$/, '')}/v1/series`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(10_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      live = ((await res.json()) as { jobs?: LiveJobSeries[] }).jobs ?? [];
+      live = (await controller.get<{ jobs?: LiveJobSeries[] }>('/v1/series')).jobs ?? [];
     } catch (err) {
       process.stderr.write(`promshard plan: the controller's live series could not be read (${(err as Error).message}); split estimates use target counts\n`);
     }

@@ -2,6 +2,8 @@
 // added targets will bring (live per-target average of the same job) against the shard's max_series.
 import type { CompiledRepository } from '../../schemas/model.ts';
 import type { Plan } from './compute-plan.ts';
+import type { ControllerReader } from '../controller-reader.ts';
+import type { LiveJobSeries } from './split-estimate.ts';
 
 interface LiveFlag {
   shard: string;
@@ -12,34 +14,20 @@ interface LiveFlag {
   severity?: string;
 }
 
-interface LiveJobSeries {
-  shard: string;
-  job: string;
-  series: number;
-  targets: number;
-}
-
 export interface LiveNote {
   shard: string;
   severity: 'warning' | 'error';
   message: string;
 }
 
-async function getJson<T>(url: string, token: string | undefined): Promise<T> {
-  const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  return (await res.json()) as T;
-}
-
-export async function liveFleetNotes(controllerUrl: string, token: string | undefined, plan: Plan, head: CompiledRepository | null): Promise<LiveNote[]> {
-  const base = controllerUrl.replace(/\/+$/, '');
+export async function liveFleetNotes(controller: ControllerReader, plan: Plan, head: CompiledRepository | null): Promise<LiveNote[]> {
   const notes: LiveNote[] = [];
   let flags: LiveFlag[] = [];
   let series: LiveJobSeries[] = [];
   let shardSeries: Record<string, number> = {};
   try {
-    flags = (await getJson<{ flags: LiveFlag[] }>(`${base}/v1/flags`, token)).flags ?? [];
-    const usage = await getJson<{ jobs: LiveJobSeries[]; shards: Record<string, number> }>(`${base}/v1/series`, token);
+    flags = (await controller.get<{ flags: LiveFlag[] }>('/v1/flags')).flags ?? [];
+    const usage = await controller.get<{ jobs: LiveJobSeries[]; shards: Record<string, number> }>('/v1/series');
     series = usage.jobs ?? [];
     shardSeries = usage.shards ?? {};
   } catch (err) {

@@ -65,7 +65,10 @@ test('plan: per-split targets, a split over max_targets is warned about, --sugge
 test('plan --controller: series per split from the live per-job series, and a split more than --skew above the mean is warned about', async () => {
   // The controller's GET /v1/series answers per job (and per split): series over targets gives the
   // per-target figure. heavy targets bring 500 series each, light ones 10.
+  const asked: string[] = [];
   const server = createServer((req, res) => {
+    asked.push(req.url ?? '');
+    if (req.url === '/v1/flags') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"flags":[]}');
     if (req.url !== '/v1/series') return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
       jobs: [
@@ -94,6 +97,8 @@ test('plan --controller: series per split from the live per-job series, and a sp
     }
     assert.ok(series.some((v) => (v - mean) / mean > 0.1), `the fixture must be skewed: ${series}`);
     assert.match(r.out, /series over its live targets/);
+    // The live notes and the split estimates share one answer.
+    assert.deepEqual(asked.filter((u) => u === '/v1/series'), ['/v1/series'], asked.join(' '));
   } finally {
     server.close();
     repo.destroy();
