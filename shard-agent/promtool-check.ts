@@ -79,17 +79,53 @@ function verdict(code: number | null, out: string, scratch: string, layout: Conf
 }
 
 /**
- * Lays the new files out in `scratch` as they will be in the config directory, and links every other
- * top-level entry of the config directory in. A main file already present (the waiting promtool's
- * FIFO) is left alone: the caller writes it.
+ * For the waiting promtool, ahead of the check: links the config directory's top-level entries into
+ * `scratch` (except the main file and temp files); returns their names.
  */
-async function layOut(scratch: string, layout: ConfigLayout, files: readonly { path: string; content: string }[], mainWrittenByCaller = false): Promise<void> {
+async function linkConfigDir(scratch: string, layout: ConfigLayout): Promise<Set<string>> {
+  const mainName = basename(layout.configFile);
+  const linked = new Set<string>();
+  for (const entry of await fs.readdir(layout.configDir).catch(() => [] as string[])) {
+    if (entry === mainName || entry.startsWith(TEMP_MARKER)) continue;
+    if (await fs.symlink(join(layout.configDir, entry), join(scratch, entry)).then(() => true, () => false)) linked.add(entry);
+  }
+  return linked;
+}
+
+/**
+ * At the check, brings `scratch` (linked ahead by linkConfigDir) to what layOut() would have made: the
+ * document's other files written, replacing the links their top-level names shadow, and entries that
+ * appeared in the config directory since linked too (links to entries since removed dangle: absent).
+ */
+async function completeLayout(scratch: string, layout: ConfigLayout, files: readonly { path: string; content: string }[], linked: Set<string>): Promise<void> {
+  const mainName = basename(layout.configFile);
+  const shadowed = new Set<string>([mainName]);
+  for (const f of files) {
+    if (f.path === MAIN_CONFIG_FILE) continue;
+    const top = f.path.split('/')[0];
+    shadowed.add(top);
+    if (linked.delete(top)) await fs.unlink(join(scratch, top));
+    const dest = join(scratch, f.path);
+    await fs.mkdir(dirname(dest), { recursive: true });
+    await fs.writeFile(dest, f.content);
+  }
+  const entries = await fs.readdir(layout.configDir).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (shadowed.has(entry) || linked.has(entry) || entry.startsWith(TEMP_MARKER)) continue;
+    await fs.symlink(join(layout.configDir, entry), join(scratch, entry)).catch(() => undefined);
+  }
+}
+
+/**
+ * Lays the new files out in `scratch` as they will be in the config directory, and links every other
+ * top-level entry of the config directory in.
+ */
+async function layOut(scratch: string, layout: ConfigLayout, files: readonly { path: string; content: string }[]): Promise<void> {
   const mainName = basename(layout.configFile);
   const shadowed = new Set<string>([mainName]);
   for (const f of files) {
     const rel = f.path === MAIN_CONFIG_FILE ? mainName : f.path;
     shadowed.add(rel.split('/')[0]);
-    if (mainWrittenByCaller && f.path === MAIN_CONFIG_FILE) continue;
     const dest = join(scratch, rel);
     await fs.mkdir(dirname(dest), { recursive: true });
     await fs.writeFile(dest, f.content);
@@ -103,6 +139,15 @@ async function layOut(scratch: string, layout: ConfigLayout, files: readonly { p
 /** A promtool started ahead of time, blocked reading its configuration from a FIFO. */
 interface Waiting {
   scratch: string;
+  /** Config directory entries linked into `scratch` while waiting. */
+  linked: Set<string>;
+  /**
+   * True once promtool was seen holding its FIFO open (/proc) and the agent's read-write end was
+   * swapped for a write-only one (opened first, so a writer is never missing): from then on, promtool
+   * dying makes the agent's write fail (EPIPE) instead of blocking on a FIFO only the agent reads.
+   * False when promtool did not open it within 2 s, or exited.
+   */
+  ready: Promise<boolean>;
   fifoPath: string;
   fifo: import('node:fs/promises').FileHandle;
   child: ChildProcess;
@@ -145,7 +190,7 @@ export class PromtoolRunner {
   /** Resolves once the waiting promtool has its configuration open (false when none waits). */
   async waitingOpened(): Promise<boolean> {
     const w = this.waiting;
-    return !!w && untilOpenedBy(w.child, w.fifoPath, () => w.done).then(() => true, () => false);
+    return !!w && w.ready;
   }
 
   /** Starts the next waiting promtool, unless one waits (or is starting) already. Never throws. */
@@ -184,16 +229,15 @@ export class PromtoolRunner {
 
   private async checkWith(w: Waiting, files: readonly { path: string; content: string }[], started: number): Promise<PromtoolVerdict> {
     {
-      await layOut(w.scratch, this.layout, files, true);
+      await completeLayout(w.scratch, this.layout, files, w.linked);
       const main = files.find((f) => f.path === MAIN_CONFIG_FILE)!.content;
-      // Written in one go: promtool reads while this writes once the FIFO's 64 KB are full.
-      const writing = w.fifo.writeFile(main);
-      await untilOpenedBy(w.child, w.fifoPath, () => w.done);
-      await writing;
       // Should promtool open the main file a second time (a file_sd glob matching it), it must find
-      // the same bytes, as with a fresh promtool, not a FIFO nobody writes: a regular copy replaces it.
+      // the same bytes, as with a fresh promtool, not a FIFO nobody writes: a regular copy replaces
+      // the FIFO before its end of file.
       const copy = join(w.scratch, `${TEMP_MARKER}main`);
-      await fs.writeFile(copy, main);
+      if (!(await w.ready)) throw new Error('the waiting promtool is not reading its FIFO');
+      // Written in one go: promtool reads while this writes once the FIFO's 64 KB are full.
+      await Promise.all([w.fifo.writeFile(main), fs.writeFile(copy, main)]);
       await fs.rename(copy, w.fifoPath);
       await w.fifo.close();
       let timer: NodeJS.Timeout | undefined;
@@ -204,6 +248,7 @@ export class PromtoolRunner {
         w.child.kill('SIGKILL');
         return { ok: false, error: `promtool check config failed: no verdict within ${this.timeoutMs} ms`, ms };
       }
+      if (code === 0) return { ok: true, ms };
       const read = (path: string) => fs.readFile(path, 'utf8').catch(() => '');
       return verdict(code, (await read(w.outFile)) + (await read(`${w.outFile}.err`)), w.scratch, this.layout, ms);
     }
@@ -237,13 +282,25 @@ export class PromtoolRunner {
         await out.close();
         await err.close();
       }
-      const w: Waiting = { scratch, fifoPath, fifo, child, outFile, done: false, exited: Promise.resolve(null) };
+      const w: Waiting = { scratch, linked: new Set(), ready: Promise.resolve(false), fifoPath, fifo, child, outFile, done: false, exited: Promise.resolve(null) };
       w.exited = new Promise((resolve) => {
         child.once('error', () => ((w.done = true), resolve(null)));
         child.once('exit', (code) => ((w.done = true), resolve(code)));
       });
       // A waiting promtool must not keep the agent's process alive.
       child.unref();
+      // Done while waiting, not at the check: links to the config directory, and seeing promtool open.
+      w.linked = await linkConfigDir(scratch, this.layout);
+      w.ready = untilOpenedBy(child, fifoPath, () => w.done).then(
+        async () => {
+          const writer = await fs.open(fifoPath, fsConstants.O_WRONLY);
+          const readWrite = w.fifo;
+          w.fifo = writer;
+          await readWrite.close();
+          return true;
+        },
+        () => false,
+      );
       return w;
     } catch (err) {
       await fs.rm(scratch, { recursive: true, force: true });
@@ -255,6 +312,7 @@ export class PromtoolRunner {
 
   private async discard(w: Waiting): Promise<void> {
     if (!w.done) w.child.kill('SIGKILL');
+    await w.ready;
     await w.fifo.close().catch(() => undefined);
     // Waited for, so referenced again: an unreferenced child's exit would not keep Node running.
     w.child.ref();

@@ -36,6 +36,8 @@ describe('promtool waiting for the next check', () => {
     { name: 'a duplicate job', files: [{ path: 'prometheus.yml', content: 'scrape_configs:\n  - job_name: a\n  - job_name: a\n' }] },
     { name: 'a rule file of the document', files: [{ path: 'prometheus.yml', content: 'rule_files: [rules/demo.yml]\n' }, { path: 'rules/demo.yml', content: RULES }] },
     { name: 'a rule file already in the config directory', files: [{ path: 'prometheus.yml', content: 'rule_files: [kept/old.yml]\n' }] },
+    // The document's kept/ replaces the config directory's kept/ (linked while promtool waited): old.yml is gone.
+    { name: "a document directory shadowing the config directory's", files: [{ path: 'prometheus.yml', content: 'rule_files: [kept/old.yml, kept/new.yml]\n' }, { path: 'kept/new.yml', content: RULES }] },
     { name: 'a missing rule file', files: [{ path: 'prometheus.yml', content: 'rule_files: [rules/absent.yml]\n' }] },
     // promtool reads the files a file_sd glob matches, here the main file itself, a second time.
     { name: 'a file_sd glob matching the main file', files: [{ path: 'prometheus.yml', content: 'scrape_configs:\n  - job_name: a\n    file_sd_configs: [{files: ["*.yml"]}]\n' }] },
@@ -56,6 +58,20 @@ describe('promtool waiting for the next check', () => {
       }
     });
   }
+
+  it('sees entries that appeared in the config directory while promtool waited', async () => {
+    const runner = new PromtoolRunner(PROMTOOL_BIN, layout, join(dir, 'state'), false);
+    try {
+      await runner.warm();
+      await runner.waitingOpened();
+      writeFileSync(join(layout.configDir, 'late.yml'), RULES);
+      const v = await runner.check([{ path: 'prometheus.yml', content: 'rule_files: [late.yml]\n' }]);
+      assert.equal(v.ok, true, JSON.stringify(v));
+    } finally {
+      rmSync(join(layout.configDir, 'late.yml'), { force: true });
+      await runner.close();
+    }
+  });
 
   it('falls back to a fresh promtool when the waiting one was killed', async () => {
     const runner = new PromtoolRunner(PROMTOOL_BIN, layout, join(dir, 'state'), false);
