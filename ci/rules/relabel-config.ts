@@ -16,8 +16,9 @@ import type { Rule, ReportInput } from '../../core/compiler/rule.ts';
 import { forEachRelabelRule } from './relabel-walk.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { quote } from './format.ts';
+import { isRelabelAction, RELABEL_ACTIONS } from '../../core/relabel/relabel-re2.ts';
 
-export const RELABEL_ACTIONS = ['replace', 'keep', 'drop', 'keepequal', 'dropequal', 'hashmod', 'labelmap', 'labeldrop', 'labelkeep', 'lowercase', 'uppercase'] as const;
+export { RELABEL_ACTIONS };
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Prometheus's relabelTarget: label names that may contain $1 / ${name} references. */
@@ -47,7 +48,7 @@ export const relabelConfig: Rule = {
           return;
         }
         action = rule.action.toLowerCase();
-        if (!(RELABEL_ACTIONS as readonly string[]).includes(action)) {
+        if (!isRelabelAction(action)) {
           report({ path: [...path, 'action'], message: `${where}: unknown relabel action ${quote(rule.action)}${didYouMean(rule.action, RELABEL_ACTIONS)}`, hint: `actions: ${RELABEL_ACTIONS.join(', ')}` });
           return;
         }

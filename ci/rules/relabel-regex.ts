@@ -2,7 +2,7 @@
 // Prometheus anchors every relabel regex as ^(?:regex)$ and refuses the whole configuration on an
 // error; JavaScript-style features such as lookarounds (?=…) and backreferences \1 are the usual
 // cause. The message quotes RE2's own error, exactly as Prometheus would print it.
-import { RE2JS } from 're2js';
+import { compileRelabelRegex } from '../../core/relabel/relabel-re2.ts';
 import type { Rule } from '../../core/compiler/rule.ts';
 import { forEachRelabelRule } from './relabel-walk.ts';
 import { quote } from './format.ts';
@@ -19,7 +19,7 @@ export function re2Error(regex: string): string | null {
     if (named) err = 'error parsing regexp: invalid or unsupported Perl syntax: `(?<`';
     else {
       try {
-        RE2JS.compile(`^(?:${regex})$`);
+        compileRelabelRegex(regex);
       } catch (e) {
         err = (e as Error).message;
       }

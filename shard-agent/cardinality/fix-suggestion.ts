@@ -10,16 +10,15 @@
 // residual cardinality; rules the job already runs are left out; and the snippet holds the job's whole
 // resulting list, so it replaces the job's `metric_relabel_configs` key instead of adding a second one.
 import { Document, isMap, isSeq, visit } from 'yaml';
-import { RE2JS } from 're2js';
 import type { RelabelConfig } from '../../schemas/model.ts';
 import type { CardinalityFix } from '../../core/protocol/cardinality-flag.ts';
 import { RELABEL_KEY_ORDER, sameRule } from '../../core/relabel/job-relabel-rules.ts';
+import { compileRelabelRegex, isRelabelAction } from '../../core/relabel/relabel-re2.ts';
 import { isPathLike, planPathRules } from './path-normalisation.ts';
 import { simulateRules } from './relabel-simulation.ts';
 import { truncateExample } from './value-classifier.ts';
 
 export const RELABEL_KEYS: ReadonlySet<string> = new Set(RELABEL_KEY_ORDER);
-const ACTIONS = new Set(['replace', 'keep', 'drop', 'hashmod', 'labelmap', 'labeldrop', 'labelkeep', 'lowercase', 'uppercase', 'keepequal', 'dropequal']);
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Share of values that must be paths or URLs for the rewrite to be tried. */
 export const PATH_SHARE = 0.5;
@@ -46,10 +45,10 @@ export interface FixPlan {
 export function validateRules(rules: readonly RelabelConfig[]): void {
   for (const [i, rule] of rules.entries()) {
     for (const key of Object.keys(rule)) if (!RELABEL_KEYS.has(key)) throw new Error(`rule ${i}: key ${key} not allowed`);
-    if (rule.action !== undefined && !ACTIONS.has(rule.action)) throw new Error(`rule ${i}: unknown action ${rule.action}`);
+    if (rule.action !== undefined && !isRelabelAction(rule.action)) throw new Error(`rule ${i}: unknown action ${rule.action}`);
     if (rule.target_label !== undefined && !LABEL_NAME.test(rule.target_label)) throw new Error(`rule ${i}: bad target_label`);
     for (const l of rule.source_labels ?? []) if (!LABEL_NAME.test(l)) throw new Error(`rule ${i}: bad source label ${l}`);
-    if (rule.regex !== undefined) RE2JS.compile(`^(?:${rule.regex})$`); // throws on RE2-invalid syntax
+    if (rule.regex !== undefined) compileRelabelRegex(rule.regex); // throws on RE2-invalid syntax
   }
 }
 

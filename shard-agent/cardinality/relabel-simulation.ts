@@ -6,7 +6,8 @@
 // Only rules that read and write the one label can be simulated (replace/lowercase/uppercase with
 // `source_labels: [label]` and `target_label: label`, and labeldrop/labelkeep); anything else throws,
 // because the outcome would depend on other labels.
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { compileRelabelRegex } from '../../core/relabel/relabel-re2.ts';
 import type { RelabelConfig } from '../../schemas/model.ts';
 
 type Matcher = ReturnType<ReturnType<typeof RE2JS.compile>['matcher']>;
@@ -71,7 +72,7 @@ export interface CompiledRule {
 
 export function compileRuleForLabel(label: string, rule: RelabelConfig): CompiledRule {
   const action = rule.action ?? 'replace';
-  const re = RE2JS.compile(`^(?:${rule.regex ?? '(.*)'})$`);
+  const re = compileRelabelRegex(rule.regex ?? '(.*)');
   const reads = (rule.source_labels ?? []).join(rule.separator ?? ';');
   const single = rule.source_labels?.length === 1 && rule.source_labels[0] === label && rule.target_label === label;
   switch (action) {
