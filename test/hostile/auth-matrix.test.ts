@@ -90,6 +90,7 @@ const CONTROLLER_ROUTES: Record<string, Row> = {
   'GET /v1/teams/:team': { path: '/v1/teams/netops', expect: READERS },
   'GET /v1/flags': { path: '/v1/flags', expect: READERS },
   'GET /v1/series': { path: '/v1/series', expect: READERS },
+  'GET /v1/reshards': { path: '/v1/reshards', expect: READERS },
   'GET /v1/agents': { path: '/v1/agents', expect: READERS },
   'GET /v1/events': { path: '/v1/events', expect: READERS },
   'GET /v1/revisions': { path: '/v1/revisions', expect: READERS },
