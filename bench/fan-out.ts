@@ -198,12 +198,15 @@ export async function runFanOutBench(opts: { shards?: number; workers?: number; 
       };
       const busy = Math.round((100 * (m.controller_cpu_ms + m.agents_cpu_ms)) / (cpus().length * total));
       log(`run ${run}: all ${replicas.length} applied in ${m.all_applied_ms} ms (compile ${m.compile_ms}, canary ${m.canary_ms}, wave ${m.wave_ms}; push p50 ${m.push_p50_ms} p90 ${m.push_p90_ms}; CPU controller ${m.controller_cpu_ms} ms, agents+stubs ${m.agents_cpu_ms} ms, ${busy} % of ${cpus().length} cores over the wall time; ${m.stub_reloads} reloads, ${m.target_health_calls} target-health calls; load ${m.load_1m})`);
-      // The next change starts from a quiet fleet: this revision's target watches settle first.
-      const quiet = Date.now() + 30_000;
+      // The next change starts from a quiet fleet: this revision's target watches settle first, and the
+      // kept-alive connections of this one have closed (Node's 5 s keep-alive timeout), as between
+      // changes minutes apart; a shorter gap would let the next change reuse them and look cheaper.
+      const endedAt = Date.now();
+      const quiet = endedAt + 30_000;
       while (!watchesSettled(sha) && Date.now() < quiet) await new Promise((r) => setTimeout(r, 250));
       const afterWatch = await workersNow();
       m.target_health_calls_total = afterWatch.targetCalls - workers0.targetCalls;
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, Math.max(1000, endedAt + 6000 - Date.now())));
       return m;
     };
 
