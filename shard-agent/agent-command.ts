@@ -6,6 +6,10 @@ import { requireDurationMs } from '../core/time/duration.ts';
 import { parseFlags, UsageError } from '../cli/args.ts';
 import type { ReloadMethod } from './reload-prometheus.ts';
 import { startAgent } from './start-agent.ts';
+import { exposeGc } from './idle-gc.ts';
+
+/** How long after the last apply of a burst the agent collects its garbage (idle-gc.ts). */
+const IDLE_GC_DELAY_MS = 1000;
 
 import { parseSplitIndex, unitName } from '../core/document/split-name.ts';
 const USAGE = `usage: promshard agent --shard NAME [--split I] --replica NAME --listen HOST:PORT --prometheus-url URL
@@ -132,6 +136,7 @@ export async function run(argv: string[]): Promise<number> {
       // 0 turns the analyzer off; otherwise it runs on this schedule (and on demand).
       cardinality: duration('cardinality-interval') > 0 ? { intervalMs: duration('cardinality-interval'), budgetMs: duration('cardinality-budget') } : false,
       testDelayMs: process.env.PROMSHARD_AGENT_TEST_DELAY_MS ? Number(process.env.PROMSHARD_AGENT_TEST_DELAY_MS) : undefined,
+      collectWhenIdle: { gc: exposeGc(), delayMs: IDLE_GC_DELAY_MS },
     });
     // Tests and supervisors read the bound address from this line (the port may be :0).
     process.stdout.write(JSON.stringify({ listening: agent.url }) + '\n');

@@ -4,6 +4,7 @@
 //
 // node:http (core requestWithDeadline) rather than fetch: loading undici costs the agent about 12 MB
 // of RSS for the process's life (docs/agent.md, Memory), and these calls need none of it.
+import { StringDecoder } from 'node:string_decoder';
 import { requestWithDeadline, type BufferedAnswer, type DeadlineRequestInit } from '../core/http/fetch-with-deadline.ts';
 
 export class PrometheusUnreachable extends Error {}
@@ -29,6 +30,19 @@ export class PrometheusClient {
       const e = err as Error & { code?: string };
       throw new PrometheusUnreachable(`Prometheus at ${this.baseUrl} unreachable: ${e.code ?? e.message}`);
     }
+  }
+
+  /**
+   * A JSON answer, decoded chunk by chunk: Prometheus's configuration and targets run to megabytes at
+   * 1,000 jobs, and a second copy in one large Buffer is memory the allocator tends to keep after a
+   * burst of applies (docs/agent.md, Memory).
+   */
+  private async requestJson(path: string): Promise<{ status: number; ok: boolean; json(): unknown }> {
+    const decoder = new StringDecoder('utf8');
+    let text = '';
+    const res = await this.request(path, { headers: { 'accept-encoding': 'identity' }, consume: (chunk) => void (text += decoder.write(chunk)) });
+    text += decoder.end();
+    return { status: res.status, ok: res.ok, json: () => JSON.parse(text) as unknown };
   }
 
   async ready(): Promise<boolean> {
@@ -83,7 +97,7 @@ export class PrometheusClient {
 
   /** The --config.file flag, as Prometheus was started (`/api/v1/status/flags`). */
   async configFileFlag(): Promise<string | undefined> {
-    const res = await this.request('/api/v1/status/flags', { headers: { 'accept-encoding': 'identity' } });
+    const res = await this.requestJson('/api/v1/status/flags');
     if (!res.ok) throw new PrometheusUnreachable(`Prometheus /api/v1/status/flags answered ${res.status}`);
     const body = res.json() as { data?: Record<string, unknown> };
     const flag = body.data?.['config.file'];
@@ -92,7 +106,7 @@ export class PrometheusClient {
 
   /** `/api/v1/targets?state=active` as Prometheus answers it (read by target-health.ts). */
   async activeTargets(): Promise<{ scrapePool?: unknown; discoveredLabels?: Record<string, unknown>; health?: unknown; lastError?: unknown; lastScrape?: unknown }[]> {
-    const res = await this.request('/api/v1/targets?state=active', { headers: { 'accept-encoding': 'identity' } });
+    const res = await this.requestJson('/api/v1/targets?state=active');
     if (!res.ok) throw new PrometheusUnreachable(`Prometheus /api/v1/targets answered ${res.status}`);
     const body = res.json() as { data?: { activeTargets?: unknown } };
     return Array.isArray(body.data?.activeTargets) ? body.data.activeTargets : [];
@@ -100,7 +114,7 @@ export class PrometheusClient {
 
   /** The configuration Prometheus has loaded, as Prometheus re-serialised it. */
   async loadedConfigYaml(): Promise<string> {
-    const res = await this.request('/api/v1/status/config', { headers: { 'accept-encoding': 'identity' } });
+    const res = await this.requestJson('/api/v1/status/config');
     if (!res.ok) throw new PrometheusUnreachable(`Prometheus /api/v1/status/config answered ${res.status}`);
     const body = res.json() as { data?: { yaml?: string } };
     if (typeof body.data?.yaml !== 'string') throw new Error('Prometheus /api/v1/status/config returned no yaml');

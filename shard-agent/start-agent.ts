@@ -12,6 +12,7 @@ import { ControllerClient } from './controller-client.ts';
 import { PrometheusClient } from './prometheus-client.ts';
 import { readTargets } from './target-health.ts';
 import { startPrometheusWatch } from './prometheus-watch.ts';
+import { idleCollector } from './idle-gc.ts';
 import { promtoolAvailable } from './promtool-check.ts';
 import type { ReloadMethod } from './reload-prometheus.ts';
 import { StateStore } from './state-store.ts';
@@ -69,6 +70,11 @@ export interface StartAgentOptions {
   defaultMetrics?: boolean;
   /** Test-only: delay inside every apply so that applies overlap. */
   testDelayMs?: number;
+  /**
+   * Collect garbage this long after the last apply of a burst (idle-gc.ts), with V8's gc: for the
+   * agent's own process only (`promshard agent`), never in one shared with tests or a demo.
+   */
+  collectWhenIdle?: { gc: () => void; delayMs: number };
   /** Test-only: called once an apply's files are in place, before the reload (to race the agent). */
   testAfterWrite?: () => void | Promise<void>;
 }
@@ -158,6 +164,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   const boundPort = typeof addr === 'object' && addr ? addr.port : port;
   url = (opts.advertiseUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`).replace(/\/+$/, '');
 
+  const collector = opts.collectWhenIdle ? idleCollector(opts.collectWhenIdle.gc, () => pipeline.applying, opts.collectWhenIdle.delayMs) : null;
+  if (collector) pipeline.onRecord(() => collector.applied());
+
   const watch = startPrometheusWatch({ pipeline, client: prometheus, metrics, log, intervalMs: opts.probeIntervalMs ?? 2000 });
 
   if (opts.controllerUrl) {
@@ -206,6 +215,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       (closed ??= (async () => {
         await controller?.stop();
         analyzer?.stop();
+        collector?.stop();
         await watch.stop();
         await new Promise<void>((resolve) => {
           // A client polling over keep-alive (the controller, every reconcile round) never lets its

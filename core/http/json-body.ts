@@ -7,6 +7,7 @@
 // rather than decoded by iconv; JSON is UTF-8 (RFC 8259) and no promshard client sends anything else.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { sendJson, type RouteRequest, type RouteStep } from './router.ts';
 
 class BodyError extends Error {
@@ -48,9 +49,8 @@ async function readJsonBody(req: RouteRequest, max: number): Promise<unknown> {
   if (!charset.startsWith('utf-')) throw new BodyError(415, `unsupported charset "${charset.toUpperCase()}"`);
   const decoding = charset === 'utf-8' ? 'utf8' : charset === 'utf-16le' ? 'utf16le' : null;
   if (!decoding) throw new BodyError(415, `unsupported charset "${charset.toUpperCase()}"`);
-  const raw = await readAtMost(req, max, await inflaterFor(req));
   // iconv (body-parser) drops a byte-order mark; JSON.parse would refuse it.
-  const text = raw.toString(decoding).replace(/^\uFEFF/, '');
+  const text = (await readAtMost(req, max, await inflaterFor(req), decoding)).replace(/^\uFEFF/, '');
   if (text.length === 0) return {};
   const first = /^[\x20\x09\x0a\x0d]*(.?)/.exec(text)![1];
   if (first !== '{' && first !== '[') throw new BodyError(400, 'request body is not valid JSON');
@@ -75,10 +75,13 @@ async function inflaterFor(req: IncomingMessage): Promise<(() => Readable & Node
  * read and dropped and the BodyError comes once the request has ended, so that the client (still
  * sending) reads the answer instead of a reset connection.
  */
-function readAtMost(req: IncomingMessage, max: number, inflate: (() => Readable & NodeJS.WritableStream) | null): Promise<Buffer> {
+function readAtMost(req: IncomingMessage, max: number, inflate: (() => Readable & NodeJS.WritableStream) | null, decoding: 'utf8' | 'utf16le'): Promise<string> {
   return new Promise((resolve, reject) => {
     const source: Readable = inflate ? req.pipe(inflate()) : req;
-    const chunks: Buffer[] = [];
+    // Decoded chunk by chunk: a megabyte document never sits in one more large Buffer (malloc'd
+    // memory the allocator tends to keep after a burst of applies) before becoming a string.
+    const decoder = new StringDecoder(decoding);
+    let text = '';
     let size = 0;
     let failure: BodyError | null = null;
     let settled = false;
@@ -86,11 +89,11 @@ function readAtMost(req: IncomingMessage, max: number, inflate: (() => Readable 
       if (settled) return;
       settled = true;
       if (failure) reject(failure);
-      else resolve(Buffer.concat(chunks));
+      else resolve(text + decoder.end());
     };
     const fail = (err: BodyError) => {
       failure ??= err;
-      chunks.length = 0;
+      text = '';
       if (source !== req) {
         req.unpipe();
         source.destroy();
@@ -102,7 +105,7 @@ function readAtMost(req: IncomingMessage, max: number, inflate: (() => Readable 
       if (failure) return;
       size += chunk.byteLength;
       if (size > max) fail(new BodyError(413, 'request body too large'));
-      else chunks.push(chunk);
+      else text += decoder.write(chunk);
     });
     source.on('end', settle);
     source.on('error', (err) => fail(new BodyError(400, err.message)));
