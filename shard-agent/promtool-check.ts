@@ -4,26 +4,32 @@
 // resolve the same way Prometheus will resolve them.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsConstants, existsSync, promises as fs } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { MAIN_CONFIG_FILE } from '../core/document/desired-document.ts';
 import { TEMP_MARKER } from './atomic-write.ts';
 import type { ConfigLayout } from './config-paths.ts';
 
 /**
  * A waiting promtool whose agent died before promtool opened its FIFO blocks in open() for ever (no
- * writer will come). The next agent on the same state directory opens each leftover FIFO for writing
- * without blocking, which lets such a promtool through to an empty file, on which it exits; then the
- * scratch directories go.
+ * writer will come). The next agent on the same state directory ends it: by the pid recorded beside
+ * its scratch directory, once /proc shows that pid still runs promtool on that directory (a pid
+ * reused by anything else is left alone); then the scratch directories go.
  */
-async function releaseLeftovers(scratchParent: string, mainName: string): Promise<void> {
+async function releaseLeftovers(scratchParent: string): Promise<void> {
   const names = await fs.readdir(scratchParent).catch(() => [] as string[]);
   for (const name of names.filter((n) => /^promtool-[^.]+$/.test(n))) {
     const dir = join(scratchParent, name);
-    const fifo = await fs.open(join(dir, mainName), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK).catch(() => null);
-    await fifo?.close();
+    const pid = Number(await fs.readFile(`${dir}.pid`, 'utf8').catch(() => ''));
+    const cmdline = pid > 1 ? await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '') : '';
+    if (cmdline.includes(`${dir}${sep}`)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
     await fs.rm(dir, { recursive: true, force: true });
-    await fs.rm(`${dir}.out`, { force: true });
-    await fs.rm(`${dir}.out.err`, { force: true });
+    for (const suffix of ['.out', '.out.err', '.pid']) await fs.rm(`${dir}${suffix}`, { force: true });
   }
 }
 
@@ -79,6 +85,15 @@ function verdict(code: number | null, out: string, scratch: string, layout: Conf
 }
 
 /**
+ * Whether the config directory's `entry` contains the scratch directory (a state directory kept inside
+ * the config directory): linked into the scratch directory, it would contain itself, a loop for
+ * anything walking the tree; no configuration has reason to reference the agent's state.
+ */
+function holds(layout: ConfigLayout, entry: string, scratch: string): boolean {
+  return scratch.startsWith(join(layout.configDir, entry) + sep);
+}
+
+/**
  * For the waiting promtool, ahead of the check: links the config directory's top-level entries into
  * `scratch` (except the main file and temp files); returns their names.
  */
@@ -86,7 +101,7 @@ async function linkConfigDir(scratch: string, layout: ConfigLayout): Promise<Set
   const mainName = basename(layout.configFile);
   const linked = new Set<string>();
   for (const entry of await fs.readdir(layout.configDir).catch(() => [] as string[])) {
-    if (entry === mainName || entry.startsWith(TEMP_MARKER)) continue;
+    if (entry === mainName || entry.startsWith(TEMP_MARKER) || holds(layout, entry, scratch)) continue;
     if (await fs.symlink(join(layout.configDir, entry), join(scratch, entry)).then(() => true, () => false)) linked.add(entry);
   }
   return linked;
@@ -111,7 +126,7 @@ async function completeLayout(scratch: string, layout: ConfigLayout, files: read
   }
   const entries = await fs.readdir(layout.configDir).catch(() => [] as string[]);
   for (const entry of entries) {
-    if (shadowed.has(entry) || linked.has(entry) || entry.startsWith(TEMP_MARKER)) continue;
+    if (shadowed.has(entry) || linked.has(entry) || entry.startsWith(TEMP_MARKER) || holds(layout, entry, scratch)) continue;
     await fs.symlink(join(layout.configDir, entry), join(scratch, entry)).catch(() => undefined);
   }
 }
@@ -131,7 +146,7 @@ async function layOut(scratch: string, layout: ConfigLayout, files: readonly { p
     await fs.writeFile(dest, f.content);
   }
   for (const entry of await fs.readdir(layout.configDir).catch(() => [] as string[])) {
-    if (shadowed.has(entry) || entry.startsWith(TEMP_MARKER)) continue;
+    if (shadowed.has(entry) || entry.startsWith(TEMP_MARKER) || holds(layout, entry, scratch)) continue;
     await fs.symlink(join(layout.configDir, entry), join(scratch, entry)).catch(() => undefined);
   }
 }
@@ -196,7 +211,7 @@ export class PromtoolRunner {
   /** Starts the next waiting promtool, unless one waits (or is starting) already. Never throws. */
   warm(): Promise<void> {
     if (this.closed || this.waiting || this.starting) return this.starting ?? Promise.resolve();
-    const leftovers = this.released ? Promise.resolve() : releaseLeftovers(this.scratchParent, basename(this.layout.configFile));
+    const leftovers = this.released ? Promise.resolve() : releaseLeftovers(this.scratchParent);
     this.released = true;
     this.starting = leftovers
       .then(() => this.start())
@@ -289,6 +304,7 @@ export class PromtoolRunner {
       });
       // A waiting promtool must not keep the agent's process alive.
       child.unref();
+      if (child.pid) await fs.writeFile(`${scratch}.pid`, String(child.pid), { mode: 0o600 });
       // Done while waiting, not at the check: links to the config directory, and seeing promtool open.
       w.linked = await linkConfigDir(scratch, this.layout);
       w.ready = untilOpenedBy(child, fifoPath, () => w.done).then(
@@ -306,6 +322,7 @@ export class PromtoolRunner {
       await fs.rm(scratch, { recursive: true, force: true });
       await fs.rm(outFile, { force: true });
       await fs.rm(`${outFile}.err`, { force: true });
+      await fs.rm(`${scratch}.pid`, { force: true });
       throw err;
     }
   }
@@ -320,5 +337,6 @@ export class PromtoolRunner {
     await fs.rm(w.scratch, { recursive: true, force: true });
     await fs.rm(w.outFile, { force: true });
     await fs.rm(`${w.outFile}.err`, { force: true });
+    await fs.rm(`${w.scratch}.pid`, { force: true });
   }
 }
