@@ -3,6 +3,7 @@
 // waiting for the same commit and context is replaced by the newer one (only the latest matters); a
 // full queue drops its oldest status; a status is dropped after `maxAttempts` or when the host refuses
 // it for good (4xx other than 429). Every drop is counted by reason.
+import { backoffDelayMs } from '../../core/time/backoff.ts';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../core/log/logger.ts';
 import { GitHostError } from '../../core/githost/http-client.ts';
@@ -124,7 +125,7 @@ export class StatusQueue {
       if (permanent) return this.drop(item, 'refused', e.message);
       item.attempts++;
       if (item.attempts >= (this.o.maxAttempts ?? 6)) return this.drop(item, 'retries', e.message);
-      const backoff = Math.min(this.o.backoffMaxMs ?? 60_000, (this.o.backoffBaseMs ?? 1000) * 2 ** (item.attempts - 1));
+      const backoff = backoffDelayMs(item.attempts - 1, this.o.backoffBaseMs ?? 1000, this.o.backoffMaxMs ?? 60_000);
       item.notBefore = Date.now() + Math.max(backoff, e.retryAfterMs ?? 0);
       this.waiting.set(key, item);
     }

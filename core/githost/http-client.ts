@@ -5,7 +5,7 @@
 // The token goes into a header and nowhere else: errors name the method, the path and the host's
 // own message, never a header, so that an error that reaches a log or a comment cannot leak it.
 import { fetchWithDeadline } from '../http/fetch-with-deadline.ts';
-import { sleep } from '../time/backoff.ts';
+import { backoffDelayMs, sleep } from '../time/backoff.ts';
 
 export class GitHostError extends Error {
   constructor(
@@ -32,7 +32,7 @@ export interface GitHostHttpOptions {
   maxAttempts?: number;
   /** Longest single wait for a rate limit; a host asking for more fails the call at once. Default 60 s. */
   maxWaitMs?: number;
-  /** First backoff after a 5xx or a failed connection, doubled each time. Default 500 ms. */
+  /** First backoff after a 5xx or a failed connection, doubled each time, with jitter (core/time/backoff.ts). Default 500 ms. */
   backoffMs?: number;
   /** Pages followed at most by `paginate`. Default 50 (5,000 items at 100 a page). */
   maxPages?: number;
@@ -131,7 +131,7 @@ export class GitHostHttp {
     if (new URL(url).origin !== this.base.origin) throw new GitHostError(`refusing to send the credential to ${new URL(url).origin} (API base is ${this.base.origin})`, 0);
     const maxAttempts = this.opts.maxAttempts ?? 4;
     const maxWait = this.opts.maxWaitMs ?? 60_000;
-    let backoff = this.opts.backoffMs ?? 500;
+    const base = this.opts.backoffMs ?? 500;
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'promshard', ...this.opts.authHeaders };
     if (body !== undefined) headers['content-type'] = 'application/json';
     for (let attempt = 1; ; attempt++) {
@@ -142,9 +142,9 @@ export class GitHostHttp {
         if (this.opts.signal?.aborted) throw new GitHostError(`${method} ${this.shown(url)}: cancelled`, 0);
         const reason = (err as Error).message;
         if (attempt >= maxAttempts) throw new GitHostError(`${method} ${this.shown(url)}: ${reason}`, 0);
-        this.opts.onRetry?.({ method, path: this.shown(url), status: 0, waitMs: backoff, attempt });
-        await this.sleep(backoff, this.opts.signal);
-        backoff *= 2;
+        const wait = backoffDelayMs(attempt - 1, base, maxWait);
+        this.opts.onRetry?.({ method, path: this.shown(url), status: 0, waitMs: wait, attempt });
+        await this.sleep(wait, this.opts.signal);
         continue;
       }
       const text = await res.text();
@@ -170,9 +170,9 @@ export class GitHostHttp {
         continue;
       }
       if (res.status >= 500 && attempt < maxAttempts) {
-        this.opts.onRetry?.({ method, path: this.shown(url), status: res.status, waitMs: backoff, attempt });
-        await this.sleep(backoff, this.opts.signal);
-        backoff *= 2;
+        const wait = backoffDelayMs(attempt - 1, base, maxWait);
+        this.opts.onRetry?.({ method, path: this.shown(url), status: res.status, waitMs: wait, attempt });
+        await this.sleep(wait, this.opts.signal);
         continue;
       }
       throw fail();

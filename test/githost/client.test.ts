@@ -60,6 +60,18 @@ test('500s are retried with backoff a bounded number of times', async () => {
   srv.inject({ status: 502, match: /POST .*comments/ }, 10);
   await assert.rejects(github(WRITE, { maxAttempts: 3 }).createComment(8, 'never'), (e: GitHostError) => e.status === 502);
   srv.clearInjections();
+  // The waits double and are jittered, so that clients failing together do not retry in lockstep.
+  const firstWaits: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const waits: number[] = [];
+    srv.inject({ status: 500, match: /POST .*comments/ }, 2);
+    await github(WRITE, { backoffMs: 40, onRetry: (r: { waitMs: number }) => waits.push(r.waitMs) }).createComment(8, `jitter ${i}`);
+    assert.equal(waits.length, 2);
+    assert.ok(waits[0]! >= 20 && waits[0]! <= 40 && waits[1]! >= 40 && waits[1]! <= 80, `waits ${waits}`);
+    firstWaits.push(waits[0]!);
+  }
+  assert.ok(new Set(firstWaits).size > 1, `jittered: ${firstWaits}`);
+  srv.clearInjections();
 });
 
 test('a read-only token is refused writes with 403 and the error never carries the token', async () => {
