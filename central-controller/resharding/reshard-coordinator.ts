@@ -228,15 +228,22 @@ export class ReshardCoordinator {
     return this.o.registry.replicasOf(unit).filter((a) => a.reachable !== false && a.applied?.verified && a.applied.hash === desired.hash);
   }
 
+  private async targetsOfAgent(agent: AgentRecord, jobs: string[]): Promise<AgentTargets | null> {
+    try {
+      const answer = await this.o.client.targets(agent, jobs.slice(0, 200), this.o.timeoutMs);
+      this.o.faults.ok(agent, 'targets');
+      return answer.prometheusReachable ? answer : null;
+    } catch (err) {
+      if (err instanceof AgentProtocolError) this.o.faults.fault(agent, 'targets', err.reason);
+      return null;
+    }
+  }
+
+  /** The first answer of `agents` whose Prometheus answered. */
   private async targetsOf(agents: readonly AgentRecord[], jobs: string[]): Promise<AgentTargets | null> {
     for (const agent of agents) {
-      try {
-        const answer = await this.o.client.targets(agent, jobs.slice(0, 200), this.o.timeoutMs);
-        this.o.faults.ok(agent, 'targets');
-        if (answer.prometheusReachable) return answer;
-      } catch (err) {
-        if (err instanceof AgentProtocolError) this.o.faults.fault(agent, 'targets', err.reason);
-      }
+      const answer = await this.targetsOfAgent(agent, jobs);
+      if (answer) return answer;
     }
     return null;
   }
@@ -245,34 +252,43 @@ export class ReshardCoordinator {
     const now = Date.now();
     const waiting: string[] = [];
     const proven = new Map<string, AgentRecord[]>();
+    // A new unit takes targets over on every replica it has: each HA replica must hold the moved
+    // target's series from the handover on, so all its reachable replicas must run the overlap document.
+    const partial = new Set<string>();
     for (const unit of Object.keys(r.unitsProvenAt)) {
       const replicas = this.provenReplicas(unit);
       proven.set(unit, replicas);
+      const reachable = this.o.registry.replicasOf(unit).filter((a) => a.reachable !== false).length;
+      if (replicas.length > 0 && replicas.length < reachable) {
+        partial.add(unit);
+        waiting.push(`${unit}: ${replicas.length} of ${reachable} reachable replicas run the overlap document`);
+      }
       const hash = this.o.state.shards.get(unit)?.desired?.hash;
       if (replicas.length === 0) r.unitsProvenAt[unit] = null;
       else if (!r.unitsProvenAt[unit]?.startsWith(`${hash}@`)) r.unitsProvenAt[unit] = `${hash}@${new Date(now).toISOString()}`;
     }
     const unproven = [...proven].filter(([, a]) => a.length === 0).map(([u]) => u);
     let changed = false;
-    // Moved static targets, asked of their new unit.
+    // Moved static targets, asked of every replica of their new unit: handed over once all report a scrape.
     const pendingByUnit = new Map<string, ReshardTarget[]>();
     for (const t of r.moved) if (!t.handedOverAt) pendingByUnit.set(t.to, [...(pendingByUnit.get(t.to) ?? []), t]);
     const downInNew: ReshardTarget[] = [];
     for (const [unit, targets] of pendingByUnit) {
       const replicas = proven.get(unit) ?? [];
-      if (replicas.length === 0) continue;
-      const answer = await this.targetsOf(replicas, [...new Set(targets.map((t) => t.job))]);
-      if (!answer) {
-        waiting.push(`${unit}: no replica's agent told its targets`);
+      if (replicas.length === 0 || partial.has(unit)) continue;
+      const jobs = [...new Set(targets.map((t) => t.job))];
+      const answers = await Promise.all(replicas.map((a) => this.targetsOfAgent(a, jobs)));
+      if (answers.some((a) => a === null)) {
+        waiting.push(`${unit}: not every replica's agent told its targets`);
         continue;
       }
       for (const t of targets) {
-        const seen = answer.targets.filter((x) => x.job === t.job && x.address === t.address);
-        if (seen.some((x) => x.health === 'up' && x.lastScrape)) {
+        const seen = answers.map((answer) => answer!.targets.filter((x) => x.job === t.job && x.address === t.address));
+        if (seen.every((s) => s.some((x) => x.health === 'up' && x.lastScrape))) {
           t.handedOverAt = new Date().toISOString();
           t.how = 'scraped';
           changed = true;
-        } else if (seen.some((x) => x.health === 'down' && x.lastScrape)) downInNew.push(t);
+        } else if (seen.every((s) => s.some((x) => x.lastScrape)) && seen.every((s) => !s.some((x) => x.health === 'up'))) downInNew.push(t);
       }
     }
     // A target down under its new unit is handed over only if it is not up under its old one either:

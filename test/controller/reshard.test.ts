@@ -93,3 +93,19 @@ test('split 3 → 2: web.s2 keeps its share until the two splits have scraped it
     assert.ok(worst < 2000, `${target}${moved.includes(target) ? ' (moved)' : ''}: ${worst} ms without a sample at the receiver (scrape interval 1 s)`);
   }
 });
+
+test('split 2 → 3 with two replicas per split: a moved target is handed over only once every replica of its new split has scraped it; both replicas of every split end on their new share', { skip, timeout: 240_000 }, async () => {
+  const run = await runReshardScenario({ targets: 8, from: 2, to: 3, boundMs: 90_000, intervalS: 1, replicas: 2 });
+  const { reshard, moved, targets } = run;
+  assert.equal(reshard.expired, null);
+  assert.equal(reshard.handedOverCount, moved.length);
+  for (const target of moved) {
+    // Each moved target reached the receiver from both replicas of its new split.
+    const fromNew = run.samples.get(target)!.filter((s) => s.split === run.newUnit.get(target)!.slice(-1));
+    assert.deepEqual([...new Set(fromNew.map((s) => s.replica))].sort(), ['a', 'b'], `${target}: samples from both replicas of its new split`);
+  }
+  for (const target of targets) {
+    const worst = longestGapMs(run.samples.get(target) ?? [], run.changedAt - 3, run.endedAt + 2);
+    assert.ok(worst < 2000, `${target}: ${worst} ms without a sample at the receiver (scrape interval 1 s)`);
+  }
+});

@@ -10,7 +10,7 @@ import { startExporter, type Exporter } from './exporters.ts';
 import { startPrometheus, type RunningPrometheus } from './prometheus.ts';
 import { allOnRevision, api, GitRepo, launchController, newControllerPort, startReplica, stopReplica, tempDir, waitFor, webhook, type Replica } from '../controller/helpers.ts';
 
-export const reshardShardsYaml = (receiver: string, split: number, intervalS = 1) => `defaults: { interval: ${intervalS}s, timeout: 1s }
+export const reshardShardsYaml = (receiver: string, split: number, intervalS = 1, replicas = 1) => `defaults: { interval: ${intervalS}s, timeout: 1s }
 remote_write:
   - name: global
     url: ${receiver}/api/v1/write
@@ -21,7 +21,7 @@ remote_write:
         action: keep
 shards:
   - name: web
-    replicas: 1
+    replicas: ${replicas}
     split: ${split}
     budget: { max_series: 100000, max_targets: 1000 }
 `;
@@ -33,14 +33,14 @@ export async function activeAddresses(p: RunningPrometheus): Promise<string[]> {
   return body.data.activeTargets.map((t) => t.discoveredLabels.__address__!).sort();
 }
 
-/** Raw `up` samples at the receiver over the last `seconds`, by instance: each sample's time (s) and the split that sent it. */
-export async function upSamples(receiver: RunningPrometheus, seconds: number): Promise<Map<string, { t: number; split: string }[]>> {
+/** Raw `up` samples at the receiver over the last `seconds`, by instance: each sample's time (s) and the split and replica that sent it. */
+export async function upSamples(receiver: RunningPrometheus, seconds: number): Promise<Map<string, { t: number; split: string; replica: string }[]>> {
   const q = encodeURIComponent(`up{job="web-nodes"}[${seconds}s]`);
   const body = (await (await fetch(`${receiver.url}/api/v1/query?query=${q}`)).json()) as { data: { result: { metric: Record<string, string>; values: [number, string][] }[] } };
-  const out = new Map<string, { t: number; split: string }[]>();
+  const out = new Map<string, { t: number; split: string; replica: string }[]>();
   for (const series of body.data.result) {
     const list = out.get(series.metric.instance!) ?? [];
-    for (const [t] of series.values) list.push({ t, split: series.metric.promshard_split ?? '' });
+    for (const [t] of series.values) list.push({ t, split: series.metric.promshard_split ?? '', replica: series.metric.replica ?? '' });
     out.set(series.metric.instance!, list);
   }
   return out;
@@ -62,6 +62,8 @@ export interface ReshardScenarioOptions {
   boundMs: number;
   /** Scrape interval in seconds (default 1). */
   intervalS?: number;
+  /** Replicas per split (default 1), named a, b, … */
+  replicas?: number;
   /** Called while the overlap is in progress (only when there is one), with the controller's URL and the /v1/reshards entry. */
   duringOverlap?: (url: string, active: any) => Promise<void>;
   /** Called at the end, while the controller still runs. */
@@ -78,7 +80,7 @@ export interface ReshardScenarioResult {
   endedAt: number;
   /** The finished reshard as /v1/reshards tells it (null without overlap). */
   reshard: any;
-  samples: Map<string, { t: number; split: string }[]>;
+  samples: Map<string, { t: number; split: string; replica: string }[]>;
   /** Scrapes each exporter served from the change to the end, and over the same length of time after it (the steady reference). */
   scrapesDuring: Map<string, number>;
   scrapesAfter: Map<string, number>;
@@ -103,19 +105,22 @@ export async function runReshardScenario(o: ReshardScenarioOptions): Promise<Res
     cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
     const port = await newControllerPort();
     const url = `http://127.0.0.1:${port}`;
-    const before = { 'shards.yaml': reshardShardsYaml(receiver.url, o.from, o.intervalS), 'teams/web/main.yaml': teamFile(targets) };
+    const before = { 'shards.yaml': reshardShardsYaml(receiver.url, o.from, o.intervalS, o.replicas), 'teams/web/main.yaml': teamFile(targets) };
     const sha1 = repo.commit(before);
     const ctl = await launchController(repo, stateDir, port, { reshardPollMs: 300, reshardBoundMs: o.boundMs, openReadAccess: true });
     cleanups.push(() => ctl.close());
     const units = Array.from({ length: Math.max(o.from, o.to) }, (_, i) => `web.s${i}`);
-    const replicas = new Map<string, Replica>();
+    const replicas: Replica[] = [];
+    const names = Array.from({ length: o.replicas ?? 1 }, (_, i) => String.fromCharCode(97 + i));
     for (const unit of units) {
-      const r = await startReplica(unit, 'a', url, [], {}, { extraArgs: ['--enable-feature=expand-external-labels'], env: { PROMSHARD_REPLICA: 'a' } });
-      cleanups.push(() => stopReplica(r));
-      replicas.set(unit, r);
+      for (const name of names) {
+        const r = await startReplica(unit, name, url, [], {}, { extraArgs: ['--enable-feature=expand-external-labels'], env: { PROMSHARD_REPLICA: name } });
+        cleanups.push(() => stopReplica(r));
+        replicas.push(r);
+      }
     }
     if (await webhook(url) !== 202) throw new Error('webhook refused');
-    await waitFor('the first layout applied', () => allOnRevision(units.slice(0, o.from).map((u) => replicas.get(u)!), sha1), 60_000);
+    await waitFor('the first layout applied', () => allOnRevision(replicas.filter((r) => units.indexOf(r.shard) < o.from), sha1), 60_000);
     await waitFor('every target at the receiver', async () => (await upSamples(receiver, 60)).size === targets.length, 60_000, 500);
     await new Promise((r) => setTimeout(r, 3000 * (o.intervalS ?? 1)));
 
@@ -128,7 +133,7 @@ export async function runReshardScenario(o: ReshardScenarioOptions): Promise<Res
     const scrapesAt = () => new Map(exporters.map((e) => [e.target, e.scrapes]));
     const changedAt = Date.now() / 1000;
     const atChange = scrapesAt();
-    const sha2 = repo.commit({ 'shards.yaml': reshardShardsYaml(receiver.url, o.to, o.intervalS) });
+    const sha2 = repo.commit({ 'shards.yaml': reshardShardsYaml(receiver.url, o.to, o.intervalS, o.replicas) });
     if (await webhook(url) !== 202) throw new Error('webhook refused');
     let reshard: any = null;
     if (o.boundMs > 0) {
@@ -142,9 +147,10 @@ export async function runReshardScenario(o: ReshardScenarioOptions): Promise<Res
         return body.active.length === 0 && body.recent[0]?.revision === sha2 ? body.recent[0] : undefined;
       }, o.boundMs + 120_000, 300);
     }
-    for (const [unit, r] of replicas) {
+    for (const r of replicas) {
+      const unit = r.shard;
       const share = targets.filter((t) => newUnit.get(t) === unit).sort();
-      await waitFor(`${unit} keeps only its new share`, async () => JSON.stringify(await activeAddresses(r.prometheus)) === JSON.stringify(share), 60_000, 250);
+      await waitFor(`${unit}/${r.replica} keeps only its new share`, async () => JSON.stringify(await activeAddresses(r.prometheus)) === JSON.stringify(share), 60_000, 250);
     }
     const endedAt = Date.now() / 1000;
     const atEnd = scrapesAt();
