@@ -1,7 +1,7 @@
 // A `promshard agent` in its own process, run from the bundle as users run it (bin/promshard.mjs would
 // fall back to tsx whenever another source file is newer, which would measure tsx instead).
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface AgentProcess {
@@ -17,6 +17,26 @@ export function agentEntry(): string[] {
   execFileSync(process.execPath, [`${root}bin/build-bundle.mjs`], { stdio: 'inherit' });
   const bundle = `${root}dist/promshard.mjs`;
   return ['-e', `import(${JSON.stringify(bundle)}).then((m) => m.main(process.argv.slice(1))).then((c) => { process.exitCode = c; })`];
+}
+
+/** RSS of the processes a process started and that still run (the agent's waiting promtool), summed. */
+export function descendantsRssMiB(pid: number): number {
+  let total = 0;
+  const walk = (p: number) => {
+    let children: number[] = [];
+    try {
+      for (const task of readdirSync(`/proc/${p}/task`)) children.push(...readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+    } catch {
+      return;
+    }
+    for (const c of children) {
+      const rss = rssMiB(c);
+      if (Number.isFinite(rss)) total += rss;
+      walk(c);
+    }
+  };
+  walk(pid);
+  return Math.round(total * 10) / 10;
 }
 
 export function rssMiB(pid: number): number {
