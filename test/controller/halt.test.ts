@@ -117,6 +117,7 @@ describe('halted rollouts (real Prometheus refusing its reload)', () => {
     });
     assert.match(await runningConfig(net[1].prometheus.url), /9102/);
     assert.match(await runningConfig(storage.prometheus.url), /9202/);
-    await waitFor('rollout done', async () => (await api(controller.url, '/v1/shards/networking')).body.rollout.status === 'done', 5000);
+    // The worker records the rollout done on its next pass, which a failure's retry timer (up to 4 s here) may schedule.
+    await waitFor('rollout done', async () => (await api(controller.url, '/v1/shards/networking')).body.rollout.status === 'done', 15000);
   });
 });
