@@ -5,11 +5,7 @@ import type { CompiledRepository, CompiledShard, SplitUnit } from '../../schemas
 import { splitUnits } from '../document/split-name.ts';
 import { splitOfTarget } from './hashmod.ts';
 
-// Resharding without gaps (issue 15 item 3) is not built: changing `split` or `split_by` moves a
-// target to its new split at the next rollout, and its old split drops it at the same time. The seam
-// for it is here and in splitRelabelRules (core/render/render-prometheus-config.ts): an overlap would
-// keep, in the old split, the moved targets its new split has not scraped yet (an extra `keep` of
-// their addresses after the hashmod pair), until the agents' target health says they were scraped.
+// While a shard's split layout changes, its units are those of reshard-overlap.ts instead.
 export function splitShardModel(shard: CompiledShard, split: SplitUnit): CompiledShard {
   if (split.count <= 1) return shard;
   return {
