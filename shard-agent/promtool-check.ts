@@ -89,8 +89,12 @@ function verdict(code: number | null, out: string, scratch: string, layout: Conf
  * the config directory): linked into the scratch directory, it would contain itself, a loop for
  * anything walking the tree; no configuration has reason to reference the agent's state.
  */
-function holds(layout: ConfigLayout, entry: string, scratch: string): boolean {
-  return scratch.startsWith(join(layout.configDir, entry) + sep);
+async function holds(layout: ConfigLayout, entry: string, scratch: string): Promise<boolean> {
+  // Compared through symlinks: an entry that is a link to a directory above the state directory (or a
+  // config directory reached through a link) holds it as much as a plain subdirectory does.
+  const real = await fs.realpath(join(layout.configDir, entry)).catch(() => join(layout.configDir, entry));
+  const realScratch = await fs.realpath(scratch).catch(() => scratch);
+  return realScratch.startsWith(real + sep) || scratch.startsWith(join(layout.configDir, entry) + sep);
 }
 
 /**
@@ -101,7 +105,7 @@ async function linkConfigDir(scratch: string, layout: ConfigLayout): Promise<Set
   const mainName = basename(layout.configFile);
   const linked = new Set<string>();
   for (const entry of await fs.readdir(layout.configDir).catch(() => [] as string[])) {
-    if (entry === mainName || entry.startsWith(TEMP_MARKER) || holds(layout, entry, scratch)) continue;
+    if (entry === mainName || entry.startsWith(TEMP_MARKER) || (await holds(layout, entry, scratch))) continue;
     if (await fs.symlink(join(layout.configDir, entry), join(scratch, entry)).then(() => true, () => false)) linked.add(entry);
   }
   return linked;
@@ -126,7 +130,7 @@ async function completeLayout(scratch: string, layout: ConfigLayout, files: read
   }
   const entries = await fs.readdir(layout.configDir).catch(() => [] as string[]);
   for (const entry of entries) {
-    if (shadowed.has(entry) || linked.has(entry) || entry.startsWith(TEMP_MARKER) || holds(layout, entry, scratch)) continue;
+    if (shadowed.has(entry) || linked.has(entry) || entry.startsWith(TEMP_MARKER) || (await holds(layout, entry, scratch))) continue;
     await fs.symlink(join(layout.configDir, entry), join(scratch, entry)).catch(() => undefined);
   }
 }
@@ -146,7 +150,7 @@ async function layOut(scratch: string, layout: ConfigLayout, files: readonly { p
     await fs.writeFile(dest, f.content);
   }
   for (const entry of await fs.readdir(layout.configDir).catch(() => [] as string[])) {
-    if (shadowed.has(entry) || entry.startsWith(TEMP_MARKER) || holds(layout, entry, scratch)) continue;
+    if (shadowed.has(entry) || entry.startsWith(TEMP_MARKER) || (await holds(layout, entry, scratch))) continue;
     await fs.symlink(join(layout.configDir, entry), join(scratch, entry)).catch(() => undefined);
   }
 }
@@ -188,6 +192,7 @@ export class PromtoolRunner {
   private starting: Promise<void> | null = null;
   private closed = false;
   private released = false;
+  private parent: Promise<string> | undefined;
 
   constructor(
     private readonly promtool: string,
@@ -211,7 +216,7 @@ export class PromtoolRunner {
   /** Starts the next waiting promtool, unless one waits (or is starting) already. Never throws. */
   warm(): Promise<void> {
     if (this.closed || this.waiting || this.starting) return this.starting ?? Promise.resolve();
-    const leftovers = this.released ? Promise.resolve() : releaseLeftovers(this.scratchParent);
+    const leftovers = this.released ? Promise.resolve() : this.realParent().then(releaseLeftovers);
     this.released = true;
     this.starting = leftovers
       .then(() => this.start())
@@ -278,8 +283,17 @@ export class PromtoolRunner {
     if (w) await this.discard(w);
   }
 
+  /**
+   * The scratch parent as an absolute path without symlinks: /proc shows promtool's open FIFO, and its
+   * command line, by that path, and a relative or symlinked --state-dir would never match it (every
+   * check then waited up to 2 s for an open it could not see, and fell back to a fresh promtool).
+   */
+  private realParent(): Promise<string> {
+    return (this.parent ??= fs.realpath(this.scratchParent));
+  }
+
   private async start(): Promise<Waiting> {
-    const scratch = await fs.mkdtemp(join(this.scratchParent, 'promtool-'));
+    const scratch = await fs.mkdtemp(join(await this.realParent(), 'promtool-'));
     const outFile = `${scratch}.out`;
     try {
       const fifoPath = join(scratch, basename(this.layout.configFile));

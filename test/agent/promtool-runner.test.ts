@@ -2,7 +2,7 @@
 // `promtool check config` (promtoolCheck), and must never outlive the agent. Real promtool, real files.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -85,6 +85,48 @@ describe('promtool waiting for the next check', () => {
       assert.match('error' in v ? v.error : '', /found multiple scrape configs with job name "a"/);
     } finally {
       await runner.close();
+    }
+  });
+
+  it('a state directory given by a relative path or through a symlink still gets a promtool seen reading its FIFO', async () => {
+    symlinkSync(join(dir, 'state'), join(dir, 'state-link'));
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      for (const parent of [join(dir, 'state-link'), 'state']) {
+        const runner = new PromtoolRunner(PROMTOOL_BIN, layout, parent, false);
+        try {
+          await runner.warm();
+          const started = performance.now();
+          // /proc shows the FIFO by its real path: compared with the given one, the open was never seen.
+          assert.equal(await runner.waitingOpened(), true, `${parent}: the waiting promtool was seen opening its FIFO`);
+          assert.ok(performance.now() - started < 1500, `${parent}: seen at once, not after the 2 s give-up`);
+          assert.equal((await runner.check(cases[0].files)).ok, true);
+        } finally {
+          await runner.close();
+        }
+      }
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('a config directory entry that links to a directory holding the state directory is not linked in (no loop)', async () => {
+    const outer = join(dir, 'outer');
+    mkdirSync(join(outer, 'state'), { recursive: true });
+    symlinkSync(outer, join(layout.configDir, 'up'));
+    const runner = new PromtoolRunner(PROMTOOL_BIN, layout, join(outer, 'state'), false);
+    try {
+      await runner.warm();
+      assert.equal(await runner.waitingOpened(), true);
+      const scratch = readdirSync(join(outer, 'state')).find((n) => /^promtool-[^.]+$/.test(n))!;
+      const linked = readdirSync(join(outer, 'state', scratch));
+      assert.ok(linked.includes('kept'), `other entries are linked: ${linked.join(', ')}`);
+      assert.ok(!linked.includes('up'), `the link holding the state directory is not: ${linked.join(', ')}`);
+      assert.equal((await runner.check(cases[3].files)).ok, true);
+    } finally {
+      await runner.close();
+      rmSync(join(layout.configDir, 'up'));
     }
   });
 
