@@ -63,14 +63,19 @@ export async function promtoolCheck(promtool: string, layout: ConfigLayout, file
   try {
     const mainName = basename(layout.configFile);
     await layOut(scratch, layout, files);
-    const result = await new Promise<{ code: number | null; out: string; spawnError?: NodeJS.ErrnoException }>((resolve) => {
+    const result = await new Promise<{ code: number | null; out: string; spawnError?: NodeJS.ErrnoException; signal?: string }>((resolve) => {
       execFile(promtool, ['check', 'config', ...(syntaxOnly ? ['--syntax-only'] : []), join(scratch, mainName)], { timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
-        const e = err as (NodeJS.ErrnoException & { code?: unknown }) | null;
+        const e = err as (NodeJS.ErrnoException & { code?: unknown; signal?: string | null; killed?: boolean }) | null;
         if (e && typeof e.code === 'string') resolve({ code: null, out: '', spawnError: e });
+        else if (e?.signal) resolve({ code: null, out: '', signal: e.killed ? 'timeout' : e.signal });
         else resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out: `${stdout}${stderr}` });
       });
     });
     if (result.spawnError) return { ok: true, skipped: `promtool could not run: ${result.spawnError.message}`, ms: ms() };
+    // Killed (out of memory, an operator) before its verdict: the document is refused, saying so, not
+    // with promtool's first output line as if that were its complaint.
+    if (result.signal === 'timeout') return { ok: false, error: `promtool check config failed: no verdict within ${timeoutMs} ms`, ms: ms() };
+    if (result.signal) return { ok: false, error: `promtool check config gave no verdict: promtool was killed by ${result.signal}`, ms: ms() };
     return verdict(result.code, result.out, scratch, layout, ms());
   } finally {
     await fs.rm(scratch, { recursive: true, force: true });
@@ -268,6 +273,8 @@ export class PromtoolRunner {
         w.child.kill('SIGKILL');
         return { ok: false, error: `promtool check config failed: no verdict within ${this.timeoutMs} ms`, ms };
       }
+      // Killed by a signal before its verdict (not by us): a fresh promtool checks instead (check()).
+      if (code === null) throw new Error('the waiting promtool was killed during the check');
       if (code === 0) return { ok: true, ms };
       const read = (path: string) => fs.readFile(path, 'utf8').catch(() => '');
       return verdict(code, (await read(w.outFile)) + (await read(`${w.outFile}.err`)), w.scratch, this.layout, ms);

@@ -2,7 +2,7 @@
 // `promtool check config` (promtoolCheck), and must never outlive the agent. Real promtool, real files.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -128,6 +128,35 @@ describe('promtool waiting for the next check', () => {
       await runner.close();
       rmSync(join(layout.configDir, 'up'));
     }
+  });
+
+  it('a promtool killed during the check (not by the agent) gives way to a fresh one: its death is no verdict', async () => {
+    const state = join(dir, 'killed-mid-check');
+    mkdirSync(state);
+    const runner = new PromtoolRunner(PROMTOOL_BIN, layout, state, false);
+    try {
+      await runner.warm();
+      assert.equal(await runner.waitingOpened(), true);
+      const pid = runner.waitingPid!;
+      const scratch = join(state, readdirSync(state).find((n) => /^promtool-[^.]+$/.test(n))!);
+      // Large enough that promtool is still checking when the kill lands.
+      const jobs = Array.from({ length: 20_000 }, (_, i) => `  - job_name: j${i}\n    static_configs: [{targets: ["127.0.0.1:${1000 + i}"]}]\n`);
+      const checking = runner.check([{ path: 'prometheus.yml', content: `scrape_configs:\n${jobs.join('')}` }]);
+      // The FIFO is replaced by a regular copy just before the agent closes its end: promtool has the
+      // configuration from then on, and is killed while it checks.
+      await waitFor('the configuration handed over', () => (lstatSync(join(scratch, 'prometheus.yml'), { throwIfNoEntry: false })?.isFile() ? true : undefined), 5000, 1);
+      process.kill(pid, 'SIGKILL');
+      const v = await checking;
+      assert.deepEqual(v.ok, true, JSON.stringify(v));
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('a fresh promtool that gives no verdict in time is said to have given none, not quoted as if it complained', async () => {
+    const v = await promtoolCheck(PROMTOOL_BIN, layout, cases[0].files, join(dir, 'state'), 1);
+    assert.equal(v.ok, false);
+    assert.equal('error' in v ? v.error : '', 'promtool check config failed: no verdict within 1 ms');
   });
 
   /** A separate Node process that starts a waiting promtool, prints its pid (once promtool has its FIFO open if `opened`) and idles. */
