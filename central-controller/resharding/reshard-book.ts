@@ -42,6 +42,12 @@ export interface Reshard {
   endedAt: string | null;
   /** Set when the bound passed before every moved target was handed over: which ones were not. */
   expired: string | null;
+  /**
+   * When the bound passed while a new unit had no replica running its document (the overlap then
+   * stays). Once every new unit runs it, the bound starts again from then: a unit that just came up
+   * has not scraped anything yet.
+   */
+  overdueAt?: string | null;
 }
 
 interface BookFile {

@@ -56,7 +56,6 @@ type Revision = { revision: string; generation: number; committedAt: string };
 export class ReshardCoordinator {
   private readonly boundMs: number;
   private running = false;
-  private overdueSaid = new Set<string>();
 
   constructor(private readonly o: ReshardCoordinatorOptions) {
     this.boundMs = o.boundMs ?? DEFAULT_RESHARD_BOUND_MS;
@@ -96,7 +95,7 @@ export class ReshardCoordinator {
         dirty = true;
       } else if (r && !sameLayout(r.to, layout)) {
         const was = r.to;
-        Object.assign(r, { to: layout, phase: 'overlap', revision: ref.sha, deadlineAt: new Date(Date.now() + this.boundMs).toISOString(), handedOverAt: null, expired: null });
+        Object.assign(r, { to: layout, phase: 'overlap', revision: ref.sha, deadlineAt: new Date(Date.now() + this.boundMs).toISOString(), handedOverAt: null, expired: null, overdueAt: null });
         this.o.state.record({ type: 'reshard-started', revision: ref.sha, shard: shard.name, message: `${shard.name}: the reshard now goes to ${describeLayout(layout)} instead of ${describeLayout(was)}; the overlap with ${describeLayout(r.from)} starts again` });
         dirty = true;
       }
@@ -139,6 +138,7 @@ export class ReshardCoordinator {
       handedOverAt: null,
       endedAt: null,
       expired: null,
+      overdueAt: null,
     };
     this.o.book.active[shard.name] = r;
     this.refresh(r, shard);
@@ -188,7 +188,6 @@ export class ReshardCoordinator {
     r.endedAt = new Date().toISOString();
     r.waitingFor = null;
     this.o.book.finish(r);
-    this.overdueSaid.delete(r.shard);
     this.o.state.record({ type, shard: r.shard, revision: r.revision, message });
     this.o.log.info(type === 'reshard-done' ? 'reshard done' : 'reshard cancelled', { shard: r.shard, revision: r.revision });
   }
@@ -318,14 +317,24 @@ export class ReshardCoordinator {
       this.handOver(r, null);
       return;
     }
+    if (r.overdueAt && unproven.length === 0) {
+      // The overlap stayed past its bound for a unit that now runs its document but may not have
+      // scraped anything yet: ending it now would drop its moved targets from their old unit before
+      // their first scrape here. The bound counts again from now.
+      r.overdueAt = null;
+      r.deadlineAt = new Date(now + this.boundMs).toISOString();
+      changed = true;
+      this.o.state.record({ type: 'reshard-overdue', shard: r.shard, revision: r.revision, message: `${r.shard}: every new unit runs its overlap document now; the overlap waits for their scrapes, at most ${Math.round(this.boundMs / 1000)} s more` });
+    }
     if (now >= Date.parse(r.deadlineAt)) {
       if (unproven.length === 0) {
         const names = pending.slice(0, 10).map((t) => `${t.job}/${t.address} (${t.from} → ${t.to})`);
         this.handOver(r, `the ${Math.round(this.boundMs / 1000)} s bound passed with ${pending.length} moved target(s) not seen scraped by their new unit${names.length ? `: ${names.join(', ')}${pending.length > names.length ? ', …' : ''}` : ''}${discoveryOk ? '' : '; discovered targets not all scraped yet'}`);
         return;
       }
-      if (!this.overdueSaid.has(r.shard)) {
-        this.overdueSaid.add(r.shard);
+      if (!r.overdueAt) {
+        r.overdueAt = new Date(now).toISOString();
+        changed = true;
         this.o.state.record({ type: 'reshard-overdue', shard: r.shard, revision: r.revision, message: `${r.shard}: the overlap passed its ${Math.round(this.boundMs / 1000)} s bound but stays: ${unproven.join(', ')} has no replica running its document, so ending it would drop targets nobody else scrapes` });
       }
     }

@@ -64,8 +64,10 @@ export interface ReshardScenarioOptions {
   intervalS?: number;
   /** Replicas per split (default 1), named a, b, … */
   replicas?: number;
-  /** Called while the overlap is in progress (only when there is one), with the controller's URL and the /v1/reshards entry. */
-  duringOverlap?: (url: string, active: any) => Promise<void>;
+  /** Units whose replicas are started only during the overlap (a new split whose Prometheus comes up late): by `startLate`, else right after `duringOverlap`. */
+  lateUnits?: string[];
+  /** Called while the overlap is in progress (only when there is one), with the controller's URL, the /v1/reshards entry, and what starts the late units' replicas. */
+  duringOverlap?: (url: string, active: any, startLate: () => Promise<void>) => Promise<void>;
   /** Called at the end, while the controller still runs. */
   atEnd?: (url: string) => Promise<void>;
 }
@@ -112,13 +114,21 @@ export async function runReshardScenario(o: ReshardScenarioOptions): Promise<Res
     const units = Array.from({ length: Math.max(o.from, o.to) }, (_, i) => `web.s${i}`);
     const replicas: Replica[] = [];
     const names = Array.from({ length: o.replicas ?? 1 }, (_, i) => String.fromCharCode(97 + i));
-    for (const unit of units) {
+    const startUnit = async (unit: string) => {
       for (const name of names) {
         const r = await startReplica(unit, name, url, [], {}, { extraArgs: ['--enable-feature=expand-external-labels'], env: { PROMSHARD_REPLICA: name } });
         cleanups.push(() => stopReplica(r));
         replicas.push(r);
       }
-    }
+    };
+    const late = o.lateUnits ?? [];
+    for (const unit of units) if (!late.includes(unit)) await startUnit(unit);
+    let lateStarted = false;
+    const startLate = async () => {
+      if (lateStarted) return;
+      lateStarted = true;
+      for (const unit of late) await startUnit(unit);
+    };
     if (await webhook(url) !== 202) throw new Error('webhook refused');
     await waitFor('the first layout applied', () => allOnRevision(replicas.filter((r) => units.indexOf(r.shard) < o.from), sha1), 60_000);
     await waitFor('every target at the receiver', async () => (await upSamples(receiver, 60)).size === targets.length, 60_000, 500);
@@ -141,7 +151,8 @@ export async function runReshardScenario(o: ReshardScenarioOptions): Promise<Res
         const { body } = await api(url, '/v1/reshards');
         return body.active.length === 1 ? body.active[0] : undefined;
       }, 30_000, 100);
-      await o.duringOverlap?.(url, active);
+      await o.duringOverlap?.(url, active, startLate);
+      await startLate();
       reshard = await waitFor('the overlap over', async () => {
         const { body } = await api(url, '/v1/reshards');
         return body.active.length === 0 && body.recent[0]?.revision === sha2 ? body.recent[0] : undefined;
