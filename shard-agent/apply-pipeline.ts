@@ -278,7 +278,9 @@ export class ApplyPipeline {
     // promtool (its own process, the longest step before the reload) starts first, before the probe,
     // unless the document may be the applied one (answered "unchanged" without a check below).
     const startPromtool = () => {
-      const c = this.promtool?.check(files);
+      // The applied document's files that this one lacks are removed by the apply: promtool must not see them.
+      const removed = (this.state.applied?.files ?? []).map((f) => f.path).filter((p) => !files.some((f) => f.path === p));
+      const c = this.promtool?.check(files, removed);
       c?.catch(() => undefined);
       return c;
     };

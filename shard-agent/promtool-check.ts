@@ -56,13 +56,14 @@ export function promtoolAvailable(path: string | null | undefined): boolean {
  * references (credentials_file, TLS certificates, rule files) are not required to exist on this
  * machine. For demos and test benches where those secrets are absent; production keeps the full check.
  */
-export async function promtoolCheck(promtool: string, layout: ConfigLayout, files: readonly { path: string; content: string }[], scratchParent: string, timeoutMs = 30000, syntaxOnly = false): Promise<PromtoolVerdict> {
+export async function promtoolCheck(promtool: string, layout: ConfigLayout, files: readonly { path: string; content: string }[], scratchParent: string, timeoutMs = 30000, syntaxOnly = false, removed: readonly string[] = []): Promise<PromtoolVerdict> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   const scratch = await fs.mkdtemp(join(scratchParent, 'promtool-'));
   try {
     const mainName = basename(layout.configFile);
     await layOut(scratch, layout, files);
+    await dropRemoved(scratch, layout, removed);
     const result = await new Promise<{ code: number | null; out: string; spawnError?: NodeJS.ErrnoException; signal?: string }>((resolve) => {
       execFile(promtool, ['check', 'config', ...(syntaxOnly ? ['--syntax-only'] : []), join(scratch, mainName)], { timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
         const e = err as (NodeJS.ErrnoException & { code?: unknown; signal?: string | null; killed?: boolean }) | null;
@@ -94,12 +95,16 @@ function verdict(code: number | null, out: string, scratch: string, layout: Conf
  * the config directory): linked into the scratch directory, it would contain itself, a loop for
  * anything walking the tree; no configuration has reason to reference the agent's state.
  */
-async function holds(layout: ConfigLayout, entry: string, scratch: string): Promise<boolean> {
+function holds(layout: ConfigLayout, entry: string, scratch: string): Promise<boolean> {
+  return contains(join(layout.configDir, entry), scratch);
+}
+
+async function contains(path: string, scratch: string): Promise<boolean> {
   // Compared through symlinks: an entry that is a link to a directory above the state directory (or a
   // config directory reached through a link) holds it as much as a plain subdirectory does.
-  const real = await fs.realpath(join(layout.configDir, entry)).catch(() => join(layout.configDir, entry));
+  const real = await fs.realpath(path).catch(() => path);
   const realScratch = await fs.realpath(scratch).catch(() => scratch);
-  return realScratch.startsWith(real + sep) || scratch.startsWith(join(layout.configDir, entry) + sep);
+  return realScratch.startsWith(real + sep) || scratch.startsWith(path + sep);
 }
 
 /**
@@ -137,6 +142,35 @@ async function completeLayout(scratch: string, layout: ConfigLayout, files: read
   for (const entry of entries) {
     if (shadowed.has(entry) || linked.has(entry) || entry.startsWith(TEMP_MARKER) || (await holds(layout, entry, scratch))) continue;
     await fs.symlink(join(layout.configDir, entry), join(scratch, entry)).catch(() => undefined);
+  }
+}
+
+/**
+ * Takes out of `scratch` the files of the applied document that this apply removes (`removed`, document
+ * paths): linked in from the config directory, where they still are until the renames, they let
+ * promtool pass a configuration that references them, and Prometheus then found them gone (a rule file
+ * silently dropped, credentials unreadable at every scrape). A linked directory on the way becomes a
+ * directory of links to its entries, less the removed file.
+ */
+async function dropRemoved(scratch: string, layout: ConfigLayout, removed: readonly string[]): Promise<void> {
+  next: for (const path of removed) {
+    const segments = path.split('/');
+    let at = scratch;
+    let from = layout.configDir;
+    for (const segment of segments.slice(0, -1)) {
+      at = join(at, segment);
+      from = join(from, segment);
+      const st = await fs.lstat(at).catch(() => null);
+      if (!st) continue next;
+      if (!st.isSymbolicLink()) continue;
+      await fs.unlink(at);
+      await fs.mkdir(at);
+      for (const entry of await fs.readdir(from).catch(() => [] as string[])) {
+        if (entry.startsWith(TEMP_MARKER) || (await contains(join(from, entry), scratch))) continue;
+        await fs.symlink(join(from, entry), join(at, entry)).catch(() => undefined);
+      }
+    }
+    await fs.unlink(join(scratch, path)).catch(() => undefined);
   }
 }
 
@@ -234,27 +268,29 @@ export class PromtoolRunner {
     return this.starting;
   }
 
-  async check(files: readonly { path: string; content: string }[]): Promise<PromtoolVerdict> {
+  /** `removed`: document paths of the applied document that this apply removes (see dropRemoved). */
+  async check(files: readonly { path: string; content: string }[], removed: readonly string[] = []): Promise<PromtoolVerdict> {
     const w = this.waiting;
     this.waiting = null;
     if (!w || w.done) {
       if (w) void this.discard(w);
-      return promtoolCheck(this.promtool, this.layout, files, this.scratchParent, this.timeoutMs, this.syntaxOnly);
+      return promtoolCheck(this.promtool, this.layout, files, this.scratchParent, this.timeoutMs, this.syntaxOnly, removed);
     }
     const started = performance.now();
     try {
-      return await this.checkWith(w, files, started);
+      return await this.checkWith(w, files, removed, started);
     } catch {
       // The waiting process went away under us (killed, or the FIFO broke): check the ordinary way.
-      return promtoolCheck(this.promtool, this.layout, files, this.scratchParent, this.timeoutMs, this.syntaxOnly);
+      return promtoolCheck(this.promtool, this.layout, files, this.scratchParent, this.timeoutMs, this.syntaxOnly, removed);
     } finally {
       void this.discard(w);
     }
   }
 
-  private async checkWith(w: Waiting, files: readonly { path: string; content: string }[], started: number): Promise<PromtoolVerdict> {
+  private async checkWith(w: Waiting, files: readonly { path: string; content: string }[], removed: readonly string[], started: number): Promise<PromtoolVerdict> {
     {
       await completeLayout(w.scratch, this.layout, files, w.linked);
+      await dropRemoved(w.scratch, this.layout, removed);
       const main = files.find((f) => f.path === MAIN_CONFIG_FILE)!.content;
       // Should promtool open the main file a second time (a file_sd glob matching it), it must find
       // the same bytes, as with a fresh promtool, not a FIFO nobody writes: a regular copy replaces

@@ -2,14 +2,14 @@
 // `promtool check config` (promtoolCheck), and must never outlive the agent. Real promtool, real files.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { configLayout } from '../../shard-agent/config-paths.ts';
 import { promtoolCheck, PromtoolRunner } from '../../shard-agent/promtool-check.ts';
 import { PROMTOOL_BIN } from '../support/prometheus.ts';
-import { waitFor } from './helpers.ts';
+import { configWithJobs, makeDoc, startFixture, waitFor } from './helpers.ts';
 
 const RULES = 'groups:\n  - name: demo\n    rules:\n      - record: demo:up\n        expr: demo_up\n';
 const alive = (pid: number) => {
@@ -58,6 +58,27 @@ describe('promtool waiting for the next check', () => {
       }
     });
   }
+
+  it('does not see the files this apply removes, waiting or fresh; their neighbours stay', async () => {
+    writeFileSync(join(layout.configDir, 'kept', 'other.yml'), RULES);
+    try {
+      for (const [config, ok] of [['rule_files: [kept/old.yml]\n', false], ['rule_files: [kept/other.yml]\n', true]] as const) {
+        const files = [{ path: 'prometheus.yml', content: config }];
+        const runner = new PromtoolRunner(PROMTOOL_BIN, layout, join(dir, 'state'), false);
+        try {
+          await runner.warm();
+          assert.equal(await runner.waitingOpened(), true);
+          const warm = await runner.check(files, ['kept/old.yml']);
+          const fresh = await promtoolCheck(PROMTOOL_BIN, layout, files, join(dir, 'state'), 30000, false, ['kept/old.yml']);
+          assert.deepEqual([warm.ok, fresh.ok], [ok, ok], `${config}: ${JSON.stringify([warm, fresh])}`);
+        } finally {
+          await runner.close();
+        }
+      }
+    } finally {
+      rmSync(join(layout.configDir, 'kept', 'other.yml'));
+    }
+  });
 
   it('sees entries that appeared in the config directory while promtool waited', async () => {
     const runner = new PromtoolRunner(PROMTOOL_BIN, layout, join(dir, 'state'), false);
@@ -192,6 +213,29 @@ describe('promtool waiting for the next check', () => {
       await waitFor('the left-over promtool exits', () => !alive(pid) || undefined, 5000);
     } finally {
       await runner.close();
+    }
+  });
+});
+
+describe('promtool sees the config directory as it will be after the apply (real agent, real Prometheus)', () => {
+  it('refuses a document referencing files of the applied document that it removes (nested and top level)', async () => {
+    const fx = await startFixture({ promtool: PROMTOOL_BIN });
+    try {
+      const jobs = ['secrets/token', 'top-token'].map((f, i) => `  - job_name: j${i}\n    authorization: {credentials_file: ${f}}\n    static_configs: [{targets: ["127.0.0.1:${i + 1}"]}]\n`);
+      const config = (n: number) => configWithJobs({}).replace('scrape_configs: []', `scrape_configs:\n${jobs.join('')}`) + `# ${n}\n`;
+      const credentials = [{ path: 'secrets/token', content: 'x\n' }, { path: 'top-token', content: 'y\n' }];
+      assert.equal((await fx.post('/v1/apply', makeDoc('r1', 1, config(1), credentials))).body.result, 'applied');
+      // Linked in from the config directory, where they still are, the two files let promtool pass a
+      // document whose apply deletes them: Prometheus then reads credentials that are gone.
+      for (const [i, kept] of [[], [credentials[0]], [credentials[1]]].entries()) {
+        const res = await fx.post('/v1/apply', makeDoc(`r${i + 2}`, i + 2, config(i + 2), kept));
+        assert.equal(res.status, 422, JSON.stringify(res.body));
+        assert.match(res.body.error, /promtool check config failed: .*(secrets\/token|top-token)/s);
+      }
+      assert.ok(existsSync(join(fx.dir, 'secrets', 'token')) && existsSync(join(fx.dir, 'top-token')), 'nothing removed');
+      assert.equal((await fx.post('/v1/apply', makeDoc('r5', 5, config(5), credentials))).body.result, 'applied');
+    } finally {
+      await fx.close();
     }
   });
 });
