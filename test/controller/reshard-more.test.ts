@@ -37,3 +37,35 @@ test('a new split that comes up only after the bound passed: the overlap stays (
     assert.ok(worst <= 1500 * INTERVAL_S, `${target}${moved.includes(target) ? ' (moved)' : ''}: ${worst} ms without a sample at the receiver (scrape interval ${INTERVAL_S} s)`);
   }
 });
+
+test('unsplit → split 2: the shard-named unit (agent --shard web, no split) keeps every target until both splits scraped theirs, then is retired; no target misses an interval', { skip, timeout: 120_000 }, async () => {
+  let during: any = null;
+  let webView: any = null;
+  let webDoc: { status: number } | null = null;
+  const run = await runReshardScenario({
+    targets: 6,
+    from: 1,
+    to: 2,
+    boundMs: 60_000,
+    intervalS: 1,
+    duringOverlap: async (url) => {
+      during = (await api(url, '/v1/reshards')).body.active[0];
+    },
+    atEnd: async (url) => {
+      webView = (await api(url, '/v1/shards/web')).body;
+      webDoc = await api(url, '/v1/shards/web/document');
+    },
+  });
+  const { reshard, moved, targets } = run;
+  assert.deepEqual(during.retiring, ['web']);
+  assert.deepEqual(Object.keys(during.unitsProvenAt).sort(), ['web.s0', 'web.s1']);
+  assert.deepEqual([...moved].sort(), [...targets].sort(), 'every target leaves the unsplit unit');
+  assert.equal(reshard.expired, null);
+  assert.ok(reshard.moved.every((m: { from: string; how: string }) => m.from === 'web' && m.how === 'scraped'));
+  assert.equal(webDoc!.status, 404, 'the unsplit unit is no longer driven');
+  assert.equal(webView.replicas[0].applied.verified, true);
+  for (const target of targets) {
+    const worst = longestGapMs(run.samples.get(target) ?? [], run.changedAt - 3, run.endedAt + 2);
+    assert.ok(worst < 2000, `${target}: ${worst} ms without a sample at the receiver (scrape interval 1 s)`);
+  }
+});

@@ -111,7 +111,9 @@ export async function runReshardScenario(o: ReshardScenarioOptions): Promise<Res
     const sha1 = repo.commit(before);
     const ctl = await launchController(repo, stateDir, port, { reshardPollMs: 300, reshardBoundMs: o.boundMs, openReadAccess: true });
     cleanups.push(() => ctl.close());
-    const units = Array.from({ length: Math.max(o.from, o.to) }, (_, i) => `web.s${i}`);
+    // An unsplit shard is one unit named after the shard (its agent runs `--shard web` without a split).
+    const unitsOf = (count: number) => (count <= 1 ? ['web'] : Array.from({ length: count }, (_, i) => `web.s${i}`));
+    const units = [...new Set([...unitsOf(o.from), ...unitsOf(o.to)])];
     const replicas: Replica[] = [];
     const names = Array.from({ length: o.replicas ?? 1 }, (_, i) => String.fromCharCode(97 + i));
     const startUnit = async (unit: string) => {
@@ -130,12 +132,12 @@ export async function runReshardScenario(o: ReshardScenarioOptions): Promise<Res
       for (const unit of late) await startUnit(unit);
     };
     if (await webhook(url) !== 202) throw new Error('webhook refused');
-    await waitFor('the first layout applied', () => allOnRevision(replicas.filter((r) => units.indexOf(r.shard) < o.from), sha1), 60_000);
+    await waitFor('the first layout applied', () => allOnRevision(replicas.filter((r) => unitsOf(o.from).includes(r.shard)), sha1), 60_000);
     await waitFor('every target at the receiver', async () => (await upSamples(receiver, 60)).size === targets.length, 60_000, 500);
     await new Promise((r) => setTimeout(r, 3000 * (o.intervalS ?? 1)));
 
     const job = compileFiles(before).model!.shards[0]!.jobs[0]!;
-    const unitUnder = (count: number) => new Map(job.targets.map((t) => [t.address, `web.s${splitOfTarget(job, t, '__address__', count)}`]));
+    const unitUnder = (count: number) => new Map(job.targets.map((t) => [t.address, unitsOf(count)[splitOfTarget(job, t, '__address__', count)]!]));
     const oldUnit = unitUnder(o.from);
     const newUnit = unitUnder(o.to);
     const moved = targets.filter((t) => oldUnit.get(t) !== newUnit.get(t));
