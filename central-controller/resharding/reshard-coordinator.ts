@@ -81,6 +81,14 @@ export class ReshardCoordinator {
         dirty = true;
       }
       let r: Reshard | undefined = book.active[shard.name];
+      if (r && r.phase === 'retiring' && !sameLayout(r.to, layout)) {
+        // Handed over already: the old layout's units dropped what moved, so the layout that runs is
+        // r.to (the settled one). Another change, back to r.from included, is a new reshard from it;
+        // calling this one off, or restarting it from r.from, would switch the running units at once.
+        this.end(r, 'reshard-done', `${shard.name}: changed to ${describeLayout(layout)} at ${ref.sha.slice(0, 12)} while ${r.retiring.join(', ')} retired; ${r.retiring.length === 1 ? 'it is' : 'they are'} no longer driven as such, and the change is a new reshard from ${describeLayout(r.to)}`);
+        r = undefined;
+        dirty = true;
+      }
       if (this.boundMs === 0 && settled && !r && !sameLayout(settled, layout)) {
         // --reshard-overlap-max 0: no overlap, the new layout replaces the old one in one rollout.
         book.layouts[shard.name] = layout;
