@@ -121,3 +121,26 @@ test('a layout change while the previous reshard retires its old splits starts a
     rmSync(stateDir, { recursive: true, force: true });
   }
 });
+
+test('a split shard with a DNS discovery job whose name does not resolve: the reshard 2 → 3 still hands over (no discovered target to wait for), without error, and no static target misses an interval', { skip, timeout: 120_000 }, async () => {
+  let during: any = null;
+  const run = await runReshardScenario({
+    targets: 6,
+    from: 2,
+    to: 3,
+    boundMs: 60_000,
+    intervalS: 1,
+    extraJobs: '  - name: web-dns\n    discovery:\n      dns: { names: [nothing.promshard.invalid], type: A, port: 9100, refresh_interval: 1s }\n',
+    duringOverlap: async (url) => {
+      during = (await api(url, '/v1/reshards')).body.active[0];
+    },
+  });
+  assert.deepEqual(during.discoveryJobs, ['web-dns']);
+  const { reshard, moved, targets } = run;
+  assert.equal(reshard.expired, null);
+  assert.equal(reshard.handedOverCount, moved.length);
+  for (const target of targets) {
+    const worst = longestGapMs(run.samples.get(target) ?? [], run.changedAt - 3, run.endedAt + 2);
+    assert.ok(worst < 2000, `${target}: ${worst} ms without a sample at the receiver (scrape interval 1 s)`);
+  }
+});

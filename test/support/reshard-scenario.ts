@@ -26,7 +26,7 @@ shards:
     budget: { max_series: 100000, max_targets: 1000 }
 `;
 
-const teamFile = (targets: string[]) => `team: web\nshard: web\njobs:\n  - name: web-nodes\n    targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]\n`;
+const teamFile = (targets: string[], extraJobs = '') => `team: web\nshard: web\njobs:\n  - name: web-nodes\n    targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]\n${extraJobs}`;
 
 export async function activeAddresses(p: RunningPrometheus): Promise<string[]> {
   const body = (await (await fetch(`${p.url}/api/v1/targets?state=active`)).json()) as { data: { activeTargets: { discoveredLabels: Record<string, string> }[] } };
@@ -62,6 +62,8 @@ export interface ReshardScenarioOptions {
   boundMs: number;
   /** Scrape interval in seconds (default 1). */
   intervalS?: number;
+  /** More jobs for the team file, as YAML list items indented under `jobs:` (e.g. a discovery job). */
+  extraJobs?: string;
   /** Replicas per split (default 1), named a, b, … */
   replicas?: number;
   /** Units whose replicas are started only during the overlap (a new split whose Prometheus comes up late): by `startLate`, else right after `duringOverlap`. */
@@ -107,7 +109,7 @@ export async function runReshardScenario(o: ReshardScenarioOptions): Promise<Res
     cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
     const port = await newControllerPort();
     const url = `http://127.0.0.1:${port}`;
-    const before = { 'shards.yaml': reshardShardsYaml(receiver.url, o.from, o.intervalS, o.replicas), 'teams/web/main.yaml': teamFile(targets) };
+    const before = { 'shards.yaml': reshardShardsYaml(receiver.url, o.from, o.intervalS, o.replicas), 'teams/web/main.yaml': teamFile(targets, o.extraJobs) };
     const sha1 = repo.commit(before);
     const ctl = await launchController(repo, stateDir, port, { reshardPollMs: 300, reshardBoundMs: o.boundMs, openReadAccess: true });
     cleanups.push(() => ctl.close());
@@ -136,7 +138,7 @@ export async function runReshardScenario(o: ReshardScenarioOptions): Promise<Res
     await waitFor('every target at the receiver', async () => (await upSamples(receiver, 60)).size === targets.length, 60_000, 500);
     await new Promise((r) => setTimeout(r, 3000 * (o.intervalS ?? 1)));
 
-    const job = compileFiles(before).model!.shards[0]!.jobs[0]!;
+    const job = compileFiles(before).model!.shards[0]!.jobs.find((j) => j.name === 'web-nodes')!;
     const unitUnder = (count: number) => new Map(job.targets.map((t) => [t.address, unitsOf(count)[splitOfTarget(job, t, '__address__', count)]!]));
     const oldUnit = unitUnder(o.from);
     const newUnit = unitUnder(o.to);
