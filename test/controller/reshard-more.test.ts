@@ -144,3 +144,17 @@ test('a split shard with a DNS discovery job whose name does not resolve: the re
     assert.ok(worst < 2000, `${target}: ${worst} ms without a sample at the receiver (scrape interval 1 s)`);
   }
 });
+
+test('a moved target that is down (its exporter gone) is handed over as down under both splits, without waiting for the bound; the others as scraped', { skip, timeout: 120_000 }, async () => {
+  const run = await runReshardScenario({ targets: 6, from: 2, to: 3, boundMs: 60_000, intervalS: 1, downMoved: 1 });
+  const { reshard, moved, targets } = run;
+  const down = moved[0]!;
+  assert.equal(reshard.expired, null);
+  assert.equal(reshard.moved.find((m: { address: string }) => m.address === down).how, 'down-in-both');
+  assert.ok(reshard.moved.filter((m: { address: string }) => m.address !== down).every((m: { how: string }) => m.how === 'scraped'));
+  assert.ok(reshard.overlapSeconds < 30, `overlap ${reshard.overlapSeconds} s`);
+  for (const target of targets.filter((t) => t !== down)) {
+    const worst = longestGapMs(run.samples.get(target) ?? [], run.changedAt - 3, run.endedAt + 2);
+    assert.ok(worst < 2000, `${target}: ${worst} ms without a sample at the receiver (scrape interval 1 s)`);
+  }
+});

@@ -62,6 +62,8 @@ export interface ReshardScenarioOptions {
   boundMs: number;
   /** Scrape interval in seconds (default 1). */
   intervalS?: number;
+  /** How many of the targets that move are shut down just before the change (their exporters closed): down under both splits. */
+  downMoved?: number;
   /** More jobs for the team file, as YAML list items indented under `jobs:` (e.g. a discovery job). */
   extraJobs?: string;
   /** Replicas per split (default 1), named a, b, … */
@@ -144,6 +146,7 @@ export async function runReshardScenario(o: ReshardScenarioOptions): Promise<Res
     const newUnit = unitUnder(o.to);
     const moved = targets.filter((t) => oldUnit.get(t) !== newUnit.get(t));
 
+    for (const t of moved.slice(0, o.downMoved ?? 0)) await exporters.find((e) => e.target === t)!.close();
     const scrapesAt = () => new Map(exporters.map((e) => [e.target, e.scrapes]));
     const changedAt = Date.now() / 1000;
     const atChange = scrapesAt();
