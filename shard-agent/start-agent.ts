@@ -1,6 +1,8 @@
 // Programmatic entry point: everything `promshard agent` does, startable in-process by tests, the
 // controller's tests and the demo. Several agents may share one process (each has its own registry).
+import { realpathSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { resolve } from 'node:path';
 import type { JobOwner } from '../core/document/desired-document.ts';
 import { listen, parseListenAddress } from '../core/http/server.ts';
 import { createLogger, type Logger } from '../core/log/logger.ts';
@@ -98,11 +100,23 @@ export interface RunningAgent {
   close(): Promise<void>;
 }
 
+function realOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
 export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
   if (!opts.shard || !opts.replica) throw new Error('shard and replica are required');
   if (!opts.token) throw new Error('a token is required');
   const log = (opts.log ?? createLogger({ component: 'shard-agent', write: opts.logWrite })).child({ shard: opts.shard, replica: opts.replica });
   const layout = configLayout(opts.configFile);
+  // One directory for both, and the agent's own files sit among the document's: a document file named
+  // journal.json is removed by the next apply, and a document directory named promtool-* is taken for
+  // a scratch directory left by a killed agent and deleted at the next start.
+  if (realOr(opts.stateDir) === realOr(layout.configDir)) throw new Error(`--state-dir ${opts.stateDir} is the directory of --config-file ${opts.configFile}: give the agent a directory of its own`);
   const store = new StateStore(opts.stateDir);
   const metrics = createAgentMetrics({ defaultMetrics: opts.defaultMetrics });
   const prometheus = new PrometheusClient(opts.prometheusUrl);

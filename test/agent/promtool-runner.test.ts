@@ -9,7 +9,8 @@ import { after, describe, it } from 'node:test';
 import { configLayout } from '../../shard-agent/config-paths.ts';
 import { promtoolCheck, PromtoolRunner } from '../../shard-agent/promtool-check.ts';
 import { PROMTOOL_BIN } from '../support/prometheus.ts';
-import { configWithJobs, makeDoc, startFixture, waitFor } from './helpers.ts';
+import { startAgent } from '../../shard-agent/start-agent.ts';
+import { configWithJobs, makeDoc, SHARD, startFixture, TOKEN, waitFor } from './helpers.ts';
 
 const RULES = 'groups:\n  - name: demo\n    rules:\n      - record: demo:up\n        expr: demo_up\n';
 const alive = (pid: number) => {
@@ -236,6 +237,26 @@ describe('promtool sees the config directory as it will be after the apply (real
       assert.equal((await fx.post('/v1/apply', makeDoc('r5', 5, config(5), credentials))).body.result, 'applied');
     } finally {
       await fx.close();
+    }
+  });
+});
+
+describe("the agent's state directory", () => {
+  it('is refused at start when it is the config directory, named as such or through a symlink (the agent took a document directory named promtool-* for its own scratch and deleted it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'promshard-state-is-config-'));
+    try {
+      symlinkSync(dir, `${dir}-link`);
+      for (const stateDir of [dir, `${dir}-link`, `${dir}/.`]) {
+        const started = startAgent({ shard: SHARD, replica: 'a', prometheusUrl: 'http://127.0.0.1:1', configFile: join(dir, 'prometheus.yml'), stateDir, token: TOKEN, promtool: null, defaultMetrics: false, logWrite: () => undefined });
+        const error = await started.then(
+          async (agent) => (await agent.close(), 'started'),
+          (err: Error) => err.message,
+        );
+        assert.match(error, /--state-dir .* is the directory of --config-file .*: give the agent a directory of its own/, stateDir);
+      }
+    } finally {
+      rmSync(`${dir}-link`, { force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
