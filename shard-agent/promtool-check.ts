@@ -199,6 +199,8 @@ interface Waiting {
   scratch: string;
   /** Config directory entries linked into `scratch` while waiting. */
   linked: Set<string>;
+  /** The scratch directory's inode: one removed meanwhile (a tmp cleaner) and recreated by the check's own files would lack the links. */
+  scratchIno: number;
   /**
    * True once promtool was seen holding its FIFO open (/proc) and the agent's read-write end was
    * swapped for a write-only one (opened first, so a writer is never missing): from then on, promtool
@@ -289,6 +291,7 @@ export class PromtoolRunner {
 
   private async checkWith(w: Waiting, files: readonly { path: string; content: string }[], removed: readonly string[], started: number): Promise<PromtoolVerdict> {
     {
+      if ((await fs.lstat(w.scratch).catch(() => null))?.ino !== w.scratchIno) throw new Error('the scratch directory was removed');
       await completeLayout(w.scratch, this.layout, files, w.linked);
       await dropRemoved(w.scratch, this.layout, removed);
       const main = files.find((f) => f.path === MAIN_CONFIG_FILE)!.content;
@@ -354,7 +357,7 @@ export class PromtoolRunner {
         await out.close();
         await err.close();
       }
-      const w: Waiting = { scratch, linked: new Set(), ready: Promise.resolve(false), fifoPath, fifo, child, outFile, done: false, exited: Promise.resolve(null) };
+      const w: Waiting = { scratch, linked: new Set(), scratchIno: (await fs.lstat(scratch)).ino, ready: Promise.resolve(false), fifoPath, fifo, child, outFile, done: false, exited: Promise.resolve(null) };
       w.exited = new Promise((resolve) => {
         child.once('error', () => ((w.done = true), resolve(null)));
         child.once('exit', (code) => ((w.done = true), resolve(code)));

@@ -81,6 +81,23 @@ describe('promtool waiting for the next check', () => {
     }
   });
 
+  it('a scratch directory removed while promtool waited (a tmp cleaner) gives way to a fresh promtool', async () => {
+    const state = join(dir, 'cleaned');
+    mkdirSync(state);
+    const runner = new PromtoolRunner(PROMTOOL_BIN, layout, state, false);
+    try {
+      await runner.warm();
+      assert.equal(await runner.waitingOpened(), true);
+      const scratch = join(state, readdirSync(state).find((n) => /^promtool-[^.]+$/.test(n))!);
+      rmSync(scratch, { recursive: true });
+      // The document's own rule file recreates the directory, without the links to the config directory.
+      const v = await runner.check([{ path: 'prometheus.yml', content: 'rule_files: [kept/old.yml, rules/demo.yml]\n' }, { path: 'rules/demo.yml', content: RULES }]);
+      assert.equal(v.ok, true, JSON.stringify(v));
+    } finally {
+      await runner.close();
+    }
+  });
+
   it('sees entries that appeared in the config directory while promtool waited', async () => {
     const runner = new PromtoolRunner(PROMTOOL_BIN, layout, join(dir, 'state'), false);
     try {
