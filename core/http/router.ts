@@ -49,7 +49,7 @@ export class Router {
   /** The request listener for http.createServer. */
   readonly handle = (incoming: IncomingMessage, res: ServerResponse): void => {
     const req = incoming as RouteRequest;
-    const url = req.url ?? '/';
+    const url = originForm(req.url ?? '/');
     const q = url.indexOf('?');
     req.query = parseQuery(q < 0 ? '' : url.slice(q + 1));
     req.locals = {};
@@ -75,6 +75,18 @@ export class Router {
       else res.destroy();
     }
   }
+}
+
+/**
+ * The path and query of a request target in the absolute form (`http://host/path?q`, which a client
+ * sends through a forward proxy, RFC 9112 3.2.2): express routed it by its path, as it routes the usual
+ * origin form (`/path?q`). Anything else is left as it is.
+ */
+function originForm(url: string): string {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url);
+  if (!m) return url;
+  const rest = url.slice(m[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }
 
 /** Case-insensitive, one trailing slash optional (express's default matching). */

@@ -117,6 +117,10 @@ describe('the agent router answers as express did', () => {
     ['an unknown path', 'GET', '/v2/apply', {}],
     ['an encoded path', 'GET', '/v1/%73tatus', {}],
     ['a step that throws', 'GET', '/v1/boom', {}],
+    // The form a client sends through a forward proxy (RFC 9112, 3.2.2).
+    ['the absolute form', 'GET', 'http://127.0.0.1/v1/status?job=a', {}],
+    ['the absolute form of a POST', 'POST', 'http://agent.example:9464/v1/apply?force=true', json, '{"a":1}'],
+    ['a double slash', 'GET', '//v1/status', {}],
   ];
   for (const [what, method, path, headers, body] of cases) {
     it(what, async () => {
