@@ -232,7 +232,7 @@ export class PromtoolRunner {
   private waiting: Waiting | null = null;
   private starting: Promise<void> | null = null;
   private closed = false;
-  private released = false;
+  private releasing: Promise<void> | null = null;
   private parent: Promise<string> | undefined;
 
   constructor(
@@ -257,9 +257,7 @@ export class PromtoolRunner {
   /** Starts the next waiting promtool, unless one waits (or is starting) already. Never throws. */
   warm(): Promise<void> {
     if (this.closed || this.waiting || this.starting) return this.starting ?? Promise.resolve();
-    const leftovers = this.released ? Promise.resolve() : this.realParent().then(releaseLeftovers);
-    this.released = true;
-    this.starting = leftovers
+    this.starting = this.release()
       .then(() => this.start())
       .then((w) => {
         if (this.closed) return void this.discard(w);
@@ -272,6 +270,9 @@ export class PromtoolRunner {
 
   /** `removed`: document paths of the applied document that this apply removes (see dropRemoved). */
   async check(files: readonly { path: string; content: string }[], removed: readonly string[] = []): Promise<PromtoolVerdict> {
+    // A fresh promtool's scratch directory looks like a left-over: made before they are cleared, it
+    // would be removed under the check (the first apply after start-up came before that clearing ended).
+    await this.release();
     const w = this.waiting;
     this.waiting = null;
     if (!w || w.done) {
@@ -327,6 +328,13 @@ export class PromtoolRunner {
     const w = this.waiting;
     this.waiting = null;
     if (w) await this.discard(w);
+  }
+
+  /** Clears what a killed agent left in the scratch parent, once, before this runner makes anything there. */
+  private release(): Promise<void> {
+    return (this.releasing ??= this.realParent()
+      .then(releaseLeftovers)
+      .catch(() => undefined));
   }
 
   /**

@@ -98,6 +98,23 @@ describe('promtool waiting for the next check', () => {
     }
   });
 
+  it('a check right after start-up, while the left-overs of a killed agent are being cleared, is not cleared with them', async () => {
+    const state = join(dir, 'start-up');
+    mkdirSync(state);
+    for (let i = 0; i < 5; i++) {
+      const runner = new PromtoolRunner(PROMTOOL_BIN, layout, state, false);
+      try {
+        // An apply at start-up finds no promtool waiting yet and checks with a fresh one, in a scratch
+        // directory of the same form as those left behind.
+        void runner.warm();
+        const v = await runner.check(cases[0].files);
+        assert.equal(v.ok, true, JSON.stringify(v));
+      } finally {
+        await runner.close();
+      }
+    }
+  });
+
   it('sees entries that appeared in the config directory while promtool waited', async () => {
     const runner = new PromtoolRunner(PROMTOOL_BIN, layout, join(dir, 'state'), false);
     try {
