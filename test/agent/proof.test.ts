@@ -4,7 +4,7 @@
 // tests hold the cheap proof to what the full one protects against: Prometheus reading another file,
 // and another writer racing the agent. Real Prometheus, real agent, real files.
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -146,6 +146,26 @@ describe('reload proof on the same Prometheus process (real Prometheus)', () => 
     }
     // r3 changes the external labels: proven by /api/v1/status/config again, on the same process.
     assert.deepEqual(proofs(logs).proofs, ['status-config', 'same-process', 'status-config', 'same-process']);
+  });
+
+  it('with --reload signal (SIGHUP answers nothing), every apply is proven by /api/v1/status/config, and a refused one is rolled back', async () => {
+    const fx: Fixture = await startFixture({ reload: { kind: 'signal' }, promtool: null });
+    cleanups.push(() => fx.close());
+    // The fixture's agent signals no one; one on the same files signals this Prometheus.
+    await fx.agent.close();
+    const logs: string[] = [];
+    const agent = await startAgent({ shard: SHARD, replica: 'a', prometheusUrl: fx.prometheus.url, configFile: fx.configFile, stateDir: join(fx.dir, 'state-signal'), token: TOKEN, reloadTimeoutMs: 5000, defaultMetrics: false, logWrite: (l) => logs.push(l), reload: { kind: 'signal', pid: fx.prometheus.process.pid } });
+    try {
+      for (const [rev, job] of [['r1', 'a'], ['r2', 'b'], ['r3', 'c']] as const) {
+        assert.equal((await agent.apply(makeDoc(rev, Number(rev.slice(1)), configWithJobs({ [job]: ['127.0.0.1:1'] })))).body.result, 'applied');
+      }
+      assert.deepEqual(proofs(logs).proofs, ['status-config', 'status-config', 'status-config']);
+      const refused = await agent.apply(makeDoc('r4', 4, configWithJobs({ d: ['127.0.0.1:1'] }, '  query_log_file: /nonexistent/dir/q.log')));
+      assert.equal(refused.body.result, 'rolled-back', JSON.stringify(refused.body));
+      assert.match(readFileSync(fx.configFile, 'utf8'), /job_name: c/);
+    } finally {
+      await agent.close();
+    }
   });
 });
 
