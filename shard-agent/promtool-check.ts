@@ -3,7 +3,7 @@
 // real config directory is symlinked in, so relative references (rule_files, credentials_file, ...)
 // resolve the same way Prometheus will resolve them.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { constants as fsConstants, existsSync, promises as fs } from 'node:fs';
+import { accessSync, constants as fsConstants, promises as fs, statSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import { MAIN_CONFIG_FILE } from '../core/document/desired-document.ts';
 import { TEMP_MARKER } from './atomic-write.ts';
@@ -47,8 +47,15 @@ async function untilOpenedBy(child: ChildProcess, path: string, exited: () => bo
 
 export type PromtoolVerdict = { ok: true; skipped?: string; ms: number } | { ok: false; error: string; ms: number };
 
+/** An executable regular file: a directory or a file that cannot run would only fail at each check. */
 export function promtoolAvailable(path: string | null | undefined): boolean {
-  return !!path && existsSync(path);
+  if (!path || !statSync(path, { throwIfNoEntry: false })?.isFile()) return false;
+  try {
+    accessSync(path, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

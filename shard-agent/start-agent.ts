@@ -122,7 +122,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   const prometheus = new PrometheusClient(opts.prometheusUrl);
   const promtool = opts.promtool === null ? null : (opts.promtool ?? DEFAULT_PROMTOOL);
   if (promtool && !promtoolAvailable(promtool)) {
-    if (opts.promtool) throw new Error(`promtool not found at ${promtool}`);
+    if (opts.promtool) throw new Error(`promtool at ${promtool} is not an executable file`);
     log.warn('promtool not found; configurations are not checked before the reload', { promtool });
   }
 

@@ -293,4 +293,20 @@ describe("the agent's state directory", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('is refused at start when --promtool names a missing file, a directory or a file that cannot run (checks were skipped, with a warning per apply)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'promshard-bad-promtool-'));
+    try {
+      writeFileSync(join(dir, 'not-executable'), '#!/bin/sh\nexit 0\n', { mode: 0o644 });
+      for (const promtool of [join(dir, 'absent'), dir, join(dir, 'not-executable')]) {
+        const error = await startAgent({ shard: SHARD, replica: 'a', prometheusUrl: 'http://127.0.0.1:1', configFile: join(dir, 'prometheus.yml'), stateDir: join(dir, 'state'), token: TOKEN, promtool, defaultMetrics: false, logWrite: () => undefined }).then(
+          async (agent) => (await agent.close(), 'started'),
+          (err: Error) => err.message,
+        );
+        assert.equal(error, `promtool at ${promtool} is not an executable file`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
