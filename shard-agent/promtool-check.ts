@@ -4,7 +4,7 @@
 // resolve the same way Prometheus will resolve them.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, promises as fs, statSync } from 'node:fs';
-import { basename, dirname, join, sep } from 'node:path';
+import { basename, join, sep } from 'node:path';
 import { MAIN_CONFIG_FILE } from '../core/document/desired-document.ts';
 import { TEMP_MARKER } from './atomic-write.ts';
 import type { ConfigLayout } from './config-paths.ts';
@@ -129,35 +129,60 @@ async function linkConfigDir(scratch: string, layout: ConfigLayout): Promise<Set
 }
 
 /**
- * At the check, brings `scratch` (linked ahead by linkConfigDir) to what layOut() would have made: the
- * document's other files written, replacing the links their top-level names shadow, and entries that
- * appeared in the config directory since linked too (links to entries since removed dangle: absent).
+ * At the check, brings `scratch` (linked ahead by linkConfigDir) to what layOut() would have made:
+ * entries that appeared in the config directory since linked too (links to entries since removed
+ * dangle: absent), then the document's other files placed.
  */
 async function completeLayout(scratch: string, layout: ConfigLayout, files: readonly { path: string; content: string }[], linked: Set<string>): Promise<void> {
   const mainName = basename(layout.configFile);
-  const shadowed = new Set<string>([mainName]);
-  for (const f of files) {
-    if (f.path === MAIN_CONFIG_FILE) continue;
-    const top = f.path.split('/')[0];
-    shadowed.add(top);
-    if (linked.delete(top)) await fs.unlink(join(scratch, top));
-    const dest = join(scratch, f.path);
-    await fs.mkdir(dirname(dest), { recursive: true });
-    await fs.writeFile(dest, f.content);
-  }
-  const entries = await fs.readdir(layout.configDir).catch(() => [] as string[]);
-  for (const entry of entries) {
-    if (shadowed.has(entry) || linked.has(entry) || entry.startsWith(TEMP_MARKER) || (await holds(layout, entry, scratch))) continue;
+  for (const entry of await fs.readdir(layout.configDir).catch(() => [] as string[])) {
+    if (entry === mainName || linked.has(entry) || entry.startsWith(TEMP_MARKER) || (await holds(layout, entry, scratch))) continue;
     await fs.symlink(join(layout.configDir, entry), join(scratch, entry)).catch(() => undefined);
   }
+  for (const f of files) if (f.path !== MAIN_CONFIG_FILE) await placeFile(scratch, layout, f.path, f.content);
+}
+
+/**
+ * Makes `at` (in the scratch directory, standing for the config directory's `from`) a real directory:
+ * a link to `from` becomes a directory of links to its entries, so that files can be added to it or
+ * taken out of it without touching the config directory, and the rest stays as it is there.
+ */
+async function openUp(scratch: string, at: string, from: string): Promise<void> {
+  const st = await fs.lstat(at).catch(() => null);
+  if (st && !st.isSymbolicLink()) return;
+  if (st) await fs.unlink(at);
+  await fs.mkdir(at);
+  if (!st) return;
+  for (const entry of await fs.readdir(from).catch(() => [] as string[])) {
+    if (entry.startsWith(TEMP_MARKER) || (await contains(join(from, entry), scratch))) continue;
+    await fs.symlink(join(from, entry), join(at, entry)).catch(() => undefined);
+  }
+}
+
+/**
+ * Writes a document file (not the main one) into `scratch` where the apply will put it: beside what
+ * its directory already holds in the config directory, which stays there after the apply (a document's
+ * secrets/token next to an operator's secrets/other), replacing only a file of the same name.
+ */
+async function placeFile(scratch: string, layout: ConfigLayout, path: string, content: string): Promise<void> {
+  const segments = path.split('/');
+  let at = scratch;
+  let from = layout.configDir;
+  for (const segment of segments.slice(0, -1)) {
+    at = join(at, segment);
+    from = join(from, segment);
+    await openUp(scratch, at, from);
+  }
+  const dest = join(scratch, path);
+  await fs.rm(dest, { force: true });
+  await fs.writeFile(dest, content);
 }
 
 /**
  * Takes out of `scratch` the files of the applied document that this apply removes (`removed`, document
  * paths): linked in from the config directory, where they still are until the renames, they let
  * promtool pass a configuration that references them, and Prometheus then found them gone (a rule file
- * silently dropped, credentials unreadable at every scrape). A linked directory on the way becomes a
- * directory of links to its entries, less the removed file.
+ * silently dropped, credentials unreadable at every scrape).
  */
 async function dropRemoved(scratch: string, layout: ConfigLayout, removed: readonly string[]): Promise<void> {
   next: for (const path of removed) {
@@ -167,37 +192,23 @@ async function dropRemoved(scratch: string, layout: ConfigLayout, removed: reado
     for (const segment of segments.slice(0, -1)) {
       at = join(at, segment);
       from = join(from, segment);
-      const st = await fs.lstat(at).catch(() => null);
-      if (!st) continue next;
-      if (!st.isSymbolicLink()) continue;
-      await fs.unlink(at);
-      await fs.mkdir(at);
-      for (const entry of await fs.readdir(from).catch(() => [] as string[])) {
-        if (entry.startsWith(TEMP_MARKER) || (await contains(join(from, entry), scratch))) continue;
-        await fs.symlink(join(from, entry), join(at, entry)).catch(() => undefined);
-      }
+      if (!(await fs.lstat(at).catch(() => null))) continue next;
+      await openUp(scratch, at, from);
     }
     await fs.unlink(join(scratch, path)).catch(() => undefined);
   }
 }
 
 /**
- * Lays the new files out in `scratch` as they will be in the config directory, and links every other
- * top-level entry of the config directory in.
+ * Lays the new files out in `scratch` as they will be in the config directory: every top-level entry of
+ * the config directory linked in, the main file written, the document's other files placed.
  */
 async function layOut(scratch: string, layout: ConfigLayout, files: readonly { path: string; content: string }[]): Promise<void> {
   const mainName = basename(layout.configFile);
-  const shadowed = new Set<string>([mainName]);
+  await linkConfigDir(scratch, layout);
   for (const f of files) {
-    const rel = f.path === MAIN_CONFIG_FILE ? mainName : f.path;
-    shadowed.add(rel.split('/')[0]);
-    const dest = join(scratch, rel);
-    await fs.mkdir(dirname(dest), { recursive: true });
-    await fs.writeFile(dest, f.content);
-  }
-  for (const entry of await fs.readdir(layout.configDir).catch(() => [] as string[])) {
-    if (shadowed.has(entry) || entry.startsWith(TEMP_MARKER) || (await holds(layout, entry, scratch))) continue;
-    await fs.symlink(join(layout.configDir, entry), join(scratch, entry)).catch(() => undefined);
+    if (f.path === MAIN_CONFIG_FILE) await fs.writeFile(join(scratch, mainName), f.content);
+    else await placeFile(scratch, layout, f.path, f.content);
   }
 }
 

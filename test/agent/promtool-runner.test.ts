@@ -37,8 +37,8 @@ describe('promtool waiting for the next check', () => {
     { name: 'a duplicate job', files: [{ path: 'prometheus.yml', content: 'scrape_configs:\n  - job_name: a\n  - job_name: a\n' }] },
     { name: 'a rule file of the document', files: [{ path: 'prometheus.yml', content: 'rule_files: [rules/demo.yml]\n' }, { path: 'rules/demo.yml', content: RULES }] },
     { name: 'a rule file already in the config directory', files: [{ path: 'prometheus.yml', content: 'rule_files: [kept/old.yml]\n' }] },
-    // The document's kept/ replaces the config directory's kept/ (linked while promtool waited): old.yml is gone.
-    { name: "a document directory shadowing the config directory's", files: [{ path: 'prometheus.yml', content: 'rule_files: [kept/old.yml, kept/new.yml]\n' }, { path: 'kept/new.yml', content: RULES }] },
+    // The document's kept/new.yml joins the config directory's kept/ (linked while promtool waited): old.yml stays beside it.
+    { name: "a document file in a directory of the config directory's", files: [{ path: 'prometheus.yml', content: 'rule_files: [kept/old.yml, kept/new.yml]\n' }, { path: 'kept/new.yml', content: RULES }] },
     { name: 'a missing rule file', files: [{ path: 'prometheus.yml', content: 'rule_files: [rules/absent.yml]\n' }] },
     // promtool reads the files a file_sd glob matches, here the main file itself, a second time.
     { name: 'a file_sd glob matching the main file', files: [{ path: 'prometheus.yml', content: 'scrape_configs:\n  - job_name: a\n    file_sd_configs: [{files: ["*.yml"]}]\n' }] },
@@ -59,6 +59,27 @@ describe('promtool waiting for the next check', () => {
       }
     });
   }
+
+  it("sees a document's file beside the files its directory holds in the config directory, waiting or fresh (they stay there after the apply)", async () => {
+    mkdirSync(join(layout.configDir, 'secrets'));
+    writeFileSync(join(layout.configDir, 'secrets', 'operator-token'), 'x\n');
+    try {
+      const jobs = ['operator-token', 'doc-token'].map((f, i) => `  - job_name: j${i}\n    authorization: {credentials_file: secrets/${f}}\n    static_configs: [{targets: ["127.0.0.1:${i + 1}"]}]\n`);
+      const files = [{ path: 'prometheus.yml', content: `scrape_configs:\n${jobs.join('')}` }, { path: 'secrets/doc-token', content: 'y\n' }];
+      const runner = new PromtoolRunner(PROMTOOL_BIN, layout, join(dir, 'state'), false);
+      try {
+        await runner.warm();
+        assert.equal(await runner.waitingOpened(), true);
+        const warm = await runner.check(files);
+        const fresh = await promtoolCheck(PROMTOOL_BIN, layout, files, join(dir, 'state'));
+        assert.deepEqual([warm.ok, fresh.ok], [true, true], JSON.stringify([warm, fresh]));
+      } finally {
+        await runner.close();
+      }
+    } finally {
+      rmSync(join(layout.configDir, 'secrets'), { recursive: true });
+    }
+  });
 
   it('does not see the files this apply removes, waiting or fresh; their neighbours stay', async () => {
     writeFileSync(join(layout.configDir, 'kept', 'other.yml'), RULES);
