@@ -74,7 +74,9 @@ export async function promtoolCheck(promtool: string, layout: ConfigLayout, file
     const result = await new Promise<{ code: number | null; out: string; spawnError?: NodeJS.ErrnoException; signal?: string }>((resolve) => {
       execFile(promtool, ['check', 'config', ...(syntaxOnly ? ['--syntax-only'] : []), join(scratch, mainName)], { timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
         const e = err as (NodeJS.ErrnoException & { code?: unknown; signal?: string | null; killed?: boolean }) | null;
-        if (e && typeof e.code === 'string') resolve({ code: null, out: '', spawnError: e });
+        // promtool's output past maxBuffer (it quotes what it refuses: a 5 MB regex) is a refusal, not a promtool that could not run.
+        if (e?.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') resolve({ code: 1, out: `${stdout}${stderr}` });
+        else if (e && typeof e.code === 'string') resolve({ code: null, out: '', spawnError: e });
         else if (e?.signal) resolve({ code: null, out: '', signal: e.killed ? 'timeout' : e.signal });
         else resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out: `${stdout}${stderr}` });
       });
@@ -90,10 +92,14 @@ export async function promtoolCheck(promtool: string, layout: ConfigLayout, file
   }
 }
 
+const MAX_ERROR_CHARS = 16 * 1024;
+
 function verdict(code: number | null, out: string, scratch: string, layout: ConfigLayout, ms: number): PromtoolVerdict {
   if (code === 0) return { ok: true, ms };
   // Show paths as they will be, not as the scratch directory's.
-  const text = out.split(scratch + '/').join(layout.configDir + '/').trim();
+  let text = out.split(scratch + '/').join(layout.configDir + '/').trim();
+  // The answer, the log line and the report to the controller carry it: bounded.
+  if (text.length > MAX_ERROR_CHARS) text = `${text.slice(0, MAX_ERROR_CHARS)}… (${text.length - MAX_ERROR_CHARS} more characters)`;
   return { ok: false, error: `promtool check config failed: ${text}`, ms };
 }
 

@@ -230,6 +230,22 @@ describe('promtool waiting for the next check', () => {
     }
   });
 
+  it('a refusal whose text is megabytes (promtool quotes a 5 MB regex) is a refusal, waiting or fresh, its text bounded', async () => {
+    const files = [{ path: 'prometheus.yml', content: `scrape_configs:\n  - job_name: a\n    relabel_configs: [{source_labels: [a], regex: "((((${'a'.repeat(5 << 20)}"}]\n` }];
+    const runner = new PromtoolRunner(PROMTOOL_BIN, layout, join(dir, 'state'), false);
+    try {
+      await runner.warm();
+      for (const v of [await runner.check(files), await promtoolCheck(PROMTOOL_BIN, layout, files, join(dir, 'state'))]) {
+        assert.equal(v.ok, false, 'refused (the fresh promtool overflowed its output buffer and the check was skipped)');
+        const error = 'error' in v ? v.error : '';
+        assert.match(error, /^promtool check config failed: .*error parsing regexp/s);
+        assert.ok(error.length < 20_000, `bounded: ${error.length}`);
+      }
+    } finally {
+      await runner.close();
+    }
+  });
+
   it('a fresh promtool that gives no verdict in time is said to have given none, not quoted as if it complained', async () => {
     const v = await promtoolCheck(PROMTOOL_BIN, layout, cases[0].files, join(dir, 'state'), 1);
     assert.equal(v.ok, false);
