@@ -9,6 +9,9 @@ import { requestWithDeadline, type BufferedAnswer, type DeadlineRequestInit } fr
 
 export class PrometheusUnreachable extends Error {}
 
+/** How much of /metrics is read at most while looking for the reload gauges. */
+const METRICS_MAX_BYTES = 32 << 20;
+
 export interface ReloadGauges {
   /** prometheus_config_last_reload_successful (0 or 1). */
   successful: number;
@@ -23,9 +26,9 @@ export class PrometheusClient {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
-  private async request(path: string, init: Partial<DeadlineRequestInit> = {}, timeoutMs = this.timeoutMs): Promise<BufferedAnswer> {
+  private async request(path: string, init: Partial<DeadlineRequestInit> = {}, timeoutMs = this.timeoutMs, maxBytes?: number): Promise<BufferedAnswer> {
     try {
-      return await requestWithDeadline(this.baseUrl + path, { method: 'GET', ...init }, timeoutMs);
+      return await requestWithDeadline(this.baseUrl + path, { method: 'GET', ...init }, timeoutMs, undefined, maxBytes);
     } catch (err) {
       const e = err as Error & { code?: string };
       throw new PrometheusUnreachable(`Prometheus at ${this.baseUrl} unreachable: ${e.code ?? e.message}`);
@@ -79,16 +82,22 @@ export class PrometheusClient {
       processStartTime ??= gaugeValue(complete, 'process_start_time_seconds');
       return successful !== undefined && successTimestamp !== undefined;
     };
-    const res = await this.request('/metrics', {
-      headers: { 'accept-encoding': 'identity' },
-      consume: (chunk) => {
-        text += decoder.decode(chunk, { stream: true });
-        const end = text.lastIndexOf('\n') + 1;
-        const complete = text.slice(0, end);
-        text = text.slice(end);
-        return search(complete);
-      },
-    });
+    const consume = (chunk: Buffer) => {
+      // Only the new piece is searched for a line break: searching the whole tail for each chunk was
+      // quadratic on a long line.
+      const piece = decoder.decode(chunk, { stream: true });
+      const end = piece.lastIndexOf('\n') + 1;
+      if (end === 0) {
+        text += piece;
+        return false;
+      }
+      const complete = text + piece.slice(0, end);
+      text = piece.slice(end);
+      return search(complete);
+    };
+    // Bounded: the unsearched tail grows without limit on an answer that never breaks a line (not a
+    // Prometheus: a wrong --prometheus-url); the gauges come within Prometheus's first few kilobytes.
+    const res = await this.request('/metrics', { headers: { 'accept-encoding': 'identity' }, consume }, this.timeoutMs, METRICS_MAX_BYTES);
     if (!res.ok) throw new PrometheusUnreachable(`Prometheus /metrics answered ${res.status}`);
     search(text + decoder.decode());
     if (successful === undefined || successTimestamp === undefined) throw new Error('Prometheus /metrics lacks prometheus_config_last_reload_* gauges');

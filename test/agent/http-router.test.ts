@@ -177,6 +177,29 @@ describe('the agent reads Prometheus over node:http', () => {
     }
   });
 
+  it('reloadGauges reads at most 32 MiB of an answer that never breaks a line (not a Prometheus), then gives up', async () => {
+    const chunk = 'x'.repeat(1 << 16);
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const more = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', more);
+      };
+      more();
+    });
+    const s = await new Promise<Server>((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+    try {
+      const client = new PrometheusClient(`http://127.0.0.1:${(s.address() as AddressInfo).port}`, 6000);
+      const t0 = Date.now();
+      // Before, the tail kept growing until the deadline: as much memory as loopback could send in that time.
+      await assert.rejects(client.reloadGauges(), (err: Error) => err instanceof PrometheusUnreachable && /larger than the 33554432 bytes allowed/.test(err.message));
+      assert.ok(Date.now() - t0 < 5000, `gave up before the deadline (${Date.now() - t0} ms)`);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   it('a Prometheus that is not there is unreachable, with the connection error', async () => {
     const client = new PrometheusClient('http://127.0.0.1:9', 2000);
     await assert.rejects(client.reloadGauges(), (err: Error) => err instanceof PrometheusUnreachable && err.message === 'Prometheus at http://127.0.0.1:9 unreachable: ECONNREFUSED');
