@@ -148,6 +148,25 @@ describe('reload proof on the same Prometheus process (real Prometheus)', () => 
     assert.deepEqual(proofs(logs).proofs, ['status-config', 'same-process', 'status-config', 'same-process']);
   });
 
+  it('a Prometheus replaced on the same port by another one reading another file (holding what the first last ran) is caught: the full proof runs and the apply is rolled back', async () => {
+    const fx: Fixture = await startFixture();
+    cleanups.push(() => fx.close());
+    const apply = async (rev: string, gen: number, jobs: Record<string, string[]>) => (await fx.post('/v1/apply', makeDoc(rev, gen, configWithJobs(jobs)))).body;
+    assert.equal((await apply('rev-1', 1, { a: ['127.0.0.1:1'] })).result, 'applied');
+    assert.equal((await apply('rev-2', 2, { b: ['127.0.0.1:2'] })).result, 'applied');
+    await fx.prometheus.stop();
+    const otherDir = mkdtempSync(join(tmpdir(), 'promshard-agent-proof-other-'));
+    const other = await startPrometheus({ configFile: join(otherDir, 'prometheus.yml'), config: readFileSync(fx.configFile, 'utf8'), dir: otherDir, port: fx.prometheus.port });
+    cleanups.push(async () => {
+      await other.destroy();
+      rmSync(otherDir, { recursive: true, force: true });
+    });
+    const res = await apply('rev-3', 3, { c: ['127.0.0.1:3'] });
+    assert.equal(res.result, 'rolled-back', JSON.stringify(res));
+    assert.match(res.error, /does not run the written configuration/);
+    assert.deepEqual(proofs(fx.logs).proofs, ['status-config', 'same-process']);
+  });
+
   it('with --reload signal (SIGHUP answers nothing), every apply is proven by /api/v1/status/config, and a refused one is rolled back', async () => {
     const fx: Fixture = await startFixture({ reload: { kind: 'signal' }, promtool: null });
     cleanups.push(() => fx.close());
