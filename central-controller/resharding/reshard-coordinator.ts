@@ -257,6 +257,10 @@ export class ReshardCoordinator {
 
   private async watchOverlap(r: Reshard): Promise<void> {
     const now = Date.now();
+    // The questions below take time; a revision adopted meanwhile may have called this reshard off or
+    // pointed it at another layout. What the answers say is then about documents no longer desired.
+    const layout = JSON.stringify(r.to);
+    const stale = () => this.o.book.active[r.shard] !== r || r.phase !== 'overlap' || JSON.stringify(r.to) !== layout;
     const waiting: string[] = [];
     const proven = new Map<string, AgentRecord[]>();
     // A new unit takes targets over on every replica it has: each HA replica must hold the moved
@@ -312,9 +316,11 @@ export class ReshardCoordinator {
         changed = true;
       }
     }
+    if (stale()) return;
     const pending = r.moved.filter((t) => !t.handedOverAt);
     if (pending.length) waiting.push(`${pending.length} moved target(s) not yet scraped by their new unit`);
     const discoveryOk = r.discoveryJobs.length === 0 || (await this.discoveryHandedOver(r, proven, waiting));
+    if (stale()) return;
     if (unproven.length) waiting.unshift(`${unproven.join(', ')}: no replica runs the overlap document yet`);
     const waitingFor = waiting.length ? waiting.join('; ') : null;
     if (waitingFor !== r.waitingFor) {

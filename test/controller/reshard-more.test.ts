@@ -4,6 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { prometheusInstalled } from '../support/prometheus.ts';
 import { startExporter, type Exporter } from '../support/exporters.ts';
 import { longestGapMs, runReshardScenario } from '../support/reshard-scenario.ts';
@@ -156,5 +158,118 @@ test('a moved target that is down (its exporter gone) is handed over as down und
   for (const target of targets.filter((t) => t !== down)) {
     const worst = longestGapMs(run.samples.get(target) ?? [], run.changedAt - 3, run.endedAt + 2);
     assert.ok(worst < 2000, `${target}: ${worst} ms without a sample at the receiver (scrape interval 1 s)`);
+  }
+});
+
+/**
+ * An HTTP proxy in front of a Prometheus, for its agent. While `held`, `/api/v1/targets` answers that
+ * no target is known yet, except that with `park` set the next question waits: `release()` lets it
+ * through, asked of Prometheus only then (within the agent's own 5 s deadline).
+ */
+async function slowTargetsProxy(): Promise<{ url: string; upstream: string | null; held: boolean; park: boolean; waiting: number; release(): void; close(): Promise<void> }> {
+  let waiting: ((go: boolean) => void)[] = [];
+  const proxy = {
+    url: '',
+    upstream: null as string | null,
+    held: false,
+    park: false,
+    get waiting() {
+      return waiting.length;
+    },
+    release() {
+      proxy.held = false;
+      for (const w of waiting) w(true);
+      waiting = [];
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    if (!proxy.upstream) return void res.writeHead(503).end();
+    if (req.url!.startsWith('/api/v1/targets') && proxy.held) {
+      if (!proxy.park) return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"activeTargets":[],"droppedTargets":[]}}');
+      const go = await new Promise<boolean>((r) => {
+        const timer = setTimeout(() => {
+          waiting = waiting.filter((w) => w !== done);
+          r(false);
+        }, 4500);
+        const done = (v: boolean) => {
+          clearTimeout(timer);
+          r(v);
+        };
+        waiting.push(done);
+      });
+      if (!go) return void res.writeHead(503).end();
+    }
+    try {
+      const answer = await fetch(proxy.upstream + req.url, { method: req.method, headers: req.headers['content-type'] ? { 'content-type': String(req.headers['content-type']) } : {}, body: chunks.length ? Buffer.concat(chunks) : undefined });
+      res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain' }).end(Buffer.from(await answer.arrayBuffer()));
+    } catch {
+      res.writeHead(502).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return proxy;
+}
+
+test('a reshard called off while the watch waits on a slow agent stays called off: the answer that comes back later does not hand the abandoned layout over', { skip, timeout: 120_000 }, async () => {
+  const exporters: Exporter[] = [];
+  const replicas: Replica[] = [];
+  const repo = new GitRepo();
+  const stateDir = tempDir('promshard-reshard-race-');
+  const port = await newControllerPort();
+  const url = `http://127.0.0.1:${port}`;
+  const proxy = await slowTargetsProxy();
+  let ctl: Awaited<ReturnType<typeof launchController>> | null = null;
+  try {
+    // 16 targets: some move to web.s2 (all but 1 in 600 draws of ports).
+    for (let i = 0; i < 16; i++) exporters.push(await startExporter(() => 'demo_value 1\n'));
+    const shards = (split: number) => `defaults: { interval: 1s, timeout: 1s }\nshards:\n  - name: web\n    replicas: 1\n    split: ${split}\n    budget: { max_series: 100000, max_targets: 1000 }\n`;
+    const sha1 = repo.commit({ 'shards.yaml': shards(2), 'teams/web/main.yaml': `team: web\nshard: web\njobs:\n  - name: web-nodes\n    targets: [${exporters.map((e) => JSON.stringify(e.target)).join(', ')}]\n` });
+    ctl = await launchController(repo, stateDir, port, { reshardPollMs: 200, reshardBoundMs: 60_000, statusTimeoutMs: 10_000 });
+    for (const unit of ['web.s0', 'web.s1']) replicas.push(await startReplica(unit, 'a', url));
+    // web.s2's agent reads its Prometheus through the slow proxy.
+    const s2 = await startReplica('web.s2', 'a', url, [], { prometheusUrl: proxy.url });
+    proxy.upstream = s2.prometheus.url;
+    replicas.push(s2);
+    assert.equal(await webhook(url), 202);
+    await waitFor('split 2 applied', () => allOnRevision(replicas.slice(0, 2), sha1), 60_000);
+
+    // From now on web.s2's agent tells the watch its Prometheus knows no target yet.
+    proxy.held = true;
+    repo.commit({ 'shards.yaml': shards(3) });
+    assert.equal(await webhook(url), 202);
+    await waitFor('web.s2 scraped its moved targets', async () => {
+      const active = (await api(url, '/v1/reshards')).body.active[0];
+      const mine: string[] = (active?.moved ?? []).filter((m: { to: string }) => m.to === 'web.s2').map((m: { address: string }) => m.address);
+      const listed = ((await (await fetch(`${s2.prometheus.url}/api/v1/targets?state=active`)).json()) as any).data.activeTargets;
+      return mine.length > 0 && mine.every((a) => listed.some((t: any) => t.discoveredLabels.__address__ === a && t.health === 'up'));
+    }, 30_000, 100);
+    // The watch's next question to web.s2's agent hangs; the call-off lands meanwhile.
+    proxy.park = true;
+    await waitFor('a question parked', async () => proxy.waiting > 0, 10_000, 10);
+    const sha3 = repo.commit({ 'shards.yaml': shards(2) });
+    assert.equal(await webhook(url), 202);
+    await waitFor('the revert adopted', async () => (await api(url, '/v1/repository')).body.lastGood?.sha === sha3, 10_000, 50);
+    // The question the watch asked before the call-off is answered now: web.s2 has scraped its share
+    // of split 3.
+    proxy.release();
+    await new Promise((r) => setTimeout(r, 3000));
+    const { body } = await api(url, '/v1/reshards');
+    const events = (await api(url, '/v1/events?limit=100')).body.events.map((e: { type: string }) => e.type);
+    assert.ok(events.includes('reshard-cancelled'), events.join(','));
+    assert.ok(!events.includes('reshard-done') && !events.includes('reshard-handed-over'), `no handover after the call-off: ${events.join(',')}`);
+    assert.equal(body.active.length, 0, `no reshard in progress: ${JSON.stringify(body.active[0] ?? null).slice(0, 300)}`);
+    assert.equal(body.recent.length, 1);
+    assert.doesNotMatch((await document(url, 'web.s0'))!, PREVIOUS_HASH);
+  } finally {
+    await ctl?.close();
+    for (const r of replicas) await stopReplica(r);
+    await proxy.close();
+    for (const e of exporters) await e.close();
+    repo.destroy();
+    rmSync(stateDir, { recursive: true, force: true });
   }
 });
