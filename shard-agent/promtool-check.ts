@@ -159,9 +159,12 @@ async function openUp(scratch: string, at: string, from: string): Promise<void> 
   if (st) await fs.unlink(at);
   await fs.mkdir(at);
   if (!st) return;
-  for (const entry of await fs.readdir(from).catch(() => [] as string[])) {
-    if (entry.startsWith(TEMP_MARKER) || (await contains(join(from, entry), scratch))) continue;
-    await fs.symlink(join(from, entry), join(at, entry)).catch(() => undefined);
+  for (const entry of await fs.readdir(from, { withFileTypes: true }).catch(() => [])) {
+    // Only a directory or a link can hold the scratch directory: a directory of many files (file_sd)
+    // costs no realpath per file on the apply's path.
+    const mayHold = entry.isDirectory() || entry.isSymbolicLink();
+    if (entry.name.startsWith(TEMP_MARKER) || (mayHold && (await contains(join(from, entry.name), scratch)))) continue;
+    await fs.symlink(join(from, entry.name), join(at, entry.name)).catch(() => undefined);
   }
 }
 
