@@ -81,7 +81,9 @@ export async function promtoolCheck(promtool: string, layout: ConfigLayout, file
         else resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out: `${stdout}${stderr}` });
       });
     });
-    if (result.spawnError) return { ok: true, skipped: `promtool could not run: ${result.spawnError.message}`, ms: ms() };
+    // The agent was started with this promtool (start-agent.ts refuses one that cannot run): one that
+    // stopped running since (removed, made unexecutable) refuses, rather than letting documents through unchecked.
+    if (result.spawnError) return { ok: false, error: `promtool check config gave no verdict: promtool at ${promtool} could not run (${result.spawnError.code})`, ms: ms() };
     // Killed (out of memory, an operator) before its verdict: the document is refused, saying so, not
     // with promtool's first output line as if that were its complaint.
     if (result.signal === 'timeout') return { ok: false, error: `promtool check config failed: no verdict within ${timeoutMs} ms`, ms: ms() };

@@ -2,7 +2,7 @@
 // `promtool check config` (promtoolCheck), and must never outlive the agent. Real promtool, real files.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -241,6 +241,21 @@ describe('promtool waiting for the next check', () => {
         assert.match(error, /^promtool check config failed: .*error parsing regexp/s);
         assert.ok(error.length < 20_000, `bounded: ${error.length}`);
       }
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('a promtool that can no longer run (removed after start) refuses the document instead of letting it through unchecked', async () => {
+    const copy = join(dir, 'promtool-copy');
+    copyFileSync(PROMTOOL_BIN, copy);
+    chmodSync(copy, 0o755);
+    const runner = new PromtoolRunner(copy, layout, join(dir, 'state'), false);
+    try {
+      rmSync(copy);
+      const v = await runner.check(cases[0].files);
+      assert.deepEqual(v.ok, false, JSON.stringify(v));
+      assert.equal('error' in v ? v.error : '', `promtool check config gave no verdict: promtool at ${copy} could not run (ENOENT)`);
     } finally {
       await runner.close();
     }
