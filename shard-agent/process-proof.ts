@@ -42,8 +42,8 @@ interface ProvenProcess {
   startTime: number;
   /** externalLabelsKey() of the documents this process passed the full proof with. */
   labelKeys: Set<string>;
-  /** --config.file as this process was started, or why it is unknown. */
-  flag: Promise<{ path: string } | { unknown: string }>;
+  /** --config.file as this process was started, or why it is unknown (`retry`: the read failed, not the flag). */
+  flag: Promise<{ path: string } | { unknown: string; retry?: true }>;
 }
 
 export class ProcessProofs {
@@ -59,14 +59,15 @@ export class ProcessProofs {
     const start = after.processStartTime;
     const key = externalLabelsKey(mainConfig);
     if (start === undefined) return;
-    if (this.proven?.startTime !== start) {
-      const flag = this.client.configFileFlag().then(
-        (path) => (path === undefined ? { unknown: 'Prometheus does not show its --config.file flag' } : { path }),
-        (err: Error) => ({ unknown: `--config.file could not be read: ${err.message}` }),
-      );
-      this.proven = { startTime: start, labelKeys: new Set(), flag };
-    }
+    if (this.proven?.startTime !== start) this.proven = { startTime: start, labelKeys: new Set(), flag: this.readFlag() };
     if (key !== null) this.proven.labelKeys.add(key);
+  }
+
+  private readFlag(): ProvenProcess['flag'] {
+    return this.client.configFileFlag().then(
+      (path) => (path === undefined ? { unknown: 'Prometheus does not show its --config.file flag' } : { path }),
+      (err: Error) => ({ unknown: `--config.file could not be read: ${err.message}`, retry: true as const }),
+    );
   }
 
   /** Prometheus is gone or restarted: its next process has to pass the full proof again. */
@@ -97,7 +98,12 @@ export class ProcessProofs {
     const key = externalLabelsKey(input.mainConfig);
     if (key === null || (key !== '' && !p.labelKeys.has(key))) return 'the external labels may expand differently from those already proven on this process';
     const flag = await p.flag;
-    if ('unknown' in flag) return flag.unknown;
+    if ('unknown' in flag) {
+      // A read that failed (Prometheus busy, a timeout) is tried again for the next apply: kept, it made
+      // every apply on this process pay for the full proof until Prometheus restarted.
+      if (flag.retry) p.flag = this.readFlag();
+      return flag.unknown;
+    }
     return (await this.readsOurFile(flag.path)) ?? writtenFilesChanged(input.written);
   }
 

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { externalLabelsKey } from '../../shard-agent/process-proof.ts';
 import { startAgent, type RunningAgent } from '../../shard-agent/start-agent.ts';
@@ -165,6 +167,44 @@ describe('reload proof on the same Prometheus process (real Prometheus)', () => 
     assert.equal(res.result, 'rolled-back', JSON.stringify(res));
     assert.match(res.error, /does not run the written configuration/);
     assert.deepEqual(proofs(fx.logs).proofs, ['status-config', 'same-process']);
+  });
+
+  it('a --config.file read that failed once is tried again: the same-process proof resumes on the next apply', async () => {
+    const fx: Fixture = await startFixture();
+    cleanups.push(() => fx.close());
+    // In front of the real Prometheus: the first /api/v1/status/flags is answered 503 (Prometheus busy).
+    let flagsFailed = false;
+    const proxy = createServer((req, res) => {
+      if (req.url === '/api/v1/status/flags' && !flagsFailed) {
+        flagsFailed = true;
+        res.writeHead(503).end('busy');
+        return;
+      }
+      const upstream = httpRequest(`${fx.prometheus.url}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(async () => {
+      proxy.closeAllConnections();
+      await new Promise((r) => proxy.close(r));
+    });
+    const logs: string[] = [];
+    const agent = await startAgent({ shard: SHARD, replica: 'a', prometheusUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, configFile: fx.configFile, stateDir: join(fx.dir, 'state-proxy'), token: TOKEN, reloadTimeoutMs: 5000, defaultMetrics: false, logWrite: (l) => logs.push(l) });
+    try {
+      await fx.agent.close();
+      for (const [rev, job] of [['r1', 'a'], ['r2', 'b'], ['r3', 'c']] as const) {
+        assert.equal((await agent.apply(makeDoc(rev, Number(rev.slice(1)), configWithJobs({ [job]: ['127.0.0.1:1'] })))).body.result, 'applied');
+      }
+      assert.ok(flagsFailed);
+      const p = proofs(logs);
+      assert.deepEqual(p.proofs, ['status-config', 'status-config', 'same-process'], JSON.stringify(p.fallbacks));
+    } finally {
+      await agent.close();
+    }
   });
 
   it('with --reload signal (SIGHUP answers nothing), every apply is proven by /api/v1/status/config, and a refused one is rolled back', async () => {
