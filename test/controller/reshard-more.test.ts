@@ -22,13 +22,14 @@ async function document(url: string, unit: string): Promise<string | null> {
 const skip = prometheusInstalled() ? false : 'prometheus not installed';
 
 test('a new split that comes up only after the bound passed: the overlap stays (reshard-overdue), then ends once that split has scraped its moved targets, not at its first report', { skip, timeout: 120_000 }, async () => {
-  const INTERVAL_S = 2;
+  const INTERVAL_S = 1;
   const run = await runReshardScenario({
     targets: 8,
     from: 2,
     to: 3,
-    // Three scrape intervals: enough for a split that runs its document to scrape what moved to it.
-    boundMs: 6000,
+    // Enough for a split that runs its document to scrape what moved to it: Prometheus hands new
+    // targets to its scrape loops up to 5 s after a reload, then scrapes within an interval.
+    boundMs: 10_000,
     intervalS: INTERVAL_S,
     lateUnits: ['web.s2'],
     duringOverlap: async (url, _active, startLate) => {
@@ -46,7 +47,7 @@ test('a new split that comes up only after the bound passed: the overlap stays (
   assert.ok(reshard.moved.every((m: { how: string }) => m.how === 'scraped'), JSON.stringify(reshard.moved));
   for (const target of targets) {
     const worst = longestGapMs(run.samples.get(target) ?? [], run.changedAt - 3 * INTERVAL_S, run.endedAt + 2 * INTERVAL_S);
-    assert.ok(worst <= 1500 * INTERVAL_S, `${target}${moved.includes(target) ? ' (moved)' : ''}: ${worst} ms without a sample at the receiver (scrape interval ${INTERVAL_S} s)`);
+    assert.ok(worst < 2000 * INTERVAL_S, `${target}${moved.includes(target) ? ' (moved)' : ''}: ${worst} ms without a sample at the receiver (scrape interval ${INTERVAL_S} s)`);
   }
 });
 
