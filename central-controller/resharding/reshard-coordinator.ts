@@ -275,7 +275,8 @@ export class ReshardCoordinator {
         waiting.push(`${unit}: ${replicas.length} of ${reachable} reachable replicas run the overlap document`);
       }
       const hash = this.o.state.shards.get(unit)?.desired?.hash;
-      if (replicas.length === 0) r.unitsProvenAt[unit] = null;
+      // The time every reachable replica runs the document: discovered targets are judged from then.
+      if (replicas.length === 0 || partial.has(unit)) r.unitsProvenAt[unit] = null;
       else if (!r.unitsProvenAt[unit]?.startsWith(`${hash}@`)) r.unitsProvenAt[unit] = `${hash}@${new Date(now).toISOString()}`;
     }
     const unproven = [...proven].filter(([, a]) => a.length === 0).map(([u]) => u);
@@ -319,7 +320,7 @@ export class ReshardCoordinator {
     if (stale()) return;
     const pending = r.moved.filter((t) => !t.handedOverAt);
     if (pending.length) waiting.push(`${pending.length} moved target(s) not yet scraped by their new unit`);
-    const discoveryOk = r.discoveryJobs.length === 0 || (await this.discoveryHandedOver(r, proven, waiting));
+    const discoveryOk = r.discoveryJobs.length === 0 || (await this.discoveryHandedOver(r, proven, partial, waiting));
     if (stale()) return;
     if (unproven.length) waiting.unshift(`${unproven.join(', ')}: no replica runs the overlap document yet`);
     const waitingFor = waiting.length ? waiting.join('; ') : null;
@@ -360,18 +361,19 @@ export class ReshardCoordinator {
    * scrape intervals after one of its replicas ran the overlap document, every target its Prometheus
    * lists for those jobs has been scraped since.
    */
-  private async discoveryHandedOver(r: Reshard, proven: Map<string, AgentRecord[]>, waiting: string[]): Promise<boolean> {
+  private async discoveryHandedOver(r: Reshard, proven: Map<string, AgentRecord[]>, partial: ReadonlySet<string>, waiting: string[]): Promise<boolean> {
     const shard = this.o.state.repository.model?.shards.find((s) => s.name === r.shard);
     const intervalMs = Math.max(...(shard?.jobs.filter((j) => r.discoveryJobs.includes(j.name)).map((j) => parseDurationMs(j.spec.interval) ?? 60_000) ?? [60_000]));
     for (const [unit, replicas] of proven) {
       const since = r.unitsProvenAt[unit]?.split('@')[1];
-      if (!since || replicas.length === 0) return false;
+      if (!since || replicas.length === 0 || partial.has(unit)) return false;
       if (Date.now() - Date.parse(since) < 2 * intervalMs) {
         waiting.push(`${unit}: discovered targets get two scrape intervals`);
         return false;
       }
-      const answer = await this.targetsOf(replicas, r.discoveryJobs);
-      if (!answer || answer.targets.some((t) => !t.lastScrape || t.lastScrape < since)) {
+      // Every replica, as for static targets: each HA replica must hold the series from the handover on.
+      const answers = await Promise.all(replicas.map((a) => this.targetsOfAgent(a, r.discoveryJobs)));
+      if (answers.some((answer) => !answer || answer.targets.some((t) => !t.lastScrape || t.lastScrape < since))) {
         waiting.push(`${unit}: not every discovered target scraped yet`);
         return false;
       }
