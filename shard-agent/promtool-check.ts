@@ -176,14 +176,7 @@ async function openUp(scratch: string, at: string, from: string): Promise<void> 
  * secrets/token next to an operator's secrets/other), replacing only a file of the same name.
  */
 async function placeFile(scratch: string, layout: ConfigLayout, path: string, content: string): Promise<void> {
-  const segments = path.split('/');
-  let at = scratch;
-  let from = layout.configDir;
-  for (const segment of segments.slice(0, -1)) {
-    at = join(at, segment);
-    from = join(from, segment);
-    await openUp(scratch, at, from);
-  }
+  await openDirsOf(scratch, layout, path, false);
   const dest = join(scratch, path);
   await fs.rm(dest, { force: true });
   await fs.writeFile(dest, content);
@@ -196,18 +189,25 @@ async function placeFile(scratch: string, layout: ConfigLayout, path: string, co
  * silently dropped, credentials unreadable at every scrape).
  */
 async function dropRemoved(scratch: string, layout: ConfigLayout, removed: readonly string[]): Promise<void> {
-  next: for (const path of removed) {
-    const segments = path.split('/');
-    let at = scratch;
-    let from = layout.configDir;
-    for (const segment of segments.slice(0, -1)) {
-      at = join(at, segment);
-      from = join(from, segment);
-      if (!(await fs.lstat(at).catch(() => null))) continue next;
-      await openUp(scratch, at, from);
-    }
-    await fs.unlink(join(scratch, path)).catch(() => undefined);
+  for (const path of removed) {
+    if (await openDirsOf(scratch, layout, path, true)) await fs.unlink(join(scratch, path)).catch(() => undefined);
   }
+}
+
+/**
+ * Opens up (openUp) each directory on the way to document path `path` in `scratch`. With
+ * `existingOnly`, stops at the first one `scratch` lacks and returns false: nothing below it to take out.
+ */
+async function openDirsOf(scratch: string, layout: ConfigLayout, path: string, existingOnly: boolean): Promise<boolean> {
+  let at = scratch;
+  let from = layout.configDir;
+  for (const segment of path.split('/').slice(0, -1)) {
+    at = join(at, segment);
+    from = join(from, segment);
+    if (existingOnly && !(await fs.lstat(at).catch(() => null))) return false;
+    await openUp(scratch, at, from);
+  }
+  return true;
 }
 
 /**
