@@ -354,7 +354,6 @@ export class ApplyPipeline {
         if (journalWritten) await this.o.store.clearJournal();
         return this.finish(doc, 'rejected', { ...base, error: check.error, httpStatus: 422 });
       }
-      if (check?.skipped) log.warn('promtool check skipped', { reason: check.skipped });
       if (!stageError && !journalWritten) {
         await saveJournal();
         steps.mark('previous+journal');

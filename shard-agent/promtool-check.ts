@@ -45,7 +45,7 @@ async function untilOpenedBy(child: ChildProcess, path: string, exited: () => bo
   }
 }
 
-export type PromtoolVerdict = { ok: true; skipped?: string; ms: number } | { ok: false; error: string; ms: number };
+export type PromtoolVerdict = { ok: true; ms: number } | { ok: false; error: string; ms: number };
 
 /** An executable regular file: a directory or a file that cannot run would only fail at each check. */
 export function promtoolAvailable(path: string | null | undefined): boolean {
