@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus.ts';
 import { startExporter, line, family, fakeUuid, healthyServiceBody, type Exporter } from '../support/exporters.ts';
-import { writeRepository } from '../support/repo-fixture.ts';
+import { CHECKOUT_1S_SHARDS_YAML, writeRepository } from '../support/repo-fixture.ts';
 import { startAgent, type RunningAgent } from '../../shard-agent/start-agent.ts';
 import { compileRepository } from '../../core/compiler/compile-repository.ts';
 import { ALL_RULES } from '../../ci/rules/index.ts';
@@ -24,14 +24,6 @@ import { buildShardDocuments } from '../../core/render/shard-documents.ts';
 import { writeFileSync } from 'node:fs';
 
 const BIN = fileURLToPath(new URL('../../bin/promshard.mjs', import.meta.url));
-const SHARDS = `defaults:
-  interval: 1s
-  timeout: 1s
-shards:
-  - name: checkout
-    replicas: 1
-    budget: { max_series: 100000, max_targets: 10 }
-`;
 const teamFile = (offender: string, healthy: string, fix = '') => `team: payments
 shard: checkout
 jobs:
@@ -76,7 +68,7 @@ test('a UUID offender is flagged with its team and file; its fix validates and c
   );
   const healthy = await startExporter(() => healthyServiceBody());
   exporters.push(offender, healthy);
-  const repo = writeRepository({ 'shards.yaml': SHARDS, 'teams/payments/checkout.yaml': teamFile(offender.target, healthy.target) });
+  const repo = writeRepository({ 'shards.yaml': CHECKOUT_1S_SHARDS_YAML, 'teams/payments/checkout.yaml': teamFile(offender.target, healthy.target) });
   dirs.push(repo);
 
   prom = await startPrometheus();
@@ -144,7 +136,7 @@ jobs:
 ${rules}  - name: other
     targets: ["127.0.0.1:1"]
 `;
-  const repo = writeRepository({ 'shards.yaml': SHARDS, 'teams/payments/checkout.yaml': file(ownRules) });
+  const repo = writeRepository({ 'shards.yaml': CHECKOUT_1S_SHARDS_YAML, 'teams/payments/checkout.yaml': file(ownRules) });
   dirs.push(repo);
   const prom2 = await startPrometheus();
   const state = mkdtempSync(join(tmpdir(), 'promshard-agent-state-'));

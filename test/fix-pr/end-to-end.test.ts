@@ -17,15 +17,8 @@ import { startAgent } from '../../shard-agent/start-agent.ts';
 import { GitRepo, launchController, newControllerPort, READ_TOKEN, TOKEN, api, waitFor } from '../controller/helpers.ts';
 import { fixBranch, flagKey } from '../../core/cardinality-fix/flag-key.ts';
 import { gitBranch, promshard, serveBranchesFromGit, showFile, validateBranch } from './helpers.ts';
+import { CHECKOUT_1S_SHARDS_YAML } from '../support/repo-fixture.ts';
 
-const SHARDS = `defaults:
-  interval: 1s
-  timeout: 1s
-shards:
-  - name: checkout
-    replicas: 1
-    budget: { max_series: 100000, max_targets: 10 }
-`;
 const team = (offender: string, healthy: string) => `# Owned by payments; ask in #payments-oncall.
 team: payments
 shard: checkout
@@ -56,7 +49,7 @@ test('a live flag becomes a PR whose branch validates, keeps the team rule, and 
   const TEAM = team(offender.target, healthy.target);
   const repo = new GitRepo();
   cleanups.push(() => repo.destroy());
-  repo.commit({ 'shards.yaml': SHARDS, [FILE]: TEAM });
+  repo.commit({ 'shards.yaml': CHECKOUT_1S_SHARDS_YAML, [FILE]: TEAM });
 
   const dir = mkdtempSync(join(tmpdir(), 'promshard-fix-e2e-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));

@@ -21,6 +21,19 @@ shards:
     budget: { max_series: 100000, max_targets: 100 }
 `;
 
+/**
+ * One `checkout` shard, one replica, 1 s interval: a live fleet (real Prometheus under an agent) sees a
+ * new target's series, and the agent's cardinality flag, within seconds.
+ */
+export const CHECKOUT_1S_SHARDS_YAML = `defaults:
+  interval: 1s
+  timeout: 1s
+shards:
+  - name: checkout
+    replicas: 1
+    budget: { max_series: 100000, max_targets: 10 }
+`;
+
 /** Compiles an in-memory repository: `files` maps repository paths to their text. */
 export function compileFiles(files: Record<string, string>): Compilation {
   const source: RepositorySource = {
