@@ -7,11 +7,11 @@ import { parseFlags, UsageError } from '../cli/args.ts';
 import type { ReloadMethod } from './reload-prometheus.ts';
 import { startAgent } from './start-agent.ts';
 import { exposeGc } from './idle-gc.ts';
+import { parseSplitIndex, unitName } from '../core/document/split-name.ts';
 
 /** How long after the last apply of a burst the agent collects its garbage (idle-gc.ts). */
 const IDLE_GC_DELAY_MS = 1000;
 
-import { parseSplitIndex, unitName } from '../core/document/split-name.ts';
 const USAGE = `usage: promshard agent --shard NAME [--split I] --replica NAME --listen HOST:PORT --prometheus-url URL
                        --config-file PATH --state-dir DIR --token-file FILE [options]
 
