@@ -10,11 +10,12 @@ export class GitHubHost implements GitHost {
   readonly maxCommentLength = 65_536;
   readonly maxStatusDescription = 140;
   readonly http: GitHostHttp;
-  private readonly prefix: string;
+  /** This repository's API path; pull-requests.ts builds on it too, so the two cannot disagree on encoding. */
+  readonly prefix: string;
 
   constructor(readonly repo: string, config: Omit<GitHostConfig, 'kind' | 'repo'>) {
     if (!/^[^/\s]+\/[^/\s]+$/.test(repo)) throw new Error(`GitHub repository must be owner/name, got ${JSON.stringify(repo)}`);
-    this.prefix = `repos/${repo.split('/').map(enc).join('/')}`;
+    this.prefix = `repos/${pathSegments(repo)}`;
     this.http = new GitHostHttp({
       ...config,
       authHeaders: { authorization: `Bearer ${config.token}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },

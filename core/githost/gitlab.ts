@@ -10,7 +10,8 @@ export class GitLabHost implements GitHost {
   readonly maxCommentLength = 1_000_000;
   readonly maxStatusDescription = 255;
   readonly http: GitHostHttp;
-  private readonly prefix: string;
+  /** This repository's API path; pull-requests.ts builds on it too, so the two cannot disagree on encoding. */
+  readonly prefix: string;
 
   constructor(readonly repo: string, config: Omit<GitHostConfig, 'kind' | 'repo'>) {
     if (!repo.trim()) throw new Error('GitLab project must be a numeric id or a path like group/project');

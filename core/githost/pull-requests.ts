@@ -12,13 +12,13 @@ export async function findOpenChangeRequest(host: GitHost, branch: string): Prom
   if (host instanceof GitHubHost) {
     // `head` must be `owner:branch`; the branch lives in this repository, so the owner is the repo's.
     const owner = host.repo.split('/')[0]!;
-    const path = `repos/${host.repo.split('/').map(enc).join('/')}/pulls?state=open&head=${enc(`${owner}:${branch}`)}&per_page=100`;
+    const path = `${host.prefix}/pulls?state=open&head=${enc(`${owner}:${branch}`)}&per_page=100`;
     const pulls = await host.http.paginate<{ number: number; html_url: string; head?: { ref?: string } }>(path, (p) => p.head?.ref === branch);
     const hit = pulls.find((p) => p.head?.ref === branch);
     return hit ? { number: hit.number, url: hit.html_url } : undefined;
   }
   if (host instanceof GitLabHost) {
-    const path = `projects/${enc(host.repo)}/merge_requests?state=opened&source_branch=${enc(branch)}&per_page=100`;
+    const path = `${host.prefix}/merge_requests?state=opened&source_branch=${enc(branch)}&per_page=100`;
     const mrs = await host.http.paginate<{ iid: number; web_url: string; source_branch?: string }>(path, (m) => m.source_branch === branch);
     const hit = mrs.find((m) => m.source_branch === branch);
     return hit ? { number: hit.iid, url: hit.web_url } : undefined;
