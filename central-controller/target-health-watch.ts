@@ -17,7 +17,8 @@
 import type { Logger } from '../core/log/logger.ts';
 import { sleep } from '../core/time/backoff.ts';
 import { parseDurationMs } from '../core/time/duration.ts';
-import { AgentProtocolError, type AgentClient } from './agent-client.ts';
+import type { AgentClient } from './agent-client.ts';
+import { askTargets } from './agent-targets.ts';
 import type { AgentFaults } from './agent-faults.ts';
 import type { AgentRegistry } from './agent-registry.ts';
 import type { ControllerMetrics } from './controller-metrics.ts';
@@ -139,15 +140,8 @@ export class TargetHealthWatch {
       if (!rep.proven) continue;
       const agent = this.o.registry.get(shard, replica);
       if (!agent || agent.reachable === false) continue;
-      let answer;
-      try {
-        answer = await this.o.client.targets(agent, jobs.slice(0, 200), this.o.timeoutMs);
-        this.o.faults.ok(agent, 'targets');
-      } catch (err) {
-        if (err instanceof AgentProtocolError) this.o.faults.fault(agent, 'targets', err.reason);
-        continue;
-      }
-      if (!answer.prometheusReachable) continue;
+      const answer = await askTargets(this.o.client, this.o.faults, agent, jobs, this.o.timeoutMs);
+      if (!answer) continue;
       answered = true;
       for (const t of life.targets) {
         if (t.health === 'up') continue;

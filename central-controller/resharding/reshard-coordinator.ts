@@ -15,7 +15,8 @@ import { splitShardModel } from '../../core/placement/split-model.ts';
 import { splitUnits } from '../../core/document/split-name.ts';
 import { parseDurationMs } from '../../core/time/duration.ts';
 import { sleep } from '../../core/time/backoff.ts';
-import { AgentProtocolError, type AgentClient } from '../agent-client.ts';
+import type { AgentClient } from '../agent-client.ts';
+import { askTargets } from '../agent-targets.ts';
 import type { AgentFaults } from '../agent-faults.ts';
 import type { AgentRecord, AgentRegistry } from '../agent-registry.ts';
 import type { ControllerMetrics } from '../controller-metrics.ts';
@@ -235,15 +236,8 @@ export class ReshardCoordinator {
     return this.o.registry.replicasOf(unit).filter((a) => a.reachable !== false && a.applied?.verified && a.applied.hash === desired.hash);
   }
 
-  private async targetsOfAgent(agent: AgentRecord, jobs: string[]): Promise<AgentTargets | null> {
-    try {
-      const answer = await this.o.client.targets(agent, jobs.slice(0, 200), this.o.timeoutMs);
-      this.o.faults.ok(agent, 'targets');
-      return answer.prometheusReachable ? answer : null;
-    } catch (err) {
-      if (err instanceof AgentProtocolError) this.o.faults.fault(agent, 'targets', err.reason);
-      return null;
-    }
+  private targetsOfAgent(agent: AgentRecord, jobs: string[]): Promise<AgentTargets | null> {
+    return askTargets(this.o.client, this.o.faults, agent, jobs, this.o.timeoutMs);
   }
 
   /** The first answer of `agents` whose Prometheus answered. */
