@@ -66,7 +66,8 @@ export function promtoolAvailable(path: string | null | undefined): boolean {
 export async function promtoolCheck(promtool: string, layout: ConfigLayout, files: readonly { path: string; content: string }[], scratchParent: string, timeoutMs = 30000, syntaxOnly = false, removed: readonly string[] = []): Promise<PromtoolVerdict> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
-  const scratch = await fs.mkdtemp(join(scratchParent, 'promtool-'));
+  // Under the parent's real path, as PromtoolRunner's are: contains() then resolves only the other side.
+  const scratch = await fs.mkdtemp(join(await fs.realpath(scratchParent).catch(() => scratchParent), 'promtool-'));
   try {
     const mainName = basename(layout.configFile);
     await layOut(scratch, layout, files);
@@ -114,12 +115,15 @@ function holds(layout: ConfigLayout, entry: string, scratch: string): Promise<bo
   return contains(join(layout.configDir, entry), scratch);
 }
 
+/**
+ * `scratch` is already a real path (made under the scratch parent's realpath by promtoolCheck and
+ * PromtoolRunner): resolved again for every entry, it cost a realpath per entry on the apply's path.
+ */
 async function contains(path: string, scratch: string): Promise<boolean> {
   // Compared through symlinks: an entry that is a link to a directory above the state directory (or a
   // config directory reached through a link) holds it as much as a plain subdirectory does.
   const real = await fs.realpath(path).catch(() => path);
-  const realScratch = await fs.realpath(scratch).catch(() => scratch);
-  return realScratch.startsWith(real + sep) || scratch.startsWith(path + sep);
+  return scratch.startsWith(real + sep) || scratch.startsWith(path + sep);
 }
 
 /**
