@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep } from '../core/time/backoff.ts';
 import { startPrometheus } from '../test/support/prometheus.ts';
 import { benchDocument, pushToAgent } from './agent-apply.ts';
 import { agentEntry, descendantsRssMiB, rssMiB, startAgentProcess } from './support/agent-process.ts';
@@ -18,7 +19,6 @@ const TOKEN = 'bench-token-0123456789';
 const GOAL_MB = 60;
 /** A young generation capped from the node command line (it cannot be set at run time): compared, not needed since the agent collects after a burst (docs/agent.md, Memory). */
 export const SEMI_SPACE_FLAG = '--max-semi-space-size=1';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 async function bareNodeRss(): Promise<number> {

@@ -21,8 +21,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { signWebhookBody } from '../core/http/auth.ts';
+import { sleep } from '../core/time/backoff.ts';
 import { startController } from '../central-controller/start-controller.ts';
 import { startAgent, type RunningAgent } from '../shard-agent/start-agent.ts';
+import { startExporter } from '../test/support/exporters.ts';
 import { freePort, startPrometheus, type RunningPrometheus } from '../test/support/prometheus.ts';
 import { benchRepo } from './support/bench-repo.ts';
 import { percentile } from './support/percentile.ts';
@@ -34,7 +36,6 @@ const INTERVAL = '5s';
 const TIMEOUT = '4s';
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface ActiveTarget {
   scrapePool: string;
@@ -54,15 +55,6 @@ async function firstScrape(promUrl: string, match: (t: ActiveTarget) => boolean,
     if (Date.now() > deadline) throw new Error(`no successful scrape within ${timeoutMs} ms`);
     await sleep(50);
   }
-}
-
-async function startExporter(): Promise<{ address: string; close(): void }> {
-  const server: Server = createServer((_req, res) => {
-    res.setHeader('content-type', 'text/plain; version=0.0.4');
-    res.end('# TYPE bench_up gauge\nbench_up 1\n');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { address: `127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() };
 }
 
 /** http_sd_configs: changes of the served target list at random phases, each timed to its first scrape. */
@@ -106,9 +98,9 @@ export async function runCommitToFirstScrapeBench(opts: { commits?: number; sd5S
   const root = mkdtempSync(join(tmpdir(), 'promshard-bench-c2fs-'));
   const repoDir = join(root, 'repo');
   const { git, write } = benchRepo(repoDir);
-  const exporter = await startExporter();
+  const exporter = await startExporter(() => '# TYPE bench_up gauge\nbench_up 1\n');
   const jobs: string[] = ['seed'];
-  const teamYaml = () => `team: bench\nshard: apps\njobs:\n${jobs.map((j) => `  - name: ${j}\n    targets: ["${exporter.address}"]\n    interval: ${INTERVAL}\n    timeout: ${TIMEOUT}\n`).join('')}`;
+  const teamYaml = () => `team: bench\nshard: apps\njobs:\n${jobs.map((j) => `  - name: ${j}\n    targets: ["${exporter.target}"]\n    interval: ${INTERVAL}\n    timeout: ${TIMEOUT}\n`).join('')}`;
   git('init', '-q', '-b', 'main');
   write('shards.yaml', `defaults:\n  interval: 30s\n  timeout: 10s\nshards:\n  - name: apps\n    replicas: 2\n    budget: { max_series: 100000, max_targets: 1000 }\n`);
   write('teams/bench/jobs.yaml', teamYaml());
@@ -124,8 +116,8 @@ export async function runCommitToFirstScrapeBench(opts: { commits?: number; sd5S
 
   // The baselines run meanwhile, each in its own Prometheus; they wait on Prometheus's timers, not the CPU.
   log(`baselines: http_sd_configs at 5 s (${sd5Samples} samples) and 60 s refresh (${sd60Samples} samples), concurrently`);
-  const sd5 = measureHttpSd(5, sd5Samples, 60_000, exporter.address, log);
-  const sd60 = measureHttpSd(60, sd60Samples, 120_000, exporter.address, log);
+  const sd5 = measureHttpSd(5, sd5Samples, 60_000, exporter.target, log);
+  const sd60 = measureHttpSd(60, sd60Samples, 120_000, exporter.target, log);
   sd5.catch(() => undefined);
   sd60.catch(() => undefined);
   try {
