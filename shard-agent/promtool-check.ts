@@ -127,14 +127,15 @@ async function contains(path: string, scratch: string): Promise<boolean> {
 }
 
 /**
- * For the waiting promtool, ahead of the check: links the config directory's top-level entries into
- * `scratch` (except the main file and temp files); returns their names.
+ * Links the config directory's top-level entries into `scratch` (except the main file, temp files and
+ * those `already` linked); returns their names. For the waiting promtool, ahead of the check, and again
+ * at the check (completeLayout) for the entries that appeared since.
  */
-async function linkConfigDir(scratch: string, layout: ConfigLayout): Promise<Set<string>> {
+async function linkConfigDir(scratch: string, layout: ConfigLayout, already: ReadonlySet<string> = new Set()): Promise<Set<string>> {
   const mainName = basename(layout.configFile);
   const linked = new Set<string>();
   for (const entry of await fs.readdir(layout.configDir).catch(() => [] as string[])) {
-    if (entry === mainName || entry.startsWith(TEMP_MARKER) || (await holds(layout, entry, scratch))) continue;
+    if (entry === mainName || already.has(entry) || entry.startsWith(TEMP_MARKER) || (await holds(layout, entry, scratch))) continue;
     if (await fs.symlink(join(layout.configDir, entry), join(scratch, entry)).then(() => true, () => false)) linked.add(entry);
   }
   return linked;
@@ -146,11 +147,7 @@ async function linkConfigDir(scratch: string, layout: ConfigLayout): Promise<Set
  * dangle: absent), then the document's other files placed.
  */
 async function completeLayout(scratch: string, layout: ConfigLayout, files: readonly { path: string; content: string }[], linked: Set<string>): Promise<void> {
-  const mainName = basename(layout.configFile);
-  for (const entry of await fs.readdir(layout.configDir).catch(() => [] as string[])) {
-    if (entry === mainName || linked.has(entry) || entry.startsWith(TEMP_MARKER) || (await holds(layout, entry, scratch))) continue;
-    await fs.symlink(join(layout.configDir, entry), join(scratch, entry)).catch(() => undefined);
-  }
+  await linkConfigDir(scratch, layout, linked);
   for (const f of files) if (f.path !== MAIN_CONFIG_FILE) await placeFile(scratch, layout, f.path, f.content);
 }
 
