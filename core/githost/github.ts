@@ -1,5 +1,5 @@
 // GitHub REST (github.com and GitHub Enterprise Server at https://host/api/v3).
-import { GitHostError, GitHostHttp } from './http-client.ts';
+import { GitHostHttp } from './http-client.ts';
 import { cutTo, type CommitStatus, type FileAtRef, type GitHost, type GitHostConfig, type HostComment, type OpenedChange } from './git-host.ts';
 
 const enc = encodeURIComponent;
@@ -62,13 +62,8 @@ export class GitHubHost implements GitHost {
   }
 
   async getFile(path: string, ref: string): Promise<FileAtRef | undefined> {
-    try {
-      const res = await this.http.request<{ content: string; encoding: string; sha: string }>('GET', `${this.prefix}/contents/${pathSegments(path)}?ref=${enc(ref)}`);
-      return { content: Buffer.from(res.body.content, 'base64').toString('utf8'), sha: res.body.sha };
-    } catch (err) {
-      if (err instanceof GitHostError && err.status === 404) return undefined;
-      throw err;
-    }
+    const res = await this.http.getIfFound<{ content: string; encoding: string; sha: string }>(`${this.prefix}/contents/${pathSegments(path)}?ref=${enc(ref)}`);
+    return res && { content: Buffer.from(res.body.content, 'base64').toString('utf8'), sha: res.body.sha };
   }
 
   async putFile(o: { branch: string; path: string; content: string; message: string; previous?: FileAtRef }): Promise<string> {

@@ -68,13 +68,8 @@ export class GitLabHost implements GitHost {
   }
 
   async getFile(path: string, ref: string): Promise<FileAtRef | undefined> {
-    try {
-      const res = await this.http.request<{ content: string; last_commit_id: string }>('GET', `${this.prefix}/repository/files/${enc(path)}?ref=${enc(ref)}`);
-      return { content: Buffer.from(res.body.content, 'base64').toString('utf8'), sha: res.body.last_commit_id };
-    } catch (err) {
-      if (err instanceof GitHostError && err.status === 404) return undefined;
-      throw err;
-    }
+    const res = await this.http.getIfFound<{ content: string; last_commit_id: string }>(`${this.prefix}/repository/files/${enc(path)}?ref=${enc(ref)}`);
+    return res && { content: Buffer.from(res.body.content, 'base64').toString('utf8'), sha: res.body.last_commit_id };
   }
 
   async putFile(o: { branch: string; path: string; content: string; message: string; previous?: FileAtRef }): Promise<string> {

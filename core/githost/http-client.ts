@@ -179,6 +179,16 @@ export class GitHostHttp {
     }
   }
 
+  /** `GET path`, or undefined when the host answers 404 (a file that is not there). */
+  async getIfFound<T>(path: string): Promise<GitHostResponse<T> | undefined> {
+    try {
+      return await this.request<T>('GET', path);
+    } catch (err) {
+      if (err instanceof GitHostError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
   /** A name field of `GET user`, or undefined when the credential may not ask (a job token, a token without that scope). */
   async currentUser(field: 'login' | 'username'): Promise<string | undefined> {
     try {
