@@ -28,9 +28,14 @@ async function releaseLeftovers(scratchParent: string): Promise<void> {
         /* already gone */
       }
     }
-    await fs.rm(dir, { recursive: true, force: true });
-    for (const suffix of ['.out', '.out.err', '.pid']) await fs.rm(`${dir}${suffix}`, { force: true });
+    await removeScratch(dir);
   }
+}
+
+/** A waiting promtool's scratch directory and the files beside it (its output, errors and pid). */
+async function removeScratch(dir: string): Promise<void> {
+  await fs.rm(dir, { recursive: true, force: true });
+  for (const suffix of ['.out', '.out.err', '.pid']) await fs.rm(`${dir}${suffix}`, { force: true });
 }
 
 /** Resolves once `child` has `path` open (normally long ago); throws if it exits or takes over 2 s. */
@@ -417,10 +422,7 @@ export class PromtoolRunner {
       );
       return w;
     } catch (err) {
-      await fs.rm(scratch, { recursive: true, force: true });
-      await fs.rm(outFile, { force: true });
-      await fs.rm(`${outFile}.err`, { force: true });
-      await fs.rm(`${scratch}.pid`, { force: true });
+      await removeScratch(scratch);
       throw err;
     }
   }
@@ -432,9 +434,6 @@ export class PromtoolRunner {
     // Waited for, so referenced again: an unreferenced child's exit would not keep Node running.
     w.child.ref();
     await w.exited;
-    await fs.rm(w.scratch, { recursive: true, force: true });
-    await fs.rm(w.outFile, { force: true });
-    await fs.rm(`${w.outFile}.err`, { force: true });
-    await fs.rm(`${w.scratch}.pid`, { force: true });
+    await removeScratch(w.scratch);
   }
 }
