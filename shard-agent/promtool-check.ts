@@ -326,34 +326,32 @@ export class PromtoolRunner {
   }
 
   private async checkWith(w: Waiting, files: readonly { path: string; content: string }[], removed: readonly string[], started: number): Promise<PromtoolVerdict> {
-    {
-      if ((await fs.lstat(w.scratch).catch(() => null))?.ino !== w.scratchIno) throw new Error('the scratch directory was removed');
-      await completeLayout(w.scratch, this.layout, files, w.linked);
-      await dropRemoved(w.scratch, this.layout, removed);
-      const main = files.find((f) => f.path === MAIN_CONFIG_FILE)!.content;
-      // Should promtool open the main file a second time (a file_sd glob matching it), it must find
-      // the same bytes, as with a fresh promtool, not a FIFO nobody writes: a regular copy replaces
-      // the FIFO before its end of file.
-      const copy = join(w.scratch, `${TEMP_MARKER}main`);
-      if (!(await w.ready)) throw new Error('the waiting promtool is not reading its FIFO');
-      // Written in one go: promtool reads while this writes once the FIFO's 64 KB are full.
-      await Promise.all([w.fifo.writeFile(main), fs.writeFile(copy, main)]);
-      await fs.rename(copy, w.fifoPath);
-      await w.fifo.close();
-      let timer: NodeJS.Timeout | undefined;
-      const code = await Promise.race([w.exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), this.timeoutMs)))]);
-      clearTimeout(timer);
-      const ms = Math.round(performance.now() - started);
-      if (code === 'timeout') {
-        w.child.kill('SIGKILL');
-        return { ok: false, error: `promtool check config failed: no verdict within ${this.timeoutMs} ms`, ms };
-      }
-      // Killed by a signal before its verdict (not by us): a fresh promtool checks instead (check()).
-      if (code === null) throw new Error('the waiting promtool was killed during the check');
-      if (code === 0) return { ok: true, ms };
-      const read = (path: string) => fs.readFile(path, 'utf8').catch(() => '');
-      return verdict(code, (await read(w.outFile)) + (await read(`${w.outFile}.err`)), w.scratch, this.layout, ms);
+    if ((await fs.lstat(w.scratch).catch(() => null))?.ino !== w.scratchIno) throw new Error('the scratch directory was removed');
+    await completeLayout(w.scratch, this.layout, files, w.linked);
+    await dropRemoved(w.scratch, this.layout, removed);
+    const main = files.find((f) => f.path === MAIN_CONFIG_FILE)!.content;
+    // Should promtool open the main file a second time (a file_sd glob matching it), it must find
+    // the same bytes, as with a fresh promtool, not a FIFO nobody writes: a regular copy replaces
+    // the FIFO before its end of file.
+    const copy = join(w.scratch, `${TEMP_MARKER}main`);
+    if (!(await w.ready)) throw new Error('the waiting promtool is not reading its FIFO');
+    // Written in one go: promtool reads while this writes once the FIFO's 64 KB are full.
+    await Promise.all([w.fifo.writeFile(main), fs.writeFile(copy, main)]);
+    await fs.rename(copy, w.fifoPath);
+    await w.fifo.close();
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([w.exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), this.timeoutMs)))]);
+    clearTimeout(timer);
+    const ms = Math.round(performance.now() - started);
+    if (code === 'timeout') {
+      w.child.kill('SIGKILL');
+      return { ok: false, error: `promtool check config failed: no verdict within ${this.timeoutMs} ms`, ms };
     }
+    // Killed by a signal before its verdict (not by us): a fresh promtool checks instead (check()).
+    if (code === null) throw new Error('the waiting promtool was killed during the check');
+    if (code === 0) return { ok: true, ms };
+    const read = (path: string) => fs.readFile(path, 'utf8').catch(() => '');
+    return verdict(code, (await read(w.outFile)) + (await read(`${w.outFile}.err`)), w.scratch, this.layout, ms);
   }
 
   /** Stops the waiting promtool (agent shutdown). */
