@@ -23,6 +23,7 @@ import { buildDesiredDocument } from '../core/document/desired-document.ts';
 import { PrometheusClient } from '../shard-agent/prometheus-client.ts';
 import { startPrometheus } from '../test/support/prometheus.ts';
 import { agentEntry, startAgentProcess } from './support/agent-process.ts';
+import { percentile } from './support/percentile.ts';
 
 const TOKEN = 'bench-token-0123456789';
 
@@ -62,9 +63,6 @@ async function byHand(prometheus: PrometheusClient, configFile: string, content:
   return void (performance.now() - t0);
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 const round = (n: number) => Math.round(n * 10) / 10;
 const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
 

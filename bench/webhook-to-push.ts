@@ -29,13 +29,13 @@ import { ALL_RULES } from '../ci/rules/index.ts';
 import { readRepositoryFromGit } from '../core/repository/repository-source.ts';
 import { buildShardDocuments } from '../core/render/shard-documents.ts';
 import { BENCH_SHAPE, generateRepository, teamFilePath, teamFileText } from './support/generate-repository.ts';
+import { percentile } from './support/percentile.ts';
 import { startReloadStub } from './support/reload-stub.ts';
 import type { ControllerEvent } from '../central-controller/controller-state.ts';
 
 const TOKEN = 'bench-token-5e2a9c71d0';
 const SECRET = 'bench-webhook-secret-3b8f';
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 const round = (x: number) => Math.round(x * 10) / 10;
 
 const BUNDLED = 'PROMSHARD_BENCH_BUNDLED';
