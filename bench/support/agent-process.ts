@@ -3,6 +3,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { untilAgentListens } from '../../test/support/agent-listening.ts';
 
 export interface AgentProcess {
   url: string;
@@ -48,15 +49,7 @@ export async function startAgentProcess(entry: string[], args: string[], env: Re
   const child = spawn(process.execPath, [...nodeFlags, ...entry, 'agent', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-2_000_000)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d) => {
-      buf += d;
-      const m = /\{"listening":"([^"]+)"\}/.exec(buf);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', () => reject(new Error(`agent exited: ${stderr}`)));
-  });
+  const url = await untilAgentListens(child, () => new Error(`agent exited: ${stderr}`));
   return {
     url,
     pid: child.pid!,

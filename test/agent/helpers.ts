@@ -1,5 +1,6 @@
 // Shared fixtures for the agent tests: real Prometheus, real agent, real HTTP on loopback.
 import { waitFor as waitUntil } from '../support/wait-for.ts';
+import { untilAgentListens } from '../support/agent-listening.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -138,14 +139,6 @@ export async function spawnAgentProcess(args: string[], env: Record<string, stri
   let out = '';
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d) => {
-      buf += d;
-      const m = /\{"listening":"([^"]+)"\}/.exec(buf);
-      if (m) resolve(m[1]);
-    });
-    void exited.then((e) => reject(new Error(`agent exited before listening (${JSON.stringify(e)}): ${out}`)));
-  });
+  const url = await untilAgentListens(child, (e) => new Error(`agent exited before listening (${JSON.stringify(e)}): ${out}`));
   return { url, child, output: () => out, exited };
 }
