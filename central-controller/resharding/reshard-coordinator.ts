@@ -10,7 +10,7 @@ import type { Logger } from '../../core/log/logger.ts';
 import type { DesiredDocument } from '../../core/document/desired-document.ts';
 import type { CompiledRepository, CompiledShard } from '../../schemas/model.ts';
 import { buildOverlapDocuments, buildRetiredDocument } from '../../core/render/shard-documents.ts';
-import { describeLayout, layoutOf, movedTargets, overlapUnits, sameLayout, type SplitLayout } from '../../core/placement/reshard-overlap.ts';
+import { describeLayout, layoutOf, movedTargets, overlapUnits, sameLayout, type OverlapUnit, type SplitLayout } from '../../core/placement/reshard-overlap.ts';
 import { splitShardModel } from '../../core/placement/split-model.ts';
 import { splitUnits } from '../../core/document/split-name.ts';
 import { parseDurationMs } from '../../core/time/duration.ts';
@@ -109,8 +109,10 @@ export class ReshardCoordinator {
         dirty = true;
       }
       if (r) {
-        dirty = this.refresh(r, shard) || dirty;
-        this.add(r, shard, documents, revision, units, docs);
+        // Computed once per adoption: overlapUnits hashes every static target of the shard under both layouts.
+        const overlap = overlapUnits(shard, r.from);
+        dirty = this.refresh(r, shard, overlap) || dirty;
+        this.add(r, shard, overlap, documents, revision, units, docs);
       } else {
         for (const split of splitUnits(shard)) {
           units.push(splitShardModel(shard, split));
@@ -150,7 +152,7 @@ export class ReshardCoordinator {
       overdueAt: null,
     };
     this.o.book.active[shard.name] = r;
-    this.refresh(r, shard);
+    this.refresh(r, shard, overlapUnits(shard, from));
     this.o.state.record({
       type: 'reshard-started',
       revision: ref.sha,
@@ -162,23 +164,22 @@ export class ReshardCoordinator {
   }
 
   /** Recomputes the moved targets from the current model, keeping what was already handed over. */
-  private refresh(r: Reshard, shard: CompiledShard): boolean {
+  private refresh(r: Reshard, shard: CompiledShard, units: readonly OverlapUnit[]): boolean {
     const before = JSON.stringify([r.moved, r.discoveryJobs, r.retiring, Object.keys(r.unitsProvenAt)]);
     const done = new Map(r.moved.filter((t) => t.handedOverAt).map((t) => [`${t.job}\0${t.address}\0${t.to}`, t]));
     r.moved = movedTargets(shard, r.from).map((m) => done.get(`${m.job}\0${m.address}\0${m.to}`) ?? { ...m, handedOverAt: null });
     r.discoveryJobs = shard.jobs.filter((j) => j.spec.discovery).map((j) => j.name);
-    const units = overlapUnits(shard, r.from);
     r.retiring = units.filter((u) => u.role === 'old').map((u) => u.split.name);
     r.unitsProvenAt = Object.fromEntries(units.filter((u) => u.role !== 'old').map((u) => [u.split.name, r.unitsProvenAt[u.split.name] ?? null]));
     return JSON.stringify([r.moved, r.discoveryJobs, r.retiring, Object.keys(r.unitsProvenAt)]) !== before;
   }
 
-  private add(r: Reshard, shard: CompiledShard, documents: Map<string, DesiredDocument>, revision: Revision, units: CompiledShard[], docs: Map<string, DesiredDocument>): void {
+  private add(r: Reshard, shard: CompiledShard, overlap: readonly OverlapUnit[], documents: Map<string, DesiredDocument>, revision: Revision, units: CompiledShard[], docs: Map<string, DesiredDocument>): void {
     if (r.phase === 'overlap') {
-      const overlap = buildOverlapDocuments(shard, r.from, revision);
-      for (const u of overlapUnits(shard, r.from)) {
+      const overlapDocs = buildOverlapDocuments(shard, r.from, revision, overlap);
+      for (const u of overlap) {
         units.push(u.model);
-        docs.set(u.split.name, overlap.get(u.split.name)!);
+        docs.set(u.split.name, overlapDocs.get(u.split.name)!);
       }
       return;
     }
@@ -186,7 +187,7 @@ export class ReshardCoordinator {
       units.push(splitShardModel(shard, split));
       docs.set(split.name, documents.get(split.name)!);
     }
-    for (const u of overlapUnits(shard, r.from)) {
+    for (const u of overlap) {
       if (u.role !== 'old') continue;
       units.push({ ...u.model, jobs: [] });
       docs.set(u.split.name, buildRetiredDocument(shard, u.split, revision));

@@ -5,7 +5,7 @@ import type { CompiledRepository, CompiledShard, SplitUnit } from '../../schemas
 import { splitUnits } from '../document/split-name.ts';
 import { renderPrometheusConfig } from './render-prometheus-config.ts';
 import type { CompileCache } from '../compiler/compile-cache.ts';
-import { overlapUnits, type SplitLayout } from '../placement/reshard-overlap.ts';
+import { overlapUnits, type OverlapUnit, type SplitLayout } from '../placement/reshard-overlap.ts';
 
 export function ownersOf(shard: CompiledShard): Record<string, JobOwner> {
   const owners: Record<string, JobOwner> = {};
@@ -29,9 +29,10 @@ export function buildOverlapDocuments(
   shard: CompiledShard,
   from: SplitLayout,
   revision: { revision: string; generation: number; committedAt: string },
+  units: readonly OverlapUnit[] = overlapUnits(shard, from),
 ): Map<string, DesiredDocument> {
   const docs = new Map<string, DesiredDocument>();
-  for (const u of overlapUnits(shard, from)) {
+  for (const u of units) {
     docs.set(u.split.name, { ...buildDesiredDocument({ shard: u.split.name, ...revision, files: renderShardFiles(shard, u.split), owners: ownersOf(shard) }), ...splitInfo(u.split) });
   }
   return docs;
