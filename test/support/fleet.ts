@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { adminTokenDigest, deriveAgentToken } from '../../core/http/agent-credential.ts';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AGENT_LISTENING } from './agent-listening.ts';
 
 export const PROMSHARD_BIN = fileURLToPath(new URL('../../bin/promshard.mjs', import.meta.url));
 
@@ -161,7 +162,7 @@ export async function startAgentProcess(o: AgentProcessOptions): Promise<{ proc:
     ...(o.advertiseUrl ? ['--advertise-url', o.advertiseUrl] : []),
     ...(o.flags ?? []),
   ];
-  const { proc, ready } = await spawnPromshard(args, { ...o.spawn, readyPattern: /\{"listening":"([^"]+)"\}/ });
+  const { proc, ready } = await spawnPromshard(args, { ...o.spawn, readyPattern: AGENT_LISTENING });
   return { proc, url: ready };
 }
 
