@@ -21,6 +21,15 @@ export interface ReloadGauges {
   processStartTime?: number;
 }
 
+/** One of `/api/v1/targets?state=active`'s activeTargets, its fields as yet unchecked. */
+export interface PrometheusActiveTarget {
+  scrapePool?: unknown;
+  discoveredLabels?: Record<string, unknown>;
+  health?: unknown;
+  lastError?: unknown;
+  lastScrape?: unknown;
+}
+
 export class PrometheusClient {
   constructor(readonly baseUrl: string, private readonly timeoutMs = 5000) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
@@ -114,7 +123,7 @@ export class PrometheusClient {
   }
 
   /** `/api/v1/targets?state=active` as Prometheus answers it (read by target-health.ts). */
-  async activeTargets(): Promise<{ scrapePool?: unknown; discoveredLabels?: Record<string, unknown>; health?: unknown; lastError?: unknown; lastScrape?: unknown }[]> {
+  async activeTargets(): Promise<PrometheusActiveTarget[]> {
     const res = await this.requestJson('/api/v1/targets?state=active');
     if (!res.ok) throw new PrometheusUnreachable(`Prometheus /api/v1/targets answered ${res.status}`);
     const body = res.json() as { data?: { activeTargets?: unknown } };

@@ -2,18 +2,10 @@
 // (`/api/v1/targets?state=active`), so the controller can tell a revision's author whether the
 // targets it added are up, and if not, Prometheus's own error (connection refused, 401, timeout).
 import type { AgentTarget, AgentTargets } from '../core/protocol/agent-api.ts';
-import { PrometheusUnreachable, type PrometheusClient } from './prometheus-client.ts';
+import { PrometheusUnreachable, type PrometheusActiveTarget, type PrometheusClient } from './prometheus-client.ts';
 
 /** Jobs per call: the controller asks for the jobs one revision added or changed on one shard. */
 export const MAX_JOBS_PER_CALL = 200;
-
-interface PrometheusActiveTarget {
-  scrapePool?: unknown;
-  discoveredLabels?: Record<string, unknown>;
-  health?: unknown;
-  lastError?: unknown;
-  lastScrape?: unknown;
-}
 
 export async function readTargets(prometheus: PrometheusClient, jobs: readonly string[]): Promise<AgentTargets> {
   let active: PrometheusActiveTarget[];
