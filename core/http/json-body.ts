@@ -46,7 +46,6 @@ async function readJsonBody(req: RouteRequest, max: number): Promise<unknown> {
   const contentType = req.headers['content-type'] ?? '';
   if (!hasBody || contentType.split(';')[0].trim().toLowerCase() !== 'application/json') return undefined;
   const charset = (/;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType)?.[1] ?? 'utf-8').toLowerCase();
-  if (!charset.startsWith('utf-')) throw new BodyError(415, `unsupported charset "${charset.toUpperCase()}"`);
   const decoding = charset === 'utf-8' ? 'utf8' : charset === 'utf-16le' ? 'utf16le' : null;
   if (!decoding) throw new BodyError(415, `unsupported charset "${charset.toUpperCase()}"`);
   // iconv (body-parser) drops a byte-order mark; JSON.parse would refuse it.
