@@ -275,11 +275,11 @@ export class ApplyPipeline {
     const refused = this.refusal(doc, job.force);
     if (refused) return this.finish(doc, 'rejected', { ...base, error: refused, httpStatus: 409 });
 
+    // The applied document's files that this one lacks: the apply removes them, and promtool must not see them.
+    const removed = (this.state.applied?.files ?? []).map((f) => f.path).filter((p) => !files.some((f) => f.path === p));
     // promtool (its own process, the longest step before the reload) starts first, before the probe,
     // unless the document may be the applied one (answered "unchanged" without a check below).
     const startPromtool = () => {
-      // The applied document's files that this one lacks are removed by the apply: promtool must not see them.
-      const removed = (this.state.applied?.files ?? []).map((f) => f.path).filter((p) => !files.some((f) => f.path === p));
       const c = this.promtool?.check(files, removed);
       c?.catch(() => undefined);
       return c;
@@ -335,7 +335,7 @@ export class ApplyPipeline {
     // controller would take for an unreachable agent.
     try {
       previous = await snapshotOnDisk(this.o.layout, [MAIN_CONFIG_FILE, ...managed, ...files.map((f) => f.path)], { revision: applied?.revision ?? null, generation: applied?.generation ?? null });
-      const staging = stageFileSet(this.o.layout, files, managed.filter((p) => !files.some((f) => f.path === p))).then(
+      const staging = stageFileSet(this.o.layout, files, removed).then(
         (s) => (staged = s),
         (err) => void (stageError = err),
       );
