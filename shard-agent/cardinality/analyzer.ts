@@ -15,12 +15,13 @@ import { barsFor, isCandidate, judge, lowestApplicableBar, MIN_DISTINCT_VALUES, 
 import { labelPrior, SKIPPED_LABELS } from './label-priors.ts';
 import { selectLabels } from './label-selection.ts';
 import { classifySample, classifyValue, STRONG_PATTERNS, truncateExample } from './value-classifier.ts';
+import { flagId, ownerOf } from './flag.ts';
+import type { RelabelConfig } from '../../schemas/model.ts';
+
 // Loaded on first use, not at start-up: they bring the yaml and re2js packages (about 10 MB of an idle
 // agent's RSS), and only a cycle that found a flag needs them (docs/agent.md, Memory).
 const fixSuggestion = () => import('./fix-suggestion.ts');
-import { flagId, ownerOf } from './flag.ts';
 const jobRelabelRules = () => import('../../core/relabel/job-relabel-rules.ts');
-import type { RelabelConfig } from '../../schemas/model.ts';
 
 export const DEFAULT_INTERVAL_MS = 60_000;
 export const DEFAULT_BUDGET_MS = 20_000;
