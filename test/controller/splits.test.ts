@@ -8,6 +8,7 @@ import { deriveAgentToken } from '../../core/http/agent-credential.ts';
 import { buildShardDocuments } from '../../core/render/shard-documents.ts';
 import { splitOfTarget } from '../../core/placement/hashmod.ts';
 import { compileFiles } from '../support/repo-fixture.ts';
+import { activeAddresses } from '../support/prometheus.ts';
 import { allOnRevision, api, GitRepo, launchController, newControllerPort, startReplica, stopReplica, tempDir, waitFor, webhook, type Replica } from './helpers.ts';
 
 const SHARDS = `defaults:
@@ -24,11 +25,6 @@ shards:
 `;
 const TARGETS = Array.from({ length: 12 }, (_, i) => `127.0.0.1:${21000 + i}`);
 const teamFile = (targets: string[]) => `team: web\nshard: web\njobs:\n  - name: web-nodes\n    targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]\n`;
-
-async function activeAddresses(prometheusUrl: string): Promise<string[]> {
-  const body = (await (await fetch(`${prometheusUrl}/api/v1/targets?state=active`)).json()) as { data: { activeTargets: { discoveredLabels: Record<string, string> }[] } };
-  return body.data.activeTargets.map((t) => t.discoveredLabels.__address__!).sort();
-}
 
 test('split shard: each split rolls out its own document to its own replicas, each scrapes exactly its share, and a halt in one split holds only that split', { timeout: 120_000 }, async () => {
   const repo = new GitRepo();

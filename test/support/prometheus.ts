@@ -47,6 +47,12 @@ export async function waitForReady(url: string, timeoutMs = 15000): Promise<void
   throw new Error(`Prometheus at ${url} not ready after ${timeoutMs} ms: ${String(lastErr)}`);
 }
 
+/** The `__address__` of every active target of the Prometheus at `url`, sorted. */
+export async function activeAddresses(url: string): Promise<string[]> {
+  const body = (await (await fetch(`${url}/api/v1/targets?state=active`)).json()) as { data: { activeTargets: { discoveredLabels: Record<string, string> }[] } };
+  return body.data.activeTargets.map((t) => t.discoveredLabels.__address__!).sort();
+}
+
 export async function startPrometheus(
   opts: { config?: string; configFile?: string; dir?: string; port?: number; extraArgs?: string[]; /** Added to this process's environment (PROMSHARD_REPLICA for expand-external-labels). */ env?: Record<string, string> } = {},
 ): Promise<RunningPrometheus> {

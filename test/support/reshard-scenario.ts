@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { splitOfTarget } from '../../core/placement/hashmod.ts';
 import { compileFiles } from './repo-fixture.ts';
 import { startExporter, type Exporter } from './exporters.ts';
-import { startPrometheus, type RunningPrometheus } from './prometheus.ts';
+import { activeAddresses, startPrometheus, type RunningPrometheus } from './prometheus.ts';
 import { allOnRevision, api, GitRepo, launchController, newControllerPort, startReplica, stopReplica, tempDir, waitFor, webhook, type Replica } from '../controller/helpers.ts';
 
 export const reshardShardsYaml = (receiver: string, split: number, intervalS = 1, replicas = 1) => `defaults: { interval: ${intervalS}s, timeout: 1s }
@@ -27,11 +27,6 @@ shards:
 `;
 
 const teamFile = (targets: string[], extraJobs = '') => `team: web\nshard: web\njobs:\n  - name: web-nodes\n    targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]\n${extraJobs}`;
-
-export async function activeAddresses(p: RunningPrometheus): Promise<string[]> {
-  const body = (await (await fetch(`${p.url}/api/v1/targets?state=active`)).json()) as { data: { activeTargets: { discoveredLabels: Record<string, string> }[] } };
-  return body.data.activeTargets.map((t) => t.discoveredLabels.__address__!).sort();
-}
 
 /** Raw `up` samples at the receiver over the last `seconds`, by instance: each sample's time (s) and the split and replica that sent it. */
 export async function upSamples(receiver: RunningPrometheus, seconds: number): Promise<Map<string, { t: number; split: string; replica: string }[]>> {
@@ -168,7 +163,7 @@ export async function runReshardScenario(o: ReshardScenarioOptions): Promise<Res
     for (const r of replicas) {
       const unit = r.shard;
       const share = targets.filter((t) => newUnit.get(t) === unit).sort();
-      await waitFor(`${unit}/${r.replica} keeps only its new share`, async () => JSON.stringify(await activeAddresses(r.prometheus)) === JSON.stringify(share), 60_000, 250);
+      await waitFor(`${unit}/${r.replica} keeps only its new share`, async () => JSON.stringify(await activeAddresses(r.prometheus.url)) === JSON.stringify(share), 60_000, 250);
     }
     const endedAt = Date.now() / 1000;
     const atEnd = scrapesAt();
