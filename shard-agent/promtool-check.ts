@@ -52,6 +52,11 @@ async function untilOpenedBy(child: ChildProcess, path: string, exited: () => bo
 
 export type PromtoolVerdict = { ok: true; ms: number } | { ok: false; error: string; ms: number };
 
+/** promtool's arguments, the same for a fresh promtool and a waiting one. */
+function checkArgs(syntaxOnly: boolean, mainFile: string): string[] {
+  return ['check', 'config', ...(syntaxOnly ? ['--syntax-only'] : []), mainFile];
+}
+
 /** An executable regular file: a directory or a file that cannot run would only fail at each check. */
 export function promtoolAvailable(path: string | null | undefined): boolean {
   if (!path || !statSync(path, { throwIfNoEntry: false })?.isFile()) return false;
@@ -78,7 +83,7 @@ export async function promtoolCheck(promtool: string, layout: ConfigLayout, file
     await layOut(scratch, layout, files);
     await dropRemoved(scratch, layout, removed);
     const result = await new Promise<{ code: number | null; out: string; spawnError?: NodeJS.ErrnoException; signal?: string }>((resolve) => {
-      execFile(promtool, ['check', 'config', ...(syntaxOnly ? ['--syntax-only'] : []), join(scratch, mainName)], { timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+      execFile(promtool, checkArgs(syntaxOnly, join(scratch, mainName)), { timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
         const e = err as (NodeJS.ErrnoException & { code?: unknown; signal?: string | null; killed?: boolean }) | null;
         // promtool's output past maxBuffer (it quotes what it refuses: a 5 MB regex) is a refusal, not a promtool that could not run.
         if (e?.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') resolve({ code: 1, out: `${stdout}${stderr}` });
@@ -393,7 +398,7 @@ export class PromtoolRunner {
       const err = await fs.open(`${outFile}.err`, 'w', 0o600);
       let child: ChildProcess;
       try {
-        child = spawn(this.promtool, ['check', 'config', ...(this.syntaxOnly ? ['--syntax-only'] : []), fifoPath], { stdio: ['ignore', out.fd, err.fd] });
+        child = spawn(this.promtool, checkArgs(this.syntaxOnly, fifoPath), { stdio: ['ignore', out.fd, err.fd] });
       } finally {
         await out.close();
         await err.close();
