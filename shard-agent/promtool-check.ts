@@ -97,7 +97,7 @@ export async function promtoolCheck(promtool: string, layout: ConfigLayout, file
     if (result.spawnError) return { ok: false, error: `promtool check config gave no verdict: promtool at ${promtool} could not run (${result.spawnError.code})`, ms: ms() };
     // Killed (out of memory, an operator) before its verdict: the document is refused, saying so, not
     // with promtool's first output line as if that were its complaint.
-    if (result.signal === 'timeout') return { ok: false, error: `promtool check config failed: no verdict within ${timeoutMs} ms`, ms: ms() };
+    if (result.signal === 'timeout') return noVerdictWithin(timeoutMs, ms());
     if (result.signal) return { ok: false, error: `promtool check config gave no verdict: promtool was killed by ${result.signal}`, ms: ms() };
     return verdict(result.code, result.out, scratch, layout, ms());
   } finally {
@@ -106,6 +106,11 @@ export async function promtoolCheck(promtool: string, layout: ConfigLayout, file
 }
 
 const MAX_ERROR_CHARS = 16 * 1024;
+
+/** A promtool, fresh or waiting, that gave no verdict within `timeoutMs` (and was killed). */
+function noVerdictWithin(timeoutMs: number, ms: number): PromtoolVerdict {
+  return { ok: false, error: `promtool check config failed: no verdict within ${timeoutMs} ms`, ms };
+}
 
 function verdict(code: number | null, out: string, scratch: string, layout: ConfigLayout, ms: number): PromtoolVerdict {
   if (code === 0) return { ok: true, ms };
@@ -350,7 +355,7 @@ export class PromtoolRunner {
     const ms = Math.round(performance.now() - started);
     if (code === 'timeout') {
       w.child.kill('SIGKILL');
-      return { ok: false, error: `promtool check config failed: no verdict within ${this.timeoutMs} ms`, ms };
+      return noVerdictWithin(this.timeoutMs, ms);
     }
     // Killed by a signal before its verdict (not by us): a fresh promtool checks instead (check()).
     if (code === null) throw new Error('the waiting promtool was killed during the check');
