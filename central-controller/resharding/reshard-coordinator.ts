@@ -54,6 +54,14 @@ export interface ReshardView extends Reshard {
 
 type Revision = { revision: string; generation: number; committedAt: string };
 
+/** A shard's units under its compiled layout, with their documents from the adopted revision's `documents`. */
+function addPlain(shard: CompiledShard, documents: Map<string, DesiredDocument>, units: CompiledShard[], docs: Map<string, DesiredDocument>): void {
+  for (const split of splitUnits(shard)) {
+    units.push(splitShardModel(shard, split));
+    docs.set(split.name, documents.get(split.name)!);
+  }
+}
+
 export class ReshardCoordinator {
   private readonly boundMs: number;
   private running = false;
@@ -113,12 +121,7 @@ export class ReshardCoordinator {
         const overlap = overlapUnits(shard, r.from);
         dirty = this.refresh(r, shard, overlap) || dirty;
         this.add(r, shard, overlap, documents, revision, units, docs);
-      } else {
-        for (const split of splitUnits(shard)) {
-          units.push(splitShardModel(shard, split));
-          docs.set(split.name, documents.get(split.name)!);
-        }
-      }
+      } else addPlain(shard, documents, units, docs);
     }
     for (const name of Object.keys(book.layouts)) {
       if (present.has(name)) continue;
@@ -183,10 +186,7 @@ export class ReshardCoordinator {
       }
       return;
     }
-    for (const split of splitUnits(shard)) {
-      units.push(splitShardModel(shard, split));
-      docs.set(split.name, documents.get(split.name)!);
-    }
+    addPlain(shard, documents, units, docs);
     for (const u of overlap) {
       if (u.role !== 'old') continue;
       units.push({ ...u.model, jobs: [] });
