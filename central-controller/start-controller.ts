@@ -193,7 +193,8 @@ export async function startController(opts: StartControllerOptions): Promise<Run
     signal: abort.signal,
     leadership,
   });
-  const healthWatch = new TargetHealthWatch({ state, registry, client, faults, metrics, log, signal: abort.signal, pollMs: opts.targetHealthPollMs, boundMs: opts.targetHealthBoundMs, timeoutMs: opts.statusTimeoutMs ?? 3000 });
+  const statusTimeoutMs = opts.statusTimeoutMs ?? 3000;
+  const healthWatch = new TargetHealthWatch({ state, registry, client, faults, metrics, log, signal: abort.signal, pollMs: opts.targetHealthPollMs, boundMs: opts.targetHealthBoundMs, timeoutMs: statusTimeoutMs });
   new RevisionRecorder({ state, registry, log, watchTargets: (sha, shard) => healthWatch.watch(sha, shard) });
   const workers = new Map<string, ShardWorker>();
   const workerFor = (shard: string) => {
@@ -217,11 +218,10 @@ export async function startController(opts: StartControllerOptions): Promise<Run
     book: new ReshardBook(join(opts.stateDir, 'reshards.json')),
     boundMs: opts.reshardBoundMs,
     pollMs: opts.reshardPollMs,
-    timeoutMs: opts.statusTimeoutMs ?? 3000,
+    timeoutMs: statusTimeoutMs,
     onPhaseChanged: () => sync.readopt(),
   });
   const sync = new RepositorySync({ git, state, metrics, log, subdir: opts.repoSubdir, onDesiredChanged: () => wave.submit(), reshards });
-  const statusTimeoutMs = opts.statusTimeoutMs ?? 3000;
   const reconciler = new Reconciler({ state, registry, client, faults, metrics, log, workerFor, heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 30_000, usageRefreshMs: opts.usageRefreshMs, statusTimeoutMs, concurrency: Math.max(concurrency, 16), leadership });
 
   const closeHooks = new CloseHooks(log);
