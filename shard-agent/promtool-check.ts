@@ -149,8 +149,11 @@ async function contains(path: string, scratch: string): Promise<boolean> {
 async function linkConfigDir(scratch: string, layout: ConfigLayout, already: ReadonlySet<string> = new Set()): Promise<Set<string>> {
   const mainName = basename(layout.configFile);
   const linked = new Set<string>();
-  for (const entry of await fs.readdir(layout.configDir).catch(() => [] as string[])) {
-    if (entry === mainName || already.has(entry) || entry.startsWith(TEMP_MARKER) || (await holds(layout, entry, scratch))) continue;
+  for (const dirent of await fs.readdir(layout.configDir, { withFileTypes: true }).catch(() => [])) {
+    const entry = dirent.name;
+    // As in openUp: only a directory or a link can hold the scratch directory, so a file costs no realpath.
+    const mayHold = dirent.isDirectory() || dirent.isSymbolicLink();
+    if (entry === mainName || already.has(entry) || entry.startsWith(TEMP_MARKER) || (mayHold && (await holds(layout, entry, scratch)))) continue;
     if (await fs.symlink(join(layout.configDir, entry), join(scratch, entry)).then(() => true, () => false)) linked.add(entry);
   }
   return linked;
