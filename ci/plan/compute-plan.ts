@@ -122,16 +122,18 @@ export function computePlan(base: CompiledRepository | null, head: CompiledRepos
     }
     const ref = (after ?? before)!;
     const targetsAfter = targetCount(after);
+    // A split shard runs one Prometheus per split, each sized by the budget (per-split shares: split-estimate.ts).
+    const maxTargets = ref.budget.max_targets * layoutOf(ref).count;
     shards.push({
       shard: name,
       change: !before ? 'added' : !after ? 'removed' : 'changed',
       jobs,
       targetsBefore: targetCount(before),
       targetsAfter,
-      // A split shard runs one Prometheus per split, each sized by the budget (per-split shares: split-estimate.ts).
-      maxTargets: ref.budget.max_targets * (ref.split?.count ?? 1),
+      maxTargets,
       maxSeries: ref.budget.max_series,
-      overBudget: !!after && targetsAfter > after.budget.max_targets * (after.split?.count ?? 1),
+      // `ref` is `after` whenever there is one.
+      overBudget: !!after && targetsAfter > maxTargets,
       hashBefore,
       hashAfter,
       replicas: ref.replicas,
