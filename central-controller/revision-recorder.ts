@@ -13,6 +13,7 @@ import type { AgentRegistry } from './agent-registry.ts';
 import type { ControllerState, RevisionRef, RolloutRecord } from './controller-state.ts';
 import { MAX_FINDINGS_KEPT, type RevisionLife, type ShardLife, type ShardOutcome, type TargetLife } from './revision-life.ts';
 import { rolloutUnits } from '../core/placement/split-model.ts';
+import { runsHash } from './replica-status.ts';
 
 export interface RevisionRecorderOptions {
   state: ControllerState;
@@ -138,8 +139,7 @@ export class RevisionRecorder {
         changed = put(rep, 'applyMs', push.durationMs) || changed;
         changed = put(rep, 'error', push.error || undefined) || changed;
       }
-      const runs = a.applied?.hash === rollout.hash && a.applied.verified;
-      if ((runs || rollout.proven.includes(a.replica)) && !rep.proven) {
+      if ((runsHash(a, rollout.hash) || rollout.proven.includes(a.replica)) && !rep.proven) {
         rep.proven = true;
         rep.appliedAt = push && (push.result === 'applied' || push.result === 'unchanged') ? push.at : (a.status?.applied?.appliedAt ?? new Date().toISOString());
         changed = true;

@@ -20,6 +20,7 @@ import { askTargets } from '../agent-targets.ts';
 import type { AgentFaults } from '../agent-faults.ts';
 import type { AgentRecord, AgentRegistry } from '../agent-registry.ts';
 import type { ControllerMetrics } from '../controller-metrics.ts';
+import { runsHash } from '../replica-status.ts';
 import type { ControllerState, RevisionRef } from '../controller-state.ts';
 import type { Reshard, ReshardBook, ReshardTarget } from './reshard-book.ts';
 import type { AgentTargets } from '../../core/protocol/agent-api.ts';
@@ -232,9 +233,8 @@ export class ReshardCoordinator {
   }
 
   private provenReplicas(unit: string): AgentRecord[] {
-    const desired = this.o.state.shards.get(unit)?.desired;
-    if (!desired) return [];
-    return this.o.registry.replicasOf(unit).filter((a) => a.reachable !== false && a.applied?.verified && a.applied.hash === desired.hash);
+    const hash = this.o.state.shards.get(unit)?.desired?.hash;
+    return this.o.registry.replicasOf(unit).filter((a) => a.reachable !== false && runsHash(a, hash));
   }
 
   private targetsOfAgent(agent: AgentRecord, jobs: string[]): Promise<AgentTargets | null> {
@@ -399,10 +399,9 @@ export class ReshardCoordinator {
   private watchRetiring(r: Reshard): void {
     const lagging: string[] = [];
     for (const unit of r.retiring) {
-      const desired = this.o.state.shards.get(unit)?.desired;
+      const hash = this.o.state.shards.get(unit)?.desired?.hash;
       for (const a of this.o.registry.replicasOf(unit)) {
-        const retired = desired && a.applied?.verified && a.applied.hash === desired.hash;
-        if (!retired && (a.reachable !== false || Date.now() < Date.parse(r.deadlineAt))) lagging.push(a.key);
+        if (!runsHash(a, hash) && (a.reachable !== false || Date.now() < Date.parse(r.deadlineAt))) lagging.push(a.key);
       }
     }
     const waitingFor = lagging.length ? `${lagging.join(', ')} still scrape their old share` : null;
