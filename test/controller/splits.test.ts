@@ -9,7 +9,7 @@ import { buildShardDocuments } from '../../core/render/shard-documents.ts';
 import { splitOfTarget } from '../../core/placement/hashmod.ts';
 import { compileFiles } from '../support/repo-fixture.ts';
 import { activeAddresses } from '../support/prometheus.ts';
-import { allOnRevision, api, GitRepo, launchController, newControllerPort, startReplica, stopReplica, tempDir, waitFor, webhook, type Replica } from './helpers.ts';
+import { allOnRevision, api, GitRepo, launchController, newControllerPort, startReplica, stopReplica, teamFile, tempDir, waitFor, webhook, type Replica } from './helpers.ts';
 
 const SHARDS = `defaults:
   interval: 15s
@@ -24,7 +24,8 @@ shards:
     budget: { max_series: 100000, max_targets: 100 }
 `;
 const TARGETS = Array.from({ length: 12 }, (_, i) => `127.0.0.1:${21000 + i}`);
-const teamFile = (targets: string[]) => `team: web\nshard: web\njobs:\n  - name: web-nodes\n    targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]\n`;
+/** The team file the split tests change: one job, `web-nodes`, with the given targets. */
+const webTeam = (targets: string[]) => teamFile('web', 'web', { 'web-nodes': targets });
 
 test('split shard: each split rolls out its own document to its own replicas, each scrapes exactly its share, and a halt in one split holds only that split', { timeout: 120_000 }, async () => {
   const repo = new GitRepo();
@@ -32,7 +33,7 @@ test('split shard: each split rolls out its own document to its own replicas, ea
   const replicas: Replica[] = [];
   const port = await newControllerPort();
   const url = `http://127.0.0.1:${port}`;
-  const files = { 'shards.yaml': SHARDS, 'teams/web/main.yaml': teamFile(TARGETS) };
+  const files = { 'shards.yaml': SHARDS, 'teams/web/main.yaml': webTeam(TARGETS) };
   const sha = repo.commit(files);
   const ctl = await launchController(repo, stateDir, port);
   try {
@@ -78,7 +79,7 @@ test('split shard: each split rolls out its own document to its own replicas, ea
     // is down), so split 1 halts there and holds its second replica, while split 0 rolls out.
     const [s1a, s1b] = replicas.filter((x) => x.shard === 'web.s1');
     await s1a!.prometheus.stop();
-    const sha2 = repo.commit({ 'teams/web/main.yaml': teamFile([...TARGETS, '127.0.0.1:21999', '127.0.0.1:21998']) });
+    const sha2 = repo.commit({ 'teams/web/main.yaml': webTeam([...TARGETS, '127.0.0.1:21999', '127.0.0.1:21998']) });
     assert.equal(await webhook(url), 202);
     await waitFor('split 0 on the new revision while split 1 is halted', () => allOnRevision(replicas.filter((r) => r.shard === 'web.s0'), sha2), 60_000);
     const halted = await waitFor('split 1 halted at its first replica', async () => {
@@ -103,7 +104,7 @@ test('a credential for split 0 is refused for split 1 (403), accepted for split 
   const port = await newControllerPort();
   const url = `http://127.0.0.1:${port}`;
   const secret = 'agent-secret-for-split-test-1f2e3d';
-  repo.commit({ 'shards.yaml': SHARDS, 'teams/web/main.yaml': teamFile(TARGETS) });
+  repo.commit({ 'shards.yaml': SHARDS, 'teams/web/main.yaml': webTeam(TARGETS) });
   const ctl = await launchController(repo, stateDir, port, { agentSecret: secret });
   try {
     const token = deriveAgentToken(secret, { shard: 'web', split: 0, replica: 'a' });
