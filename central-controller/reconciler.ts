@@ -58,7 +58,11 @@ export class Reconciler {
     for (const s of this.o.state.shards.values()) {
       if (!s.released || !leading) continue;
       const replicas = this.o.registry.replicasOf(s.name);
-      if (replicas.some((r) => r.reachable !== false && (!runsHash(r, s.released!.hash) || (r.term ?? 0) < term))) this.o.workerFor(s.name).kick();
+      const behind = replicas.some((r) => r.reachable !== false && (!runsHash(r, s.released!.hash) || (r.term ?? 0) < term));
+      // Replicas can converge without a push (an agent proving its files once its Prometheus returns,
+      // or pulling): the worker's next pass is what records such a rollout done, so an open record counts too.
+      const open = s.rollout?.hash === s.released.hash && s.rollout.status !== 'done' && s.rollout.status !== 'superseded';
+      if (behind || open) this.o.workerFor(s.name).kick();
     }
     await this.gatherFlags(agents.filter((a) => a.reachable !== false));
     await this.gatherUsage(agents.filter((a) => a.reachable !== false));

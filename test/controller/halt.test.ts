@@ -117,7 +117,12 @@ describe('halted rollouts (real Prometheus refusing its reload)', () => {
     });
     assert.match(await runningConfig(net[1].prometheus.url), /9102/);
     assert.match(await runningConfig(storage.prometheus.url), /9202/);
-    // The worker records the rollout done on its next pass, which a failure's retry timer (up to 4 s here) may schedule.
-    await waitFor('rollout done', async () => (await api(controller.url, '/v1/shards/networking')).body.rollout.status === 'done', 15000);
+    // Replica a proves the document itself once its Prometheus is back; the reconcile loop kicks the
+    // worker while the record is open, and its pass records the rollout done.
+    await waitFor('rollout done', async () => (await api(controller.url, '/v1/shards/networking')).body.rollout.status === 'done', 15000).catch(async (err) => {
+      console.error('networking as the controller sees it:', JSON.stringify((await api(controller.url, '/v1/shards/networking')).body, null, 1));
+      console.error('networking agents:', JSON.stringify(net.map((r) => r.agent.status()), null, 1));
+      throw err;
+    });
   });
 });
